@@ -1,0 +1,105 @@
+// pyvtm codec core: public C++ entry points (no torch, no Python).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hooks.h"
+
+namespace pyvtm {
+
+// A planar 4:2:0 picture with 10-bit samples stored in uint16.
+// plane[0] is luma (width x height), plane[1]/plane[2] are Cb/Cr
+// (chroma_width() x chroma_height()). Rows are packed (stride == width).
+struct Picture {
+  int width = 0;
+  int height = 0;
+  std::vector<uint16_t> plane[3];
+  int chroma_width() const { return (width + 1) >> 1; }
+  int chroma_height() const { return (height + 1) >> 1; }
+  void allocate(int w, int h) {
+    width = w; height = h;
+    plane[0].assign(size_t(w) * h, 0);
+    plane[1].assign(size_t(chroma_width()) * chroma_height(), 0);
+    plane[2].assign(size_t(chroma_width()) * chroma_height(), 0);
+  }
+};
+
+// Colour description written into the SPS VUI (ITU-T H.273 code points).
+struct ColourDescription {
+  int colour_primaries = 1;          // BT.709
+  int transfer_characteristics = 13; // sRGB / IEC 61966-2-1
+  int matrix_coeffs = 5;             // BT.601 (BT.470BG)
+  bool full_range = true;
+};
+
+struct EncoderConfig {
+  int qp = 32;                 // slice QP, 0..63
+  int max_cu_log2 = 7;         // CTU size (128)
+  int min_cu_log2 = 2;         // smallest CU (4x4)
+  int intra_rd_candidates = 3; // modes kept after the SATD pre-selection for full RD
+  bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
+  bool rdoq = true;            // rate-distortion optimised quantisation
+  bool deblocking = true;      // deblocking filter (8.8.3)
+  ColourDescription colour;
+};
+
+struct EncodeResult {
+  std::vector<uint8_t> bitstream; // Annex B byte stream
+  // Reconstruction exactly as a conforming decoder outputs it: the
+  // conformance-window cropped picture (width/height rounded up to even).
+  Picture recon;
+  // Luma intra prediction mode chosen for every 4x4 luma unit of the coded
+  // picture (coded width / 4 by coded height / 4, row-major), e.g. for
+  // training the CNN MPM predictor.
+  std::vector<uint8_t> luma_modes;
+  int modes_width = 0, modes_height = 0;
+  double seconds = 0.0;
+};
+
+// Encode one picture as a single IDR access unit. Throws std::invalid_argument
+// on bad input (sizes, QP range, plane sizes).
+EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg);
+// The same with tool hooks (CNN in-loop filter, CNN MPM derivation).
+EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks);
+
+// --- Decoder ---------------------------------------------------------------
+
+// Thrown by decode_bitstream() for any input it cannot decode: malformed or
+// truncated data, missing parameter sets, tools or formats the decoder does
+// not support (the message names the syntax element and the tool).
+class DecodeError : public std::runtime_error {
+ public:
+  explicit DecodeError(const std::string &what) : std::runtime_error(what) {}
+};
+
+// Largest picture the decoder accepts (checked on the SPS, before any
+// allocation): each side at most 16384 luma samples and at most 2^26 luma
+// samples in all (level 6.2 allows 35,651,584).
+constexpr int kMaxDecodeDimension = 16384;
+constexpr long long kMaxDecodeLumaSamples = 1LL << 26;
+
+struct DecodeOptions {
+  long long max_luma_samples = kMaxDecodeLumaSamples;  // may be lowered (fuzzing)
+};
+
+struct DecodeResult {
+  // The output picture of a conforming decoder: the decoded picture cropped
+  // to the conformance window (10-bit samples, 4:2:0).
+  Picture picture;
+  int coded_width = 0, coded_height = 0;  // before cropping
+  int slice_qp = 0;
+  ColourDescription colour;               // from the VUI (H.273 defaults when absent)
+  double seconds = 0.0;
+};
+
+// Decodes an Annex-B VVC byte stream holding one intra (IDR) picture of the
+// kind pyvtm writes (Main 10, 4:2:0, 10-bit). Throws DecodeError.
+DecodeResult decode_bitstream(const uint8_t *data, size_t size);
+DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOptions &opt);
+// The same with tool hooks (the decoder-side counterparts of the encoder's).
+DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOptions &opt, const Hooks &hooks);
+
+}  // namespace pyvtm

@@ -1,0 +1,145 @@
+// CABAC arithmetic encoder (9.3.4.3 inverted for encoding, as 9.3.5 of
+// earlier standards) with VVC's two-rate probability estimation (9.3.2.2,
+// 9.3.4.3.2.2), plus a rate estimator sharing the same interface.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "contexts.h"
+
+namespace pyvtm {
+
+struct ContextModel {
+  uint16_t p0 = 0, p1 = 0;  // pStateIdx0 (10 bit), pStateIdx1 (14 bit)
+  uint8_t shift0 = 0, shift1 = 0;
+  void init(int init_value, int shift_idx, int slice_qp);
+  // Probability of bin == 1 in 15-bit precision (pState of 9.3.4.3.2.1).
+  int state() const { return p1 + 16 * p0; }
+  void update(int bin) {
+    p0 = uint16_t(p0 - (p0 >> shift0) + ((1023 * bin) >> shift0));
+    p1 = uint16_t(p1 - (p1 >> shift1) + ((16383 * bin) >> shift1));
+  }
+};
+
+struct ContextSet {
+  ContextModel m[CTX_NUM];
+  void init(int slice_qp);
+};
+
+// Fractional bits are counted in units of 1/32768 bit.
+static constexpr int kFracBitsShift = 15;
+
+// Bits needed to code bin with a context in the given state, 1/32768 units.
+uint32_t bin_cost(const ContextModel &c, int bin);
+
+// One engine for both real coding and rate estimation: in estimate mode
+// only the context states evolve and the bits are counted.
+class CabacWriter {
+ public:
+  explicit CabacWriter(bool estimate_only) : estimate_(estimate_only) {}
+  void start();  // 9.3.2.5 initialisation of the arithmetic encoding engine
+  void encode_bin(ContextModel &ctx, int bin);
+  void encode_bypass(int bin);
+  void encode_bypass_bins(uint32_t value, int nbins);  // MSB first
+  void encode_terminate(int bin);
+  void finish();  // after encode_terminate(1): flush the low register
+  // Rate so far in 1/32768 bits (estimate mode) or whole written bits * 32768.
+  uint64_t frac_bits() const { return estimate_ ? frac_bits_ : uint64_t(bits_written()) << kFracBitsShift; }
+  void reset_bits() { frac_bits_ = 0; }
+  void add_frac_bits(uint64_t b) { frac_bits_ += b; }
+  bool estimating() const { return estimate_; }
+  std::vector<uint8_t> &bytes() { return bytes_; }
+  size_t bits_written() const { return bytes_.size() * 8 + nbits_; }
+  // Writes the pending bits and the rbsp_trailing_bits(); returns the bytes.
+  void rbsp_trailing_bits();
+
+ private:
+  void put_bit(int b);
+  void write_bit(int b);
+  void renorm();
+
+  bool estimate_;
+  uint64_t frac_bits_ = 0;
+  uint32_t low_ = 0, range_ = 510;
+  int outstanding_ = 0;
+  bool first_bit_ = true;
+  std::vector<uint8_t> bytes_;
+  uint8_t cur_ = 0;
+  int nbits_ = 0;
+};
+
+// CABAC arithmetic decoding engine (9.3.4.3: DecodeDecision, DecodeBypass,
+// DecodeTerminate; initialisation 9.3.2.5) over the slice data of one NAL
+// unit. It reads whole bytes exactly when their first bit enters ivlOffset,
+// so it never touches data past `size`: a read past the end throws
+// DecodeError (a conforming slice's arithmetic code ends inside it).
+class CabacReader {
+ public:
+  void start(const uint8_t *data, size_t size);
+  int decode_bin(ContextModel &ctx) {
+    const uint32_t p_state = uint32_t(ctx.state());
+    const uint32_t val_mps = p_state >> 14;
+    const uint32_t q_range_idx = range_ >> 5;
+    const uint32_t lps = ((q_range_idx * ((val_mps ? 32767 - p_state : p_state) >> 9)) >> 1) + 4;
+    range_ -= lps;
+    const uint32_t scaled_range = range_ << 7;
+    int bin;
+    if (value_ < scaled_range) {
+      bin = int(val_mps);  // MPS path
+      if (range_ < 256) {
+        range_ <<= 1;
+        value_ <<= 1;
+        if (++bits_needed_ == 0) { bits_needed_ = -8; value_ |= next_byte(); }
+      }
+    } else {
+      bin = int(1 - val_mps);
+      value_ -= scaled_range;
+      int num_bits = 0;
+      while ((lps << num_bits) < 256) num_bits++;
+      value_ <<= num_bits;
+      range_ = lps << num_bits;
+      bits_needed_ += num_bits;
+      if (bits_needed_ >= 0) {
+        value_ |= next_byte() << bits_needed_;
+        bits_needed_ -= 8;
+      }
+    }
+    ctx.update(bin);
+    return bin;
+  }
+  int decode_bypass() {
+    value_ <<= 1;
+    if (++bits_needed_ >= 0) { bits_needed_ = -8; value_ |= next_byte(); }
+    const uint32_t scaled_range = range_ << 7;
+    if (value_ >= scaled_range) { value_ -= scaled_range; return 1; }
+    return 0;
+  }
+  uint32_t decode_bypass_bins(int nbins) {  // MSB first
+    uint32_t v = 0;
+    for (int i = 0; i < nbins; i++) v = (v << 1) | uint32_t(decode_bypass());
+    return v;
+  }
+  int decode_terminate();
+  // After decode_terminate() returned 1 for end_of_slice_one_bit: checks
+  // rbsp_slice_trailing_bits() (stop bit, alignment, cabac_zero_words).
+  void finish_slice();
+  // Bits of the slice data consumed so far (9 + renormalisations).
+  size_t bits_consumed() const { return pos_ * 8 + size_t(bits_needed_ + 1); }
+
+ private:
+  uint32_t next_byte() {
+    if (pos_ >= size_) {
+      throw_past_end();
+    }
+    return data_[pos_++];
+  }
+  [[noreturn]] void throw_past_end() const;
+
+  const uint8_t *data_ = nullptr;
+  size_t size_ = 0, pos_ = 0;
+  uint32_t range_ = 510, value_ = 0;
+  int bits_needed_ = -8;
+};
+
+}  // namespace pyvtm

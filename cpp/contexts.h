@@ -1,0 +1,34 @@
+// Context variables of the syntax elements we code (clause 9.3.2.2,
+// Tables 51..) with their initValue and shiftIdx for I slices (initType 0).
+#pragma once
+#include <cstdint>
+
+namespace pyvtm {
+
+// Offsets of each syntax element's contexts inside one flat array.
+enum CtxOffset : uint16_t {
+  CTX_SPLIT_CU_FLAG = 0,                             // 9
+  CTX_SPLIT_QT_FLAG = CTX_SPLIT_CU_FLAG + 9,         // 6
+  CTX_INTRA_LUMA_MPM_FLAG = CTX_SPLIT_QT_FLAG + 6,   // 1
+  CTX_INTRA_LUMA_NOT_PLANAR_FLAG = CTX_INTRA_LUMA_MPM_FLAG + 1,  // 2
+  CTX_INTRA_CHROMA_PRED_MODE = CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 2,  // 1
+  CTX_TU_Y_CODED_FLAG = CTX_INTRA_CHROMA_PRED_MODE + 1,  // 4
+  CTX_TU_CB_CODED_FLAG = CTX_TU_Y_CODED_FLAG + 4,        // 2
+  CTX_TU_CR_CODED_FLAG = CTX_TU_CB_CODED_FLAG + 2,       // 3
+  CTX_LAST_X_PREFIX = CTX_TU_CR_CODED_FLAG + 3,          // 23 (20 luma + 3 chroma)
+  CTX_LAST_Y_PREFIX = CTX_LAST_X_PREFIX + 23,            // 23
+  CTX_SB_CODED_FLAG = CTX_LAST_Y_PREFIX + 23,            // 4 (2 luma + 2 chroma)
+  CTX_SIG_COEFF_FLAG = CTX_SB_CODED_FLAG + 4,            // 20 (12 luma + 8 chroma), QState 0..1 set
+  CTX_PAR_LEVEL_FLAG = CTX_SIG_COEFF_FLAG + 20,          // 32 (21 luma + 11 chroma)
+  CTX_ABS_LEVEL_GT1_FLAG = CTX_PAR_LEVEL_FLAG + 32,      // 32: abs_level_gtx_flag[][0]
+  CTX_ABS_LEVEL_GT3_FLAG = CTX_ABS_LEVEL_GT1_FLAG + 32,  // 32: abs_level_gtx_flag[][1]
+  CTX_NUM = CTX_ABS_LEVEL_GT3_FLAG + 32
+};
+
+struct ContextInit {
+  uint8_t init_value;
+  uint8_t shift_idx;
+};
+extern const ContextInit g_context_init_i_slice[CTX_NUM];
+
+}  // namespace pyvtm

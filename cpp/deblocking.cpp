@@ -1,0 +1,280 @@
+#include "deblocking.h"
+
+#include <cstddef>
+#include <cstdlib>
+
+namespace pyvtm {
+namespace {
+
+// Table 43: beta' indexed by Q = 0..63, and tC' (10-bit) by Q = 0..65.
+const uint8_t kBetaTable[64] = {0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+                                6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 22, 24,
+                                26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56,
+                                58, 60, 62, 64, 66, 68, 70, 72, 74, 76, 78, 80, 82, 84, 86, 88};
+const uint16_t kTcTable[66] = {0,  0,  0,  0,  0,  0,  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+                               0,  3,  4,  4,  4,  4,  5,   5,   5,   5,   7,   7,   8,   9,   10,  10,  11,
+                               13, 14, 15, 17, 19, 21, 24,  25,  29,  33,  36,  41,  45,  51,  57,  64,  71,
+                               80, 89, 100, 112, 125, 141, 157, 177, 198, 222, 250, 280, 314, 352, 395};
+
+constexpr int kBs = 2;  // boundary strength of every edge in an intra picture
+
+struct Thresholds { int beta, tc; };
+
+Thresholds thresholds(int qp, int beta_offset_div2, int tc_offset_div2, int bit_depth) {
+  const int qb = clip3(0, 63, qp + 2 * beta_offset_div2);
+  const int qt = clip3(0, 65, qp + 2 * (kBs - 1) + 2 * tc_offset_div2);
+  Thresholds t;
+  t.beta = kBetaTable[qb] * (1 << (bit_depth - 8));
+  t.tc = bit_depth < 10 ? (kTcTable[qt] + (1 << (9 - bit_depth))) >> (10 - bit_depth)
+                        : kTcTable[qt] * (1 << (bit_depth - 10));
+  return t;
+}
+
+// Accessor of the samples across one edge line: s(i) is q_i for i >= 0 and
+// p_{-i-1} for i < 0.
+struct Line {
+  Pel *q0;
+  ptrdiff_t step;  // from one sample to the next across the edge
+  Pel &operator()(int i) const { return q0[i * step]; }
+  int p(int i) const { return q0[-(i + 1) * step]; }
+  int q(int i) const { return q0[i * step]; }
+};
+
+inline int dp_of(const Line &l) { return std::abs(l.p(2) - 2 * l.p(1) + l.p(0)); }
+inline int dq_of(const Line &l) { return std::abs(l.q(2) - 2 * l.q(1) + l.q(0)); }
+
+// 8.8.3.6.5-style strong/long filter decision for one line (dSam).
+bool strong_decision(const Line &l, int d2, int beta, int tc, int len_p, int len_q, bool large_p, bool large_q) {
+  int sp = std::abs(l.p(3) - l.p(0));
+  int sq = std::abs(l.q(3) - l.q(0));
+  if (large_p || large_q) {
+    if (large_p) {
+      int far;
+      if (len_p == 7) {
+        sp += std::abs(l.p(4) - l.p(5) - l.p(6) + l.p(7));
+        far = l.p(7);
+      } else {
+        far = l.p(5);
+      }
+      sp = (sp + std::abs(l.p(3) - far) + 1) >> 1;
+    }
+    if (large_q) {
+      int far;
+      if (len_q == 7) {
+        sq += std::abs(l.q(4) - l.q(5) - l.q(6) + l.q(7));
+        far = l.q(7);
+      } else {
+        far = l.q(5);
+      }
+      sq = (sq + std::abs(far - l.q(3)) + 1) >> 1;
+    }
+    return sp + sq < ((beta * 3) >> 5) && d2 < (beta >> 4) && std::abs(l.p(0) - l.q(0)) < ((tc * 5 + 1) >> 1);
+  }
+  return sp + sq < (beta >> 3) && d2 < (beta >> 2) && std::abs(l.p(0) - l.q(0)) < ((tc * 5 + 1) >> 1);
+}
+
+// 8.8.3.7.? long-tap luma filter with lengths len_p, len_q in {3, 5, 7}.
+void long_filter(const Line &l, int len_p, int len_q, int tc) {
+  static const int8_t kCoef3[3] = {53, 32, 11}, kCoef5[5] = {58, 45, 32, 19, 6},
+                      kCoef7[7] = {59, 50, 41, 32, 23, 14, 5};
+  static const int8_t kTc3[3] = {6, 4, 2}, kTc5[5] = {6, 5, 4, 3, 2}, kTc7[7] = {6, 5, 4, 3, 2, 1, 1};
+  auto coef = [](int len) { return len == 7 ? kCoef7 : (len == 5 ? kCoef5 : kCoef3); };
+  auto tcs = [](int len) { return len == 7 ? kTc7 : (len == 5 ? kTc5 : kTc3); };
+  int p[8], q[8];
+  for (int i = 0; i < 8; i++) { p[i] = l.p(i); q[i] = l.q(i); }
+  const int ref_p = (p[len_p - 1] + p[len_p] + 1) >> 1;
+  const int ref_q = (q[len_q - 1] + q[len_q] + 1) >> 1;
+  int ref_middle;
+  if (len_p == len_q) {
+    if (len_p == 5)
+      ref_middle = (2 * (p[0] + q[0] + p[1] + q[1] + p[2] + q[2]) + p[3] + q[3] + p[4] + q[4] + 8) >> 4;
+    else
+      ref_middle = (2 * (p[0] + q[0]) + p[1] + q[1] + p[2] + q[2] + p[3] + q[3] + p[4] + q[4] + p[5] + q[5] +
+                    p[6] + q[6] + 8) >> 4;
+  } else {
+    // The longer side is called "a", the shorter "b".
+    const int *a = len_p > len_q ? p : q, *b = len_p > len_q ? q : p;
+    const int la = std::max(len_p, len_q), lb = std::min(len_p, len_q);
+    if (la == 7 && lb == 5)
+      ref_middle = (2 * (p[0] + q[0] + p[1] + q[1]) + p[2] + q[2] + p[3] + q[3] + p[4] + q[4] + p[5] + q[5] + 8) >> 4;
+    else if (la == 7)  // 7 and 3
+      ref_middle = (2 * (a[0] + b[0]) + b[0] + 2 * (b[1] + b[2]) + a[1] + b[1] + a[2] + a[3] + a[4] + a[5] + a[6] + 8) >> 4;
+    else  // 5 and 3
+      ref_middle = (p[0] + q[0] + p[1] + q[1] + p[2] + q[2] + p[3] + q[3] + 4) >> 3;
+  }
+  const int8_t *cp = coef(len_p), *cq = coef(len_q), *tp = tcs(len_p), *tq = tcs(len_q);
+  for (int i = 0; i < len_p; i++) {
+    const int c = (tc * tp[i]) >> 1;
+    l(-i - 1) = Pel(clip3(p[i] - c, p[i] + c, (ref_middle * cp[i] + ref_p * (64 - cp[i]) + 32) >> 6));
+  }
+  for (int i = 0; i < len_q; i++) {
+    const int c = (tc * tq[i]) >> 1;
+    l(i) = Pel(clip3(q[i] - c, q[i] + c, (ref_middle * cq[i] + ref_q * (64 - cq[i]) + 32) >> 6));
+  }
+}
+
+void short_strong_filter(const Line &l, int tc) {
+  const int p0 = l.p(0), p1 = l.p(1), p2 = l.p(2), p3 = l.p(3);
+  const int q0 = l.q(0), q1 = l.q(1), q2 = l.q(2), q3 = l.q(3);
+  l(-1) = Pel(clip3(p0 - 3 * tc, p0 + 3 * tc, (p2 + 2 * p1 + 2 * p0 + 2 * q0 + q1 + 4) >> 3));
+  l(0) = Pel(clip3(q0 - 3 * tc, q0 + 3 * tc, (p1 + 2 * p0 + 2 * q0 + 2 * q1 + q2 + 4) >> 3));
+  l(-2) = Pel(clip3(p1 - 2 * tc, p1 + 2 * tc, (p2 + p1 + p0 + q0 + 2) >> 2));
+  l(1) = Pel(clip3(q1 - 2 * tc, q1 + 2 * tc, (p0 + q0 + q1 + q2 + 2) >> 2));
+  l(-3) = Pel(clip3(p2 - tc, p2 + tc, (2 * p3 + 3 * p2 + p1 + p0 + q0 + 4) >> 3));
+  l(2) = Pel(clip3(q2 - tc, q2 + tc, (p0 + q0 + q1 + 3 * q2 + 2 * q3 + 4) >> 3));
+}
+
+void weak_filter(const Line &l, int tc, bool second_p, bool second_q, int max_val) {
+  const int p0 = l.p(0), p1 = l.p(1), p2 = l.p(2);
+  const int q0 = l.q(0), q1 = l.q(1), q2 = l.q(2);
+  int delta = (9 * (q0 - p0) - 3 * (q1 - p1) + 8) >> 4;
+  if (std::abs(delta) >= tc * 10) return;
+  delta = clip3(-tc, tc, delta);
+  l(-1) = Pel(clip3(0, max_val, p0 + delta));
+  l(0) = Pel(clip3(0, max_val, q0 - delta));
+  const int tc2 = tc >> 1;
+  if (second_p) l(-2) = Pel(clip3(0, max_val, p1 + clip3(-tc2, tc2, (((p2 + p0 + 1) >> 1) - p1 + delta) >> 1)));
+  if (second_q) l(1) = Pel(clip3(0, max_val, q1 + clip3(-tc2, tc2, (((q2 + q0 + 1) >> 1) - q1 - delta) >> 1)));
+}
+
+// One 4-line luma edge segment. first points at q0 of line 0; along steps
+// from one line to the next.
+void filter_luma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, int len_p, int len_q, bool ctu_hor_boundary,
+                         const Thresholds &t, int max_val) {
+  const int beta = t.beta, tc = t.tc;
+  const int side_thr = (beta + (beta >> 1)) >> 3;
+  Line l0{first, across}, l3{first + 3 * along, across};
+  const int dp0 = dp_of(l0), dq0 = dq_of(l0), dp3 = dp_of(l3), dq3 = dq_of(l3);
+  bool large_p = len_p > 3, large_q = len_q > 3;
+  if (ctu_hor_boundary) large_p = false;  // no long filter above a CTU row boundary
+  if (large_p || large_q) {
+    auto far_dp = [&](const Line &l) { Line m{l.q0 - 3 * across, across}; return dp_of(m); };
+    auto far_dq = [&](const Line &l) { Line m{l.q0 + 3 * across, across}; return dq_of(m); };
+    const int dp0l = large_p ? (dp0 + far_dp(l0) + 1) >> 1 : dp0;
+    const int dp3l = large_p ? (dp3 + far_dp(l3) + 1) >> 1 : dp3;
+    const int dq0l = large_q ? (dq0 + far_dq(l0) + 1) >> 1 : dq0;
+    const int dq3l = large_q ? (dq3 + far_dq(l3) + 1) >> 1 : dq3;
+    const int d0l = dp0l + dq0l, d3l = dp3l + dq3l;
+    if (d0l + d3l < beta &&
+        strong_decision(l0, 2 * d0l, beta, tc, len_p, len_q, large_p, large_q) &&
+        strong_decision(l3, 2 * d3l, beta, tc, len_p, len_q, large_p, large_q)) {
+      const int lp = large_p ? len_p : 3, lq = large_q ? len_q : 3;
+      for (int i = 0; i < 4; i++) long_filter(Line{first + i * along, across}, lp, lq, tc);
+      return;
+    }
+  }
+  const int d0 = dp0 + dq0, d3 = dp3 + dq3;
+  if (d0 + d3 >= beta) return;
+  const bool longer_than1 = len_p > 1 && len_q > 1;
+  const bool longer_than2 = len_p > 2 && len_q > 2;
+  const bool second_p = longer_than1 && (dp0 + dp3) < side_thr;
+  const bool second_q = longer_than1 && (dq0 + dq3) < side_thr;
+  const bool strong = longer_than2 && strong_decision(l0, 2 * d0, beta, tc, 3, 3, false, false) &&
+                      strong_decision(l3, 2 * d3, beta, tc, 3, 3, false, false);
+  for (int i = 0; i < 4; i++) {
+    Line l{first + i * along, across};
+    if (strong) short_strong_filter(l, tc);
+    else weak_filter(l, tc, second_p, second_q, max_val);
+  }
+}
+
+// One 2-line chroma edge segment (4:2:0: four luma lines).
+void filter_chroma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, bool large, bool ctu_hor_boundary,
+                           const Thresholds &t, int max_val) {
+  const int tc = t.tc, beta = t.beta;
+  Line l0{first, across}, l1{first + along, across};
+  bool strong = false;
+  if (large) {
+    // dp with the one-sample P side above a CTU row boundary.
+    auto dp = [&](const Line &l) {
+      return ctu_hor_boundary ? std::abs(l.p(0) - l.p(1)) : dp_of(l);
+    };
+    const int d0 = dp(l0) + dq_of(l0), d1 = dp(l1) + dq_of(l1);
+    if (d0 + d1 < beta) {
+      auto dec = [&](const Line &l, int d2) {
+        const int sp = ctu_hor_boundary ? std::abs(l.p(1) - l.p(0)) : std::abs(l.p(3) - l.p(0));
+        const int sq = std::abs(l.q(3) - l.q(0));
+        return sp + sq < (beta >> 3) && d2 < (beta >> 2) && std::abs(l.p(0) - l.q(0)) < ((tc * 5 + 1) >> 1);
+      };
+      strong = dec(l0, 2 * d0) && dec(l1, 2 * d1);
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    Line l{first + i * along, across};
+    const int p0 = l.p(0), p1 = l.p(1), p2 = l.p(2), p3 = l.p(3);
+    const int q0 = l.q(0), q1 = l.q(1), q2 = l.q(2), q3 = l.q(3);
+    if (strong) {
+      if (ctu_hor_boundary) {
+        l(-1) = Pel(clip3(p0 - tc, p0 + tc, (3 * p1 + 2 * p0 + q0 + q1 + q2 + 4) >> 3));
+        l(0) = Pel(clip3(q0 - tc, q0 + tc, (2 * p1 + p0 + 2 * q0 + q1 + q2 + q3 + 4) >> 3));
+        l(1) = Pel(clip3(q1 - tc, q1 + tc, (p1 + p0 + q0 + 2 * q1 + q2 + 2 * q3 + 4) >> 3));
+        l(2) = Pel(clip3(q2 - tc, q2 + tc, (p0 + q0 + q1 + 2 * q2 + 3 * q3 + 4) >> 3));
+      } else {
+        l(-3) = Pel(clip3(p2 - tc, p2 + tc, (3 * p3 + 2 * p2 + p1 + p0 + q0 + 4) >> 3));
+        l(-2) = Pel(clip3(p1 - tc, p1 + tc, (2 * p3 + p2 + 2 * p1 + p0 + q0 + q1 + 4) >> 3));
+        l(-1) = Pel(clip3(p0 - tc, p0 + tc, (p3 + p2 + p1 + 2 * p0 + q0 + q1 + q2 + 4) >> 3));
+        l(0) = Pel(clip3(q0 - tc, q0 + tc, (p2 + p1 + p0 + 2 * q0 + q1 + q2 + q3 + 4) >> 3));
+        l(1) = Pel(clip3(q1 - tc, q1 + tc, (p1 + p0 + q0 + 2 * q1 + q2 + 2 * q3 + 4) >> 3));
+        l(2) = Pel(clip3(q2 - tc, q2 + tc, (p0 + q0 + q1 + 2 * q2 + 3 * q3 + 4) >> 3));
+      }
+    } else {
+      const int delta = clip3(-tc, tc, (4 * (q0 - p0) + p1 - q1 + 4) >> 3);
+      l(-1) = Pel(clip3(0, max_val, p0 + delta));
+      l(0) = Pel(clip3(0, max_val, q0 - delta));
+    }
+  }
+}
+
+}  // namespace
+
+void deblock_picture(Plane planes[3], const DeblockParams &p) {
+  const int max_val = (1 << p.bit_depth) - 1;
+  const Thresholds tl = thresholds(p.qp_y, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
+  const Thresholds tch = thresholds(p.qp_c, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
+  const int uw = p.width / 4, uh = p.height / 4;
+  auto luma_size = [&](int ux, int uy) { return 1 << p.luma_tb_log2[uy * p.map_stride + ux]; };
+  auto chroma_size = [&](int ux, int uy) { return 1 << p.chroma_tb_log2[uy * p.map_stride + ux]; };
+  auto luma_len = [](int size_p, int size_q, int &len_p, int &len_q) {
+    if (size_p <= 4 || size_q <= 4) { len_p = len_q = 1; return; }
+    len_p = size_p >= 32 ? 7 : 3;
+    len_q = size_q >= 32 ? 7 : 3;
+  };
+  for (int dir = 0; dir < 2; dir++) {  // 0: vertical edges, 1: horizontal edges
+    const bool ver = dir == 0;
+    // Luma: edges on the 4x4 grid where a transform block starts.
+    Plane &y = planes[0];
+    for (int uy = 0; uy < uh; uy++)
+      for (int ux = 0; ux < uw; ux++) {
+        const int x = ux * 4, yy = uy * 4;
+        const int pos = ver ? x : yy;
+        if (pos == 0) continue;  // picture boundary
+        const int size_q = luma_size(ux, uy);
+        if (pos % size_q) continue;  // not the start of a transform block
+        const int size_p = ver ? luma_size(ux - 1, uy) : luma_size(ux, uy - 1);
+        int len_p, len_q;
+        luma_len(size_p, size_q, len_p, len_q);
+        const bool ctu_hor = !ver && (yy % (1 << p.log2_ctu)) == 0;
+        Pel *q0 = y.row(yy) + x;
+        filter_luma_segment(q0, ver ? 1 : y.stride, ver ? y.stride : 1, len_p, len_q, ctu_hor, tl, max_val);
+      }
+    // Chroma: edges on the 8x8 chroma grid where a chroma transform block starts.
+    for (int c = 1; c <= 2; c++) {
+      Plane &pc = planes[c];
+      for (int uy = 0; uy < uh; uy++)
+        for (int ux = 0; ux < uw; ux++) {
+          const int xc = ux * 2, yc = uy * 2;
+          const int pos = ver ? xc : yc;
+          if (pos == 0 || pos % 8) continue;
+          const int size_q = chroma_size(ux, uy);
+          if (pos % size_q) continue;
+          const int size_p = ver ? chroma_size(ux - 1, uy) : chroma_size(ux, uy - 1);
+          const bool large = size_p >= 8 && size_q >= 8;
+          const bool ctu_hor = !ver && ((yc * 2) % (1 << p.log2_ctu)) == 0;
+          Pel *q0 = pc.row(yc) + xc;
+          filter_chroma_segment(q0, ver ? 1 : pc.stride, ver ? pc.stride : 1, large, ctu_hor, tch, max_val);
+        }
+    }
+  }
+}
+
+}  // namespace pyvtm

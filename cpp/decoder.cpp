@@ -1,0 +1,318 @@
+// VVC decoder for the streams pyvtm writes: NAL unit loop, parameter-set
+// activation, then per CTU: PARSING (slice_parser.cpp, syntax into plain
+// structs) followed by RECONSTRUCTION (here: intra prediction, scaling,
+// inverse transform, using the same intra_pred / quant / transform code as
+// the encoder), then the in-loop filters and the conformance-window crop.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "api.h"
+#include "bitstream.h"
+#include "common.h"
+#include "deblocking.h"
+#include "intra_pred.h"
+#include "param_sets.h"
+#include "quant.h"
+#include "slice_parser.h"
+#include "tables.h"
+#include "transform.h"
+
+namespace pyvtm {
+namespace {
+
+struct ParamSets {
+  std::unique_ptr<SpsInfo> sps[16];
+  std::unique_ptr<PpsInfo> pps[64];
+  static const PpsInfo *get_pps(void *ctx, int id) {
+    auto *self = static_cast<ParamSets *>(ctx);
+    return (id >= 0 && id < 64) ? self->pps[id].get() : nullptr;
+  }
+  static const SpsInfo *get_sps(void *ctx, int id) {
+    auto *self = static_cast<ParamSets *>(ctx);
+    return (id >= 0 && id < 16) ? self->sps[id].get() : nullptr;
+  }
+  ParamSetLookup lookup() { return ParamSetLookup{&get_pps, &get_sps, this}; }
+};
+
+// Reconstruction state of one picture.
+class PictureReconstructor {
+ public:
+  PictureReconstructor(const SpsInfo &sps, const PpsInfo &pps, const SliceHeaderInfo &sh)
+      : sps_(sps), width_(pps.pic_width), height_(pps.pic_height), bit_depth_(sps.seq.bit_depth) {
+    const int qp_bd = sps.qp_bd_offset();
+    qp_[0] = sh.slice_qp + qp_bd;  // Qp'Y (no cu_qp_delta)
+    for (int c = 1; c < 3; c++) {
+      // 8.7.1: qPiCb/Cr = Clip3(-QpBdOffset, 63, QpY + pps offset + slice offset); Qp'C = table + QpBdOffset.
+      const int pps_off = c == 1 ? pps.cb_qp_offset : pps.cr_qp_offset;
+      const int sh_off = c == 1 ? sh.cb_qp_offset : sh.cr_qp_offset;
+      const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
+      qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
+    }
+    for (int c = 0; c < 3; c++) rec_[c].allocate(c ? width_ / 2 : width_, c ? height_ / 2 : height_);
+    map_w_ = width_ / 4;
+    const size_t units = size_t(map_w_) * (height_ / 4);
+    luma_done_.assign(units, 0);
+    chroma_done_.assign(units, 0);
+    luma_tb_log2_.assign(units, 0);
+    chroma_tb_log2_.assign(units, 0);
+  }
+
+  void reconstruct_ctu(const CtuSyntax &ctu) {
+    for (const CodingUnitSyntax &cu : ctu.cus) {
+      for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+        const TransformUnitSyntax &tu = ctu.tus[size_t(t)];
+        if (cu.tree != DUAL_TREE_CHROMA) reconstruct_tb(0, tu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_LUMA) {
+          reconstruct_tb(1, tu, cu.chroma_mode, ctu);
+          reconstruct_tb(2, tu, cu.chroma_mode, ctu);
+        }
+      }
+    }
+  }
+
+  Plane *planes() { return rec_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  const std::vector<uint8_t> &luma_tb_log2() const { return luma_tb_log2_; }
+  const std::vector<uint8_t> &chroma_tb_log2() const { return chroma_tb_log2_; }
+  int map_stride() const { return map_w_; }
+
+ private:
+  RefAvailability availability(int comp) const {
+    RefAvailability av;
+    av.map = comp ? chroma_done_.data() : luma_done_.data();
+    av.map_stride = map_w_;
+    av.unit_log2 = comp ? 1 : 2;
+    av.plane_width = comp ? width_ / 2 : width_;
+    av.plane_height = comp ? height_ / 2 : height_;
+    return av;
+  }
+
+  // 8.4.1 / 8.4.5: predict, scale and inverse-transform the residual (8.7),
+  // reconstruct (8.7.5) one TB of component comp.
+  void reconstruct_tb(int comp, const TransformUnitSyntax &tu, int mode, const CtuSyntax &ctu) {
+    const int log2n = comp ? tu.log2 - 1 : tu.log2;
+    const int n = 1 << log2n;
+    const int x = comp ? tu.x / 2 : tu.x, y = comp ? tu.y / 2 : tu.y;
+    Plane &rec = rec_[comp];
+    IntraRefs refs;
+    build_intra_refs(rec, availability(comp), x, y, log2n, bit_depth_, refs);
+    Pel pred[64 * 64];
+    predict_intra(mode, log2n, comp == 0, refs, bit_depth_, pred);
+    if (tu.cbf[comp]) {
+      int32_t coeff[64 * 64], resid[64 * 64];
+      dequantize(ctu.coeffs.data() + tu.coeff_offset[comp], log2n, qp_[comp], bit_depth_, coeff);
+      inverse_transform(coeff, log2n, bit_depth_, resid);
+      const int maxv = (1 << bit_depth_) - 1;
+      for (int j = 0; j < n; j++) {
+        Pel *row = rec.row(y + j) + x;
+        for (int i = 0; i < n; i++) row[i] = Pel(clip3(0, maxv, pred[j * n + i] + resid[j * n + i]));
+      }
+    } else {
+      for (int j = 0; j < n; j++) std::copy_n(pred + j * n, n, rec.row(y + j) + x);
+    }
+    // Mark reconstructed (reference availability) and record the TB size
+    // for the deblocking filter, per 4x4 luma unit.
+    const int sh = comp ? 1 : 2;
+    const int units = std::max(1, n >> sh);
+    std::vector<uint8_t> &done = comp ? chroma_done_ : luma_done_;
+    std::vector<uint8_t> &tb_map = comp ? chroma_tb_log2_ : luma_tb_log2_;
+    for (int j = 0; j < units; j++)
+      for (int i = 0; i < units; i++) {
+        const size_t k = size_t((y >> sh) + j) * map_w_ + (x >> sh) + i;
+        done[k] = 1;
+        tb_map[k] = uint8_t(log2n);
+      }
+  }
+
+  const SpsInfo &sps_;
+  int width_, height_, bit_depth_;
+  int qp_[3];
+  Plane rec_[3];
+  int map_w_;
+  std::vector<uint8_t> luma_done_, chroma_done_, luma_tb_log2_, chroma_tb_log2_;
+};
+
+// Decodes the slice data of the (single) slice of a picture.
+DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
+                            const DecodeOptions &opt, const Hooks &hooks) {
+  // Activation checks (7.4.3.x) and the size limit, before any allocation.
+  if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
+    throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
+                      " differs from the SPS size (reference picture resampling is not supported)");
+  const int w = pps.pic_width, h = pps.pic_height;
+  if (w > kMaxDecodeDimension || h > kMaxDecodeDimension || (long long)w * h > opt.max_luma_samples)
+    throw DecodeError("picture size " + std::to_string(w) + "x" + std::to_string(h) +
+                      " exceeds the decoder limit (" + std::to_string(kMaxDecodeDimension) + " per side, " +
+                      std::to_string(opt.max_luma_samples) + " luma samples)");
+  int conf_l = sps.conf_left, conf_r = sps.seq.conf_right, conf_t = sps.conf_top, conf_b = sps.seq.conf_bottom;
+  if (pps.conf_window_flag) { conf_l = pps.conf_left; conf_r = pps.conf_right; conf_t = pps.conf_top; conf_b = pps.conf_bottom; }
+  const int out_w = w - 2 * (conf_l + conf_r), out_h = h - 2 * (conf_t + conf_b);
+  if (out_w <= 0 || out_h <= 0) throw DecodeError("the conformance window leaves an empty picture");
+
+  SliceLayout lay;
+  lay.width = w;
+  lay.height = h;
+  lay.log2_ctu = sps.seq.log2_ctu_size;
+  lay.log2_min_cb = sps.seq.log2_min_cb_size;
+  lay.log2_min_qt = sps.log2_min_qt_intra;
+  lay.log2_max_tb = sps.log2_max_tb;
+  lay.slice_qp = sh.slice_qp;
+  if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
+  SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, hooks);
+  PictureReconstructor recon(sps, pps, sh);
+  CtuSyntax ctu;
+  for (int addr = 0; addr < parser.num_ctus(); addr++) {
+    parser.parse_ctu(addr, ctu);   // parsing
+    recon.reconstruct_ctu(ctu);    // reconstruction
+  }
+
+  // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
+  if (!sh.deblocking_disabled) {
+    for (int c = 1; c < 3; c++)
+      if (sh.beta_offset_div2[c] != sh.beta_offset_div2[0] || sh.tc_offset_div2[c] != sh.tc_offset_div2[0])
+        throw DecodeError("deblocking with chroma beta/tc offsets that differ from luma is not supported");
+    // 8.8.3.6.x: QpC = ChromaQpTable[qPi] with qPi = QpY + pps_c_qp_offset (constant QpY).
+    const int qpi_cb = sh.slice_qp + pps.cb_qp_offset, qpi_cr = sh.slice_qp + pps.cr_qp_offset;
+    const int qp_bd = sps.qp_bd_offset();
+    const int qp_cb = sps.chroma_qp(0, clip3(-qp_bd, 63, qpi_cb)), qp_cr = sps.chroma_qp(1, clip3(-qp_bd, 63, qpi_cr));
+    if (qp_cb != qp_cr) throw DecodeError("deblocking with different Cb and Cr QPs is not supported");
+    DeblockParams dp;
+    dp.width = w;
+    dp.height = h;
+    dp.log2_ctu = sps.seq.log2_ctu_size;
+    dp.qp_y = sh.slice_qp;
+    dp.qp_c = qp_cb;
+    dp.bit_depth = sps.seq.bit_depth;
+    dp.beta_offset_div2 = sh.beta_offset_div2[0];
+    dp.tc_offset_div2 = sh.tc_offset_div2[0];
+    dp.map_stride = recon.map_stride();
+    dp.luma_tb_log2 = recon.luma_tb_log2().data();
+    dp.chroma_tb_log2 = recon.chroma_tb_log2().data();
+    deblock_picture(recon.planes(), dp);
+  }
+
+  DecodeResult res;
+  res.coded_width = w;
+  res.coded_height = h;
+  res.slice_qp = sh.slice_qp;
+  res.colour = sps.seq.colour;
+  Picture full;
+  Picture *target = &res.picture;
+  const bool hook = hooks.in_loop_filter != nullptr;
+  if (hook) target = &full;
+  // Output: the conformance window (SubWidthC = SubHeightC = 2).
+  const int x0 = hook ? 0 : 2 * conf_l, y0 = hook ? 0 : 2 * conf_t;
+  const int ow = hook ? w : out_w, oh = hook ? h : out_h;
+  target->allocate(ow, oh);
+  for (int c = 0; c < 3; c++) {
+    const int cw = c ? ow / 2 : ow, ch = c ? oh / 2 : oh, cx = c ? x0 / 2 : x0, cy = c ? y0 / 2 : y0;
+    const Plane &p = recon.planes()[c];
+    for (int j = 0; j < ch; j++) {
+      const Pel *src = p.row(cy + j) + cx;
+      uint16_t *dst = target->plane[c].data() + size_t(j) * cw;
+      for (int i = 0; i < cw; i++) dst[i] = uint16_t(src[i]);
+    }
+  }
+  if (hook) {
+    hooks.in_loop_filter->filter_picture(full, sh.slice_qp);
+    res.picture.allocate(out_w, out_h);
+    for (int c = 0; c < 3; c++) {
+      const int cw = c ? out_w / 2 : out_w, ch = c ? out_h / 2 : out_h, fw = c ? w / 2 : w;
+      const int cx = c ? conf_l : 2 * conf_l, cy = c ? conf_t : 2 * conf_t;
+      for (int j = 0; j < ch; j++)
+        std::copy_n(full.plane[c].data() + size_t(cy + j) * fw + cx, cw, res.picture.plane[c].data() + size_t(j) * cw);
+    }
+  }
+  return res;
+}
+
+bool is_vcl(int type) { return type >= 0 && type <= 11; }
+
+}  // namespace
+
+DecodeResult decode_bitstream(const uint8_t *data, size_t size) {
+  return decode_bitstream(data, size, DecodeOptions{}, Hooks{});
+}
+
+DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOptions &opt) {
+  return decode_bitstream(data, size, opt, Hooks{});
+}
+
+DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOptions &opt, const Hooks &hooks) {
+  const auto t0 = std::chrono::steady_clock::now();
+  init_tables();
+  if (!data && size) throw DecodeError("no input data");
+  const std::vector<NalUnit> nals = split_nal_units(data, size);
+  ParamSets ps;
+  std::unique_ptr<PictureHeaderInfo> ph;
+  DecodeResult result;
+  bool have_picture = false;
+  for (const NalUnit &nal : nals) {
+    const std::string where = std::string(nal_unit_type_name(nal.type)) + " NAL unit at byte " + std::to_string(nal.offset);
+    if (nal.layer_id != 0) {
+      if (is_vcl(nal.type) || nal.type == NAL_SPS || nal.type == NAL_PPS)
+        throw DecodeError(where + ": nuh_layer_id = " + std::to_string(nal.layer_id) + " (multi-layer streams are not supported)");
+      continue;
+    }
+    if (have_picture) {
+      if (is_vcl(nal.type))
+        throw DecodeError(where + ": the stream holds more than one picture or slice; only single-picture "
+                          "(still image) streams are supported");
+      continue;  // trailing SEI / EOS / EOB / parameter sets after the picture
+    }
+    try {
+      switch (nal.type) {
+        case NAL_SPS: {
+          auto s = std::make_unique<SpsInfo>(read_sps(nal.rbsp));
+          const int id = s->sps_id;
+          ps.sps[id] = std::move(s);
+          break;
+        }
+        case NAL_PPS: {
+          auto p = std::make_unique<PpsInfo>(read_pps(nal.rbsp));
+          const int id = p->pps_id;
+          ps.pps[id] = std::move(p);
+          break;
+        }
+        case NAL_PH:
+          ph = std::make_unique<PictureHeaderInfo>(read_picture_header(nal.rbsp, ps.lookup()));
+          break;
+        case NAL_IDR_W_RADL:
+        case NAL_IDR_N_LP: {
+          if (nal.temporal_id != 0) throw DecodeError("IDR slice with TemporalId " + std::to_string(nal.temporal_id));
+          const SliceHeaderInfo sh = read_slice_header(nal.rbsp, nal.type, ph.get(), ps.lookup());
+          const PpsInfo *pps = ps.pps[sh.ph.pps_id].get();
+          const SpsInfo *sps = ps.sps[pps->sps_id].get();
+          result = decode_picture(nal, sh, *sps, *pps, opt, hooks);
+          have_picture = true;
+          break;
+        }
+        case NAL_TRAIL: case NAL_STSA: case NAL_RADL: case NAL_RASL: case NAL_CRA: case NAL_GDR:
+          throw DecodeError(std::string("pictures of NAL unit type ") + nal_unit_type_name(nal.type) +
+                            " are not supported (only IDR pictures)");
+        case 4: case 5: case 6: case 11:
+          throw DecodeError("reserved VCL NAL unit type " + std::to_string(nal.type));
+        case NAL_PREFIX_APS: case NAL_SUFFIX_APS:
+          break;  // APS content is only used by ALF / LMCS / scaling lists, which the SPS refuses
+        default:
+          break;  // VPS, DCI, OPI, AUD, EOS, EOB, SEI, FD, reserved / unspecified: ignored
+      }
+    } catch (const DecodeError &e) {
+      throw DecodeError(where + ": " + e.what());
+    }
+  }
+  if (!have_picture) {
+    bool any_sps = false, any_pps = false;
+    for (auto &s : ps.sps) any_sps |= bool(s);
+    for (auto &p : ps.pps) any_pps |= bool(p);
+    if (!any_sps) throw DecodeError("no picture decoded: the stream has no SPS and no IDR slice");
+    if (!any_pps) throw DecodeError("no picture decoded: the stream has no PPS and no IDR slice");
+    throw DecodeError("no picture decoded: the stream has no IDR slice NAL unit");
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace pyvtm

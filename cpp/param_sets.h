@@ -1,0 +1,120 @@
+// Parameter sets and headers (7.3.2.x, 7.3.7): the values pyvtm signals and
+// their writers. Tools the core does not implement are signalled off.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "api.h"
+#include "bitstream.h"
+
+namespace pyvtm {
+
+struct SequenceParams {
+  int pic_width = 0, pic_height = 0;     // coded size (multiple of 8)
+  int conf_right = 0, conf_bottom = 0;   // conformance window offsets in chroma units
+  int log2_ctu_size = 7;
+  int log2_min_cb_size = 2;
+  int bit_depth = 10;
+  int level_idc = 0;
+  ColourDescription colour;
+  std::string cnnmc_model_id;  // non-empty: CNNMC stream (sei.h)
+};
+
+struct SliceParams {
+  int slice_qp = 32;
+  bool deblocking = true;  // deblocking filter on, offsets 0
+};
+
+int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
+
+std::vector<uint8_t> write_sps(const SequenceParams &sps);
+std::vector<uint8_t> write_pps(const SequenceParams &sps, const SliceParams &slice);
+// slice_header() with the picture header inside it; leaves the writer
+// byte-aligned, ready for slice_data().
+void write_slice_header(BitWriter &bw, const SequenceParams &sps, const SliceParams &slice);
+
+// --- Reading (decoder side) --------------------------------------------------
+// The readers parse the full syntax of each structure (7.3.2.4 SPS, 7.3.2.5
+// PPS, 7.3.2.8 picture header, 7.3.7.1 slice header), check value ranges,
+// and REFUSE (DecodeError naming the syntax element and the tool) any stream
+// that enables a coding tool or format the decoder does not implement.
+// Tools that only affect inter slices are parsed and ignored.
+
+// Parsed SPS: `seq` holds the fields write_sps() takes, so that
+// write_sps(read_sps(x).seq) reproduces x for pyvtm's own streams.
+struct SpsInfo {
+  SequenceParams seq;
+  int sps_id = 0;
+  int chroma_format_idc = 1;
+  int profile_idc = 0, tier_flag = 0;
+  int conf_left = 0, conf_top = 0;  // chroma units (seq has right/bottom)
+  int log2_max_poc_lsb = 8;
+  bool poc_msb_cycle_flag = false;
+  int poc_msb_cycle_len = 0;
+  int num_extra_ph_bits = 0, num_extra_sh_bits = 0;
+  bool partition_constraints_override_enabled = false;
+  int log2_min_qt_intra = 2;   // MinQtLog2SizeIntraY
+  int log2_max_tb = 6;         // MaxTbLog2SizeY
+  bool joint_cbcr = false;
+  // ChromaQpTable[i][qPi + QpBdOffset], qPi = -QpBdOffset..63 (7.4.3.4).
+  int chroma_qp_table[3][64 + 48] = {};
+  bool long_term_ref_pics = false, inter_layer_prediction = false, idr_rpl_present = false;
+  bool weighted_pred = false, weighted_bipred = false;
+  bool vui_present = false;
+  int qp_bd_offset() const { return 6 * (seq.bit_depth - 8); }
+  int chroma_qp(int table, int qpi) const { return chroma_qp_table[table][qpi + qp_bd_offset()]; }
+};
+
+struct PpsInfo {
+  SliceParams slice;  // slice_qp = 26 + pps_init_qp_minus26, deblocking on/off
+  int pps_id = 0, sps_id = 0;
+  int pic_width = 0, pic_height = 0;
+  bool conf_window_flag = false;
+  int conf_left = 0, conf_right = 0, conf_top = 0, conf_bottom = 0;  // chroma units
+  bool output_flag_present = false;
+  int num_ref_idx_default[2] = {1, 1};
+  bool rpl1_idx_present = false, weighted_pred = false, weighted_bipred = false;
+  bool chroma_tool_offsets_present = false;
+  int cb_qp_offset = 0, cr_qp_offset = 0;
+  bool slice_chroma_qp_offsets_present = false;
+  bool deblocking_override_enabled = false, deblocking_disabled = false;
+  int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};  // Y, Cb, Cr
+  bool picture_header_extension_present = false, slice_header_extension_present = false;
+};
+
+struct PictureHeaderInfo {
+  bool gdr_or_irap = true, non_ref_pic = false, gdr = false;
+  int pps_id = 0;
+  int poc_lsb = 0;
+  bool pic_output_flag = true;
+  bool deblocking_disabled = false;  // after PPS / PH override
+  int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+};
+
+struct SliceHeaderInfo {
+  bool picture_header_in_slice_header = true;
+  PictureHeaderInfo ph;   // when picture_header_in_slice_header
+  int slice_qp = 32;      // SliceQpY
+  int cb_qp_offset = 0, cr_qp_offset = 0;  // sh_cb_qp_offset, sh_cr_qp_offset
+  bool deblocking_disabled = false;
+  int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+  size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
+};
+
+SpsInfo read_sps(const std::vector<uint8_t> &rbsp);
+PpsInfo read_pps(const std::vector<uint8_t> &rbsp);
+// picture_header_structure() of a PH NAL unit (sps/pps looked up by the caller
+// through the callbacks after ph_pic_parameter_set_id is known).
+struct ParamSetLookup {
+  const PpsInfo *(*pps)(void *ctx, int id) = nullptr;
+  const SpsInfo *(*sps)(void *ctx, int id) = nullptr;
+  void *ctx = nullptr;
+};
+PictureHeaderInfo read_picture_header(const std::vector<uint8_t> &rbsp, const ParamSetLookup &lookup);
+// slice_header() of a VCL NAL unit of type nal_type. `ph` is the picture
+// header received in a PH NAL unit (nullptr when none); returns the header
+// with data_offset at slice_data().
+SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type, const PictureHeaderInfo *ph,
+                                  const ParamSetLookup &lookup);
+
+}  // namespace pyvtm

@@ -1,0 +1,228 @@
+// Rate-distortion optimised quantisation (encoder only): chooses each level
+// among {round, round - 1, 0}, drops whole 4x4 subblocks and moves the last
+// significant position where that lowers D + lambda * R. Rates come from the
+// current CABAC context states (held fixed within the block).
+#include "rdoq.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "common.h"
+#include "tables.h"
+
+namespace pyvtm {
+
+static const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
+static const uint8_t kRiceParFromSum[32] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3};
+static const uint8_t kLastPrefixCtxOffsetLuma[7] = {0, 0, 0, 3, 6, 10, 15};
+
+static inline double cost_bits(const ContextModel &c, int bin) {
+  return double(bin_cost(c, bin)) / (1 << kFracBitsShift);
+}
+
+// Bits of the Rice-Golomb code of write_rice_golomb() in syntax.cpp.
+static double rice_golomb_bits(uint32_t value, int rice) {
+  const uint32_t cutoff = 5;
+  if (value < (cutoff << rice)) return double((value >> rice) + 1 + rice);
+  uint32_t code = (value >> rice) - cutoff;
+  int prefix_len = 0;
+  if (code >= (1u << 12) - 1) return double(cutoff + 12 + 15);
+  while (code > (2u << prefix_len) - 2) prefix_len++;
+  return double(cutoff + prefix_len + prefix_len + rice + 1);
+}
+
+namespace {
+struct PosInfo {
+  int x, y;
+  double err0;      // distortion of level 0
+  double cost_sel;  // cost of the chosen level, sig flag included
+  double cost_last; // cost of the chosen level as the last position (no sig flag)
+  double cost_sig0; // cost of level 0 with its sig flag
+  int level;        // chosen absolute level
+};
+}  // namespace
+
+int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_depth, const ContextSet &cs,
+                  double lambda, int32_t *level) {
+  const int n = 1 << log2n;
+  const int zo = std::min(log2n, 5);
+  const int nz = 1 << zo;
+  const bool luma = c_idx == 0;
+  const int transform_shift = 15 - bit_depth - log2n;
+  const int qbits = 14 + qp / 6 + transform_shift;
+  const double scale = kQuantScale[qp % 6];
+  const double inv_step = scale / std::ldexp(1.0, qbits);  // level per coefficient unit
+  const double step = 1.0 / inv_step;
+  const double err_scale = std::ldexp(1.0, -2 * transform_shift);  // to pixel-domain SSE
+
+  for (int i = 0; i < n * n; i++) level[i] = 0;
+  // Rounded levels of the coded region.
+  int abs_lv[32 * 32];
+  int max_lv[32 * 32];
+  bool any = false;
+  for (int y = 0; y < nz; y++)
+    for (int x = 0; x < nz; x++) {
+      const double a = std::abs(double(coeff[y * n + x])) * inv_step;
+      int l = int(a + 0.5);
+      l = std::min(l, 32767);
+      max_lv[y * nz + x] = l;
+      abs_lv[y * nz + x] = 0;
+      any |= l != 0;
+    }
+  if (!any) return 0;
+
+  const int log2_sbs = zo - 2;
+  const int sbs = 1 << log2_sbs;
+  const ScanPos *scan_sb = diag_scan(log2_sbs, log2_sbs);
+  const ScanPos *scan4 = diag_scan(2, 2);
+  const int num_sb = 1 << (2 * log2_sbs);
+  const int total = num_sb * 16;
+
+  // Last candidate position in scan order.
+  int last_scan = -1;
+  for (int s = total - 1; s >= 0 && last_scan < 0; s--) {
+    const int x = (scan_sb[s >> 4].x << 2) + scan4[s & 15].x, y = (scan_sb[s >> 4].y << 2) + scan4[s & 15].y;
+    if (max_lv[y * nz + x]) last_scan = s;
+  }
+
+  const int sig_base = CTX_SIG_COEFF_FLAG + (luma ? 0 : 12);
+  const int gtx_base = luma ? 0 : 21;
+  const int sb_base = CTX_SB_CODED_FLAG + (luma ? 0 : 2);
+
+  PosInfo info[32 * 32];
+  for (int s = last_scan; s >= 0; s--) {
+    const int xc = (scan_sb[s >> 4].x << 2) + scan4[s & 15].x, yc = (scan_sb[s >> 4].y << 2) + scan4[s & 15].y;
+    PosInfo &pi = info[s];
+    pi.x = xc;
+    pi.y = yc;
+    const double c = std::abs(double(coeff[yc * n + xc]));
+    pi.err0 = c * c * err_scale;
+    // Templates from the levels already decided (right/below neighbours).
+    int loc_sum = 0, num_sig = 0, rice_sum = 0;
+    auto add = [&](int x, int y) {
+      if (x < nz && y < nz) {
+        const int v = abs_lv[y * nz + x];
+        loc_sum += std::min(4 + (v & 1), v);
+        num_sig += v != 0;
+        rice_sum += v;
+      }
+    };
+    add(xc + 1, yc); add(xc + 2, yc); add(xc + 1, yc + 1); add(xc, yc + 1); add(xc, yc + 2);
+    const int d = xc + yc;
+    int sig_ctx = std::min((loc_sum + 1) >> 1, 3);
+    if (luma) sig_ctx += d < 2 ? 8 : (d < 5 ? 4 : 0);
+    else sig_ctx += d < 2 ? 4 : 0;
+    int off = std::min(loc_sum - num_sig, 4) + 1;
+    if (luma) off += d == 0 ? 15 : (d < 3 ? 10 : (d < 10 ? 5 : 0));
+    else off += d == 0 ? 5 : 0;
+    const int rice = kRiceParFromSum[clip3(0, 31, rice_sum - 20)];
+    const ContextModel &sig_m = cs.m[sig_base + sig_ctx];
+    pi.cost_sig0 = pi.err0 + lambda * cost_bits(sig_m, 0);
+    const int lmax = max_lv[yc * nz + xc];
+    auto level_bits = [&](int l, int ctx_off) {
+      // gt1, par, gt3 and remainder bits plus the sign of a level l >= 1.
+      double b = 1.0;  // sign
+      b += cost_bits(cs.m[CTX_ABS_LEVEL_GT1_FLAG + gtx_base + ctx_off], l > 1);
+      if (l > 1) {
+        b += cost_bits(cs.m[CTX_PAR_LEVEL_FLAG + gtx_base + ctx_off], l & 1);
+        b += cost_bits(cs.m[CTX_ABS_LEVEL_GT3_FLAG + gtx_base + ctx_off], l > 3);
+        if (l > 3) b += rice_golomb_bits(uint32_t((l - 4) >> 1), rice);
+      }
+      return b;
+    };
+    double best = pi.cost_sig0, best_last = 1e300;
+    int best_l = 0;
+    for (int l = lmax; l >= std::max(1, lmax - 1); l--) {
+      const double e = c - l * step;
+      const double dist = e * e * err_scale;
+      const double j = dist + lambda * (cost_bits(sig_m, 1) + level_bits(l, off));
+      if (j < best) { best = j; best_l = l; }
+      const double jl = dist + lambda * level_bits(l, 0);
+      if (jl < best_last) best_last = jl;
+    }
+    pi.level = best_l;
+    pi.cost_sel = best;
+    pi.cost_last = best_l ? best_last : 1e300;
+    abs_lv[yc * nz + xc] = best_l;
+  }
+
+  // Subblock zeroing (sb_coded_flag = 0) for subblocks strictly between the
+  // first and the last.
+  const int last_sb = last_scan >> 4;
+  uint8_t sb_coded[64] = {0};
+  for (int i = last_sb; i >= 0; i--) {
+    const int xs = scan_sb[i].x, ys = scan_sb[i].y;
+    bool coded = false;
+    for (int p = 0; p < 16; p++) {
+      const int s = i * 16 + p;
+      if (s <= last_scan && info[s].level) coded = true;
+    }
+    if (coded && i < last_sb && i > 0) {
+      int csbf = 0;
+      if (xs + 1 < sbs) csbf |= sb_coded[ys * sbs + xs + 1];
+      if (ys + 1 < sbs) csbf |= sb_coded[(ys + 1) * sbs + xs];
+      double cost_coded = lambda * cost_bits(cs.m[sb_base + csbf], 1);
+      double cost_zero = lambda * cost_bits(cs.m[sb_base + csbf], 0);
+      for (int p = 0; p < 16; p++) {
+        cost_coded += info[i * 16 + p].cost_sel;
+        cost_zero += info[i * 16 + p].err0;
+      }
+      if (cost_zero < cost_coded) {
+        coded = false;
+        for (int p = 0; p < 16; p++) {
+          PosInfo &pi = info[i * 16 + p];
+          pi.level = 0;
+          pi.cost_sel = pi.err0;
+          pi.cost_last = 1e300;
+        }
+      }
+    }
+    sb_coded[ys * sbs + xs] = coded;
+  }
+
+  // Last position: minimise sum(cost before) + cost_last + sum(err0 after).
+  {
+    const int max_group = (zo << 1) - 1;
+    int ctx_offset, ctx_shift;
+    if (luma) { ctx_offset = kLastPrefixCtxOffsetLuma[log2n]; ctx_shift = (log2n + 1) >> 2; }
+    else { ctx_offset = 20; ctx_shift = clip3(0, 2, n >> 3); }
+    auto last_bits = [&](int x, int y) {
+      double b = 0;
+      const int gx = g_last_group_idx[x], gy = g_last_group_idx[y];
+      for (int i = 0; i < gx; i++) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + ctx_offset + (i >> ctx_shift)], 1);
+      if (gx < max_group) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + ctx_offset + (gx >> ctx_shift)], 0);
+      for (int i = 0; i < gy; i++) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (i >> ctx_shift)], 1);
+      if (gy < max_group) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (gy >> ctx_shift)], 0);
+      if (gx > 3) b += (gx >> 1) - 1;
+      if (gy > 3) b += (gy >> 1) - 1;
+      return b;
+    };
+    // prefix[s] = sum over q < s of cost_sel; suffix handled incrementally.
+    double before = 0;
+    for (int s = 0; s <= last_scan; s++) before += info[s].cost_sel;
+    double after = 0;
+    double best = 1e300;
+    int best_s = -1;
+    for (int s = last_scan; s >= 0; s--) {
+      before -= info[s].cost_sel;
+      if (info[s].level) {
+        const double j = before + info[s].cost_last + lambda * last_bits(info[s].x, info[s].y) + after;
+        if (j < best) { best = j; best_s = s; }
+      }
+      after += info[s].err0;
+    }
+    if (best_s < 0) return 0;
+    int nzc = 0;
+    for (int s = 0; s <= best_s; s++) {
+      const PosInfo &pi = info[s];
+      if (pi.level) {
+        level[pi.y * n + pi.x] = coeff[pi.y * n + pi.x] < 0 ? -pi.level : pi.level;
+        nzc++;
+      }
+    }
+    return nzc;
+  }
+}
+
+}  // namespace pyvtm

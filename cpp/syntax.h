@@ -1,0 +1,43 @@
+// CABAC syntax of the coding tree, coding unit, transform unit and
+// residual coding (7.3.11.x) with the context selection of 9.3.4.2.
+// The same functions serve the real writer and the encoder's rate
+// estimation (CabacWriter in estimate mode). Each write_X has its read_X
+// (decoder) beside it; both take their context indices and binarisation
+// constants from derive.h.
+#pragma once
+#include <cstdint>
+
+#include "cabac.h"
+
+namespace pyvtm {
+
+// split_cu_flag; ctx_inc from 9.3.4.2.2 (condL + condA + 3 * ctxSetIdx).
+void write_split_cu_flag(CabacWriter &w, ContextSet &cs, int flag, int ctx_inc);
+int read_split_cu_flag(CabacReader &r, ContextSet &cs, int ctx_inc);
+
+// intra_luma_mpm_flag / intra_luma_not_planar_flag / intra_luma_mpm_idx /
+// intra_luma_mpm_remainder for `mode` given the 6-entry candidate list
+// (entry 0 is INTRA_PLANAR).
+void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6]);
+int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]);  // returns the mode
+
+// intra_chroma_pred_mode (0..4, 4 = DM), without CCLM.
+void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value);
+int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs);
+
+void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
+void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
+void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag);
+int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
+int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
+int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
+
+// residual_coding() of a square TB (log2n 2..6) whose levels are given in
+// raster order with stride 1 << log2n. At least one level must be nonzero.
+void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2n, int c_idx);
+// Reads residual_coding() of a square TB into levels (raster, stride
+// 1 << log2n, all n x n entries written). Throws DecodeError on levels
+// outside the 16-bit range of TransCoeffLevel.
+void read_residual_coding(CabacReader &r, ContextSet &cs, int log2n, int c_idx, int32_t *levels);
+
+}  // namespace pyvtm

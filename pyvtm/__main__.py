@@ -1,0 +1,6 @@
+"""``python -m pyvtm``: same as the ``pyvtm`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,155 @@
+// pybind11 bindings: the Python extension module pyvtm._core.
+//
+//   encode_picture(y, cb, cr, width, height, *, qp=32, max_cu_log2=7,
+//                  min_cu_log2=2, intra_rd_candidates=3, rdo_split=True,
+//                  rdoq=True, deblocking=True, colour_primaries=1,
+//                  transfer_characteristics=13, matrix_coeffs=5,
+//                  full_range=True) -> dict
+//
+// y is a (height, width) uint16 array, cb/cr are ((height+1)//2, (width+1)//2)
+// uint16 arrays, 10-bit samples (0..1023). The keyword arguments are the
+// fields of pyvtm::EncoderConfig (colour_* / matrix_coeffs / full_range are
+// the fields of EncoderConfig::colour); their defaults are read from a
+// default-constructed EncoderConfig. The result dict has keys
+//   "bitstream" (bytes, Annex B), "y", "cb", "cr" (uint16 recon planes, the
+//   decoder output size), "width", "height" (recon size), "seconds".
+// The GIL is released while encoding. std::invalid_argument -> ValueError.
+// Tool hooks come from the patches/ layer (make_default_hooks(): all off).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "api.h"
+#include "hooks_off.h"
+#include "torch_runtime.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using Plane = py::array_t<uint16_t, py::array::c_style>;
+
+void copy_plane(const Plane &src, int w, int h, std::vector<uint16_t> &dst, const char *name) {
+  if (src.ndim() != 2 || src.shape(0) != h || src.shape(1) != w) {
+    throw std::invalid_argument(std::string(name) + " plane must have shape (" + std::to_string(h) +
+                                ", " + std::to_string(w) + ")");
+  }
+  const size_t n = size_t(w) * size_t(h);
+  const uint16_t *p = src.data();
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] > 1023) throw std::invalid_argument(std::string(name) + " plane has samples > 1023");
+  }
+  dst.assign(p, p + n);
+}
+
+Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
+  if (v.size() != size_t(w) * size_t(h)) throw std::runtime_error("encoder returned a plane of unexpected size");
+  Plane out({py::ssize_t(h), py::ssize_t(w)});
+  if (!v.empty()) std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(uint16_t));
+  return out;
+}
+
+py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
+                        int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
+                        bool rdoq, bool deblocking, int colour_primaries, int transfer_characteristics, int matrix_coeffs,
+                        bool full_range) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
+  pyvtm::Picture pic;
+  pic.width = width;
+  pic.height = height;
+  copy_plane(y, width, height, pic.plane[0], "Y");
+  copy_plane(cb, pic.chroma_width(), pic.chroma_height(), pic.plane[1], "Cb");
+  copy_plane(cr, pic.chroma_width(), pic.chroma_height(), pic.plane[2], "Cr");
+
+  pyvtm::EncoderConfig cfg;
+  cfg.qp = qp;
+  cfg.max_cu_log2 = max_cu_log2;
+  cfg.min_cu_log2 = min_cu_log2;
+  cfg.intra_rd_candidates = intra_rd_candidates;
+  cfg.rdo_split = rdo_split;
+  cfg.rdoq = rdoq;
+  cfg.deblocking = deblocking;
+  cfg.colour.colour_primaries = colour_primaries;
+  cfg.colour.transfer_characteristics = transfer_characteristics;
+  cfg.colour.matrix_coeffs = matrix_coeffs;
+  cfg.colour.full_range = full_range;
+
+  const pyvtm::Hooks hooks = pyvtm::make_default_hooks();
+  pyvtm::EncodeResult res;
+  {
+    py::gil_scoped_release release;
+    res = pyvtm::encode_picture(pic, cfg, hooks);
+  }
+
+  const pyvtm::Picture &rec = res.recon;
+  py::dict out;
+  out["bitstream"] = py::bytes(reinterpret_cast<const char *>(res.bitstream.data()), res.bitstream.size());
+  out["y"] = to_array(rec.plane[0], rec.width, rec.height);
+  out["cb"] = to_array(rec.plane[1], rec.chroma_width(), rec.chroma_height());
+  out["cr"] = to_array(rec.plane[2], rec.chroma_width(), rec.chroma_height());
+  out["width"] = rec.width;
+  out["height"] = rec.height;
+  out["seconds"] = res.seconds;
+  return out;
+}
+
+// decode_bitstream(data: bytes) -> dict: the decoder (cpp/decoder.cpp).
+// pyvtm::DecodeError -> ValueError. Keys: "y", "cb", "cr" (uint16 planes of
+// the cropped output picture), "width", "height", "coded_width",
+// "coded_height", "slice_qp", "colour" ((primaries, transfer, matrix,
+// full_range)), "seconds".
+py::dict decode_bitstream(const py::bytes &data) {
+  const std::string buf = data;  // copy: the GIL is released below
+  pyvtm::DecodeResult res;
+  std::string error;
+  {
+    py::gil_scoped_release release;
+    try {
+      res = pyvtm::decode_bitstream(reinterpret_cast<const uint8_t *>(buf.data()), buf.size());
+    } catch (const pyvtm::DecodeError &e) {
+      error = e.what();
+    }
+  }
+  if (!error.empty()) throw py::value_error("cannot decode VVC bitstream: " + error);
+  const pyvtm::Picture &p = res.picture;
+  py::dict out;
+  out["y"] = to_array(p.plane[0], p.width, p.height);
+  out["cb"] = to_array(p.plane[1], p.chroma_width(), p.chroma_height());
+  out["cr"] = to_array(p.plane[2], p.chroma_width(), p.chroma_height());
+  out["width"] = p.width;
+  out["height"] = p.height;
+  out["coded_width"] = res.coded_width;
+  out["coded_height"] = res.coded_height;
+  out["slice_qp"] = res.slice_qp;
+  out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
+                                 res.colour.matrix_coeffs, res.colour.full_range);
+  out["seconds"] = res.seconds;
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pyvtm native core: VVC intra encoder bindings";
+  const pyvtm::EncoderConfig d;  // defaults come from the C++ side
+  m.def("encode_picture", &encode_picture, py::arg("y"), py::arg("cb"), py::arg("cr"), py::arg("width"),
+        py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
+        py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
+        py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
+        py::arg("colour_primaries") = d.colour.colour_primaries,
+        py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
+        py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
+        "Encode one 10-bit 4:2:0 picture as a single IDR access unit. Returns a dict with keys "
+        "bitstream, y, cb, cr, width, height, seconds.");
+  m.def("decode_bitstream", &decode_bitstream, py::arg("data"),
+        "Decode a VVC Annex-B stream holding one IDR picture. Returns a dict with keys y, cb, cr, width, "
+        "height, coded_width, coded_height, slice_qp, colour, seconds. Raises ValueError on bad input.");
+  m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
+        "Version of the libtorch the extension was built against.");
+  m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
+                                            "rdoq", "deblocking", "colour_primaries", "transfer_characteristics",
+                                            "matrix_coeffs", "full_range");
+}

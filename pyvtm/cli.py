@@ -1,0 +1,140 @@
+"""Command-line interface: ``pyvtm <command> ...`` (also ``python -m pyvtm``).
+
+Commands:
+  encode   encode an image (or the shipped sample) to a VVC bitstream
+  decode   decode a VVC bitstream (.266) to an image (.png, ...) or raw .yuv
+  info     print pyvtm, torch and libtorch versions
+  allocate choose a QP per image of a folder to meet a total bpp budget
+  eval     RD points, BD-rates and RD plot of pyvtm against other codecs
+
+Planned (not implemented yet): train, export, allocate, eval.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+def _fmt_db(v: Optional[float]) -> str:
+    if v is None:
+        return "n/a"
+    if math.isinf(v):
+        return "inf dB"
+    return f"{v:.2f} dB"
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from . import encode
+    from .data import sample_path
+
+    src = Path(args.input) if args.input is not None else sample_path()
+    out = Path(args.output) if args.output is not None else Path(src.stem + ".266")
+    opts = {}
+    if args.max_cu_log2 is not None:
+        opts["max_cu_log2"] = args.max_cu_log2
+    if args.min_cu_log2 is not None:
+        opts["min_cu_log2"] = args.min_cu_log2
+    if args.intra_rd_candidates is not None:
+        opts["intra_rd_candidates"] = args.intra_rd_candidates
+    if args.no_rdo_split:
+        opts["rdo_split"] = False
+    if args.no_rdoq:
+        opts["rdoq"] = False
+    if args.no_deblocking:
+        opts["deblocking"] = False
+    res = encode(str(src), qp=args.qp, **opts)
+    res.save(out)
+    if args.recon is not None:
+        from PIL import Image
+
+        Image.fromarray(res.recon_rgb).save(args.recon)
+    print(f"{src.name}: {res.width}x{res.height} qp {res.qp}  {res.bits} bits  "
+          f"{res.bpp:.4f} bpp  PSNR-Y {_fmt_db(res.psnr_y)}  PSNR-RGB {_fmt_db(res.psnr_rgb)}  "
+          f"encode {res.seconds:.2f} s  -> {out}")
+    return 0
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from . import decode_picture
+
+    src = Path(args.input)
+    out = Path(args.output) if args.output is not None else Path(src.stem + ".png")
+    pic = decode_picture(src)
+    if out.suffix.lower() == ".yuv":
+        # Raw yuv420p10le: Y, Cb, Cr planes of little-endian 16-bit samples.
+        import numpy as np
+
+        with open(out, "wb") as f:
+            for plane in pic.ycbcr:
+                f.write(np.ascontiguousarray(plane, dtype="<u2").tobytes())
+        kind = "yuv420p10le"
+    else:
+        from PIL import Image
+
+        try:
+            Image.fromarray(pic.rgb).save(out)
+        except (ValueError, OSError) as e:  # unknown extension, unwritable path
+            raise ValueError(f"cannot write {str(out)!r}: {e}") from e
+        kind = "RGB"
+    print(f"{src.name}: {pic.width}x{pic.height} qp {pic.qp}  decode {pic.seconds:.3f} s  -> {out} ({kind})")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import __version__, _core
+
+    print(f"pyvtm {__version__}")
+    print(f"torch {torch.__version__}")
+    print(f"libtorch (built against) {_core.torch_runtime_version()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pyvtm", description="VVC/H.266 intra image codec.")
+    sub = p.add_subparsers(dest="command", metavar="<command>")
+    sub.required = True
+
+    e = sub.add_parser("encode", help="encode an image to a VVC bitstream (.266)")
+    e.add_argument("input", nargs="?", help="input image (default: the shipped sample picture)")
+    e.add_argument("-o", "--output", help="output bitstream (default: <input name>.266 in the current directory)")
+    e.add_argument("--qp", type=int, default=32, help="slice QP, 0..63 (default 32)")
+    e.add_argument("--recon", help="also write the reconstruction as an image (e.g. recon.png)")
+    e.add_argument("--max-cu-log2", type=int, help="log2 CTU size (default 7)")
+    e.add_argument("--min-cu-log2", type=int, help="log2 smallest CU size (default 2)")
+    e.add_argument("--intra-rd-candidates", type=int, help="intra modes kept for full RD")
+    e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
+    e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
+    e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
+    e.set_defaults(func=_cmd_encode)
+
+    i = sub.add_parser("info", help="print pyvtm, torch and libtorch versions")
+    i.set_defaults(func=_cmd_info)
+    d = sub.add_parser("decode", help="decode a VVC bitstream (.266) to an image or raw .yuv")
+    d.add_argument("input", help="input bitstream (.266, Annex B)")
+    d.add_argument("-o", "--output", help="output: an image (.png, ...: RGB) or .yuv (raw yuv420p10le); "
+                   "default <input name>.png in the current directory")
+    d.set_defaults(func=_cmd_decode)
+    # Room for: train, export, allocate, eval.
+    from .utils import allocate as _allocate, evaluate as _evaluate  # issue 5: allocate, eval
+    _allocate.add_parser(sub)
+    _evaluate.add_parser(sub)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, NotImplementedError) as e:
+        print(f"pyvtm {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

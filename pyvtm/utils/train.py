@@ -1,0 +1,581 @@
+"""Training loops for the CNN coding tools (CPU or GPU).
+
+``pyvtm train cnnif DATA... --out DIR`` / ``pyvtm train cnnmc DATA... --out DIR``
+(see :func:`add_train_arguments`), or :func:`train_cnnif` /
+:func:`train_cnnmc` from Python. ``DATA`` are files written by
+:mod:`pyvtm.utils.dataset`.
+
+* Patches are sampled from the whole data set held in memory (on the
+  training device) with random flips/transposition.
+* CNNIF: L1 loss for the first ``l1_fraction`` of the steps, then MSE, on
+  all three planes (normalised by 1023, every sample weighted alike).
+  Adam, linear warm-up then cosine decay.
+* CNNMC: cross-entropy over the 4x4 units of the current CTU, transposition
+  augmentation (above <-> left, angular mode m -> 68 - m).
+* A run is bounded by ``steps`` and/or ``minutes`` (with ``minutes`` and no
+  ``steps`` the step count is set from the speed of the first steps).
+* ``DIR/last.pt`` is written every ``ckpt_every`` steps and at the end
+  (model, optimiser, step, RNG states, history); ``resume=True`` continues
+  from it. ``DIR/log.jsonl`` holds the training log.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.cnnif import CNNIFilter
+from ..models.cnnmc import CNNMCNet, NUM_MODES, mpm_list_from_quantised, standard_mpm_list
+from .dataset import _Progress, load_dataset
+
+__all__ = ["train_cnnif", "train_cnnmc", "CnnifData", "CnnmcData", "evaluate_cnnif_crops",
+           "evaluate_cnnmc", "load_checkpoint", "psnr"]
+
+
+# ---------------------------------------------------------------------------
+# data
+
+def _split_mask(crop_image: np.ndarray, val_every: int) -> np.ndarray:
+    """True for validation crops: those of every ``val_every``-th image."""
+    if val_every <= 0:
+        return np.zeros(len(crop_image), bool)
+    return (crop_image % val_every) == val_every - 1
+
+
+class CnnifData:
+    """(original, reconstruction, qp) samples of one or more CNNIF sets, as
+    int16 tensors on ``device``."""
+
+    def __init__(self, paths: Sequence, device="cpu", split: str = "all", val_every: int = 10):
+        ys, cbs, crs, oys, ocbs, ocrs, qps = [], [], [], [], [], [], []
+        self.crop = None
+        for p in paths:
+            a, meta = load_dataset(p)
+            if meta.get("kind") != "cnnif-dataset":
+                raise ValueError(f"{p}: not a CNNIF data set (kind {meta.get('kind')!r})")
+            val = _split_mask(a["crop_image"], val_every)[a["crop_index"]]
+            keep = {"all": np.ones_like(val), "train": ~val, "val": val}[split]
+            ci = a["crop_index"][keep]
+            if self.crop is None:
+                self.crop = a["orig_y"].shape[1:]
+            elif self.crop != a["orig_y"].shape[1:]:
+                raise ValueError("all CNNIF data sets must have the same crop size")
+            ys.append(a["rec_y"][keep]); cbs.append(a["rec_cb"][keep]); crs.append(a["rec_cr"][keep])
+            oys.append(a["orig_y"][ci]); ocbs.append(a["orig_cb"][ci]); ocrs.append(a["orig_cr"][ci])
+            qps.append(a["qp"][keep])
+
+        def t(lst):
+            return torch.from_numpy(np.concatenate(lst).astype(np.int16)).to(device)
+
+        self.rec = [t(ys), t(cbs), t(crs)]
+        self.org = [t(oys), t(ocbs), t(ocrs)]
+        self.qp = torch.from_numpy(np.concatenate(qps).astype(np.float32)).to(device)
+        self.device = torch.device(device)
+        self.n = int(self.qp.numel())
+
+    def __len__(self) -> int:
+        return self.n
+
+    def sample(self, batch: int, patch: int, gen: torch.Generator):
+        """Random patches (luma ``patch`` x ``patch``, even positions) with a
+        random flip/transposition per batch. Returns rec (y, cb, cr), org
+        (y, cb, cr) as float tensors and qp (B,)."""
+        if patch % 2 or patch > self.crop[0] or patch > self.crop[1]:
+            raise ValueError(f"patch must be even and at most the crop size {self.crop}")
+        dev = self.device
+        H, W = self.crop
+        idx = torch.randint(0, self.n, (batch,), generator=gen).to(dev)
+        py = torch.randint(0, (H - patch) // 2 + 1, (batch,), generator=gen).to(dev) * 2
+        px = torch.randint(0, (W - patch) // 2 + 1, (batch,), generator=gen).to(dev) * 2
+        aug = torch.randint(0, 8, (1,), generator=gen).item()
+        out = []
+        for planes in (self.rec, self.org):
+            for c, pl in enumerate(planes):
+                s = 2 if c else 1
+                n = patch // s
+                ar = torch.arange(n, device=dev)
+                yy = (py // s)[:, None] + ar
+                xx = (px // s)[:, None] + ar
+                v = pl[idx[:, None, None], yy[:, :, None], xx[:, None, :]].float().unsqueeze(1)
+                if aug & 1:
+                    v = v.flip(3)
+                if aug & 2:
+                    v = v.flip(2)
+                if aug & 4:
+                    v = v.transpose(2, 3)
+                out.append(v.contiguous())
+        return out[:3], out[3:], self.qp[idx]
+
+
+class CnnmcData:
+    """CTU samples of one or more CNNMC sets: every CTU of every crop (the
+    crop is the picture: neighbours outside it are unavailable)."""
+
+    def __init__(self, paths: Sequence, device="cpu", split: str = "all", val_every: int = 10):
+        recs, modes, cus, self.mode_sources = [], [], [], set()
+        for p in paths:
+            a, meta = load_dataset(p)
+            if meta.get("kind") != "cnnmc-dataset":
+                raise ValueError(f"{p}: not a CNNMC data set (kind {meta.get('kind')!r})")
+            self.mode_sources.add(meta.get("mode_source", "encoder"))
+            n = len(a["modes"])
+            val = _split_mask(np.arange(n), val_every)
+            keep = {"all": np.ones(n, bool), "train": ~val, "val": val}[split]
+            recs.append(a["rec_y"][keep])
+            modes.append(a["modes"][keep]); cus.append(a["cu_log2"][keep])
+        rec = np.concatenate(recs).astype(np.int16)
+        mod = np.concatenate(modes).astype(np.int64)
+        self.cu_log2 = np.concatenate(cus)
+        self.rec_np, self.modes_np = rec, mod
+        N, H, W = rec.shape
+        self.n_pic, self.H, self.W = N, H, W
+        self.device = torch.device(device)
+        # padded by one CTU above/left: 512 / unavailable
+        rp = np.full((N, H + 128, W + 128), 512, np.int16); rp[:, 128:, 128:] = rec
+        mp = np.full((N, H // 4 + 32, W // 4 + 32), 255, np.int64); mp[:, 32:, 32:] = mod
+        self.rec_p = torch.from_numpy(rp).to(self.device)
+        self.modes_p = torch.from_numpy(mp).to(self.device)
+        cy, cx = np.meshgrid(np.arange(H // 128), np.arange(W // 128), indexing="ij")
+        self.ctus = [(n, int(y), int(x)) for n in range(N) for y, x in zip(cy.ravel(), cx.ravel())]
+
+    def __len__(self) -> int:
+        return len(self.ctus)
+
+    def gather(self, items: torch.Tensor):
+        """items (B, 3) long [pic, ctu_row, ctu_col] -> recon (B,3,128,128) float,
+        modes (B,3,32,32) long, available (B,3) float, target (B,32,32) long."""
+        dev = self.device
+        n, cy, cx = items[:, 0], items[:, 1], items[:, 2]
+        ar, au = torch.arange(128, device=dev), torch.arange(32, device=dev)
+        recs, mods, avs = [], [], []
+        for dy, dx in ((-1, 0), (0, -1), (-1, -1)):   # above, left, above-left (padded coords +1)
+            yy = ((cy + 1 + dy) * 128)[:, None] + ar
+            xx = ((cx + 1 + dx) * 128)[:, None] + ar
+            recs.append(self.rec_p[n[:, None, None], yy[:, :, None], xx[:, None, :]])
+            uy = ((cy + 1 + dy) * 32)[:, None] + au
+            ux = ((cx + 1 + dx) * 32)[:, None] + au
+            mods.append(self.modes_p[n[:, None, None], uy[:, :, None], ux[:, None, :]])
+            avs.append(((cy + dy >= 0) & (cx + dx >= 0)).float())
+        uy = ((cy + 1) * 32)[:, None] + au
+        ux = ((cx + 1) * 32)[:, None] + au
+        target = self.modes_p[n[:, None, None], uy[:, :, None], ux[:, None, :]]
+        return (torch.stack(recs, 1).float(), torch.stack(mods, 1), torch.stack(avs, 1), target)
+
+    def sample(self, batch: int, gen: torch.Generator, augment: bool = True):
+        sel = torch.randint(0, len(self.ctus), (batch,), generator=gen)
+        items = torch.tensor([self.ctus[i] for i in sel.tolist()], dtype=torch.long, device=self.device)
+        recon, modes, av, target = self.gather(items)
+        if augment:
+            t = torch.rand(batch, generator=gen).to(self.device) < 0.5
+            if bool(t.any()):
+                recon[t] = recon[t][:, [1, 0, 2]].transpose(2, 3)
+                modes[t] = _transpose_modes_t(modes[t][:, [1, 0, 2]].transpose(2, 3))
+                target[t] = _transpose_modes_t(target[t].transpose(1, 2))
+        return recon, modes, av, target
+
+
+def _transpose_modes_t(m: torch.Tensor) -> torch.Tensor:
+    return torch.where((m >= 2) & (m <= 66), 68 - m, m)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1023.0) -> torch.Tensor:
+    """Per-sample PSNR over all but the first dimension."""
+    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(peak * peak / mse)
+
+
+def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _rng_state(gen: torch.Generator) -> dict:
+    return {"gen": gen.get_state(), "torch": torch.get_rng_state()}
+
+
+def _save(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _log(out_dir: Path, rec: dict, echo: bool) -> None:
+    with open(out_dir / "log.jsonl", "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    if echo:
+        print(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()),
+              file=sys.stderr, flush=True)
+
+
+class _Budget:
+    """Step/time bound; with a time limit and no step count, the step count
+    is fixed from the speed measured over steps ``skip``..``skip + calib``
+    (after the warm-up of cudnn/allocators)."""
+
+    def __init__(self, steps: Optional[int], minutes: Optional[float], start_step: int, calib: int = 100,
+                 skip: int = 30):
+        if steps is None and minutes is None:
+            raise ValueError("give steps and/or minutes")
+        self.steps, self.deadline = steps, None if minutes is None else time.time() + 60 * minutes
+        self.start_step, self.calib, self.skip, self.t_skip = start_step, calib, skip, None
+
+    def total(self, step: int) -> int:
+        if self.steps is None:
+            k = step - self.start_step
+            if k == self.skip:
+                self.t_skip = time.time()
+            elif k == self.skip + self.calib and self.t_skip is not None:
+                rate = self.calib / max(1e-6, time.time() - self.t_skip)
+                self.steps = step + int(rate * max(0.0, self.deadline - time.time()) * 0.97)
+        return self.steps if self.steps is not None else 10 ** 9
+
+    def done(self, step: int) -> bool:
+        if self.steps is not None and step >= self.steps:
+            return True
+        return self.deadline is not None and time.time() >= self.deadline
+
+
+def _device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    d = torch.device(device)
+    if d.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return d
+
+
+# ---------------------------------------------------------------------------
+# CNNIF
+
+@torch.no_grad()
+def evaluate_cnnif_crops(model, data: CnnifData, max_samples: int = 256, batch: int = 8) -> dict:
+    """Mean PSNR-Y (and Cb/Cr) gain of ``model`` on whole crops of ``data``,
+    after rounding/clipping like the codec; overall and per QP."""
+    model.eval()
+    n = min(len(data), max_samples)
+    gains: Dict[str, List[float]] = {"y": [], "cb": [], "cr": []}
+    qps: List[float] = []
+    for s in range(0, n, batch):
+        sl = slice(s, min(n, s + batch))
+        rec = [p[sl].float().unsqueeze(1) for p in data.rec]
+        org = [p[sl].float().unsqueeze(1) for p in data.org]
+        qp = data.qp[sl]
+        out = model(rec[0], rec[1], rec[2], qp)
+        for k, o, r, g in zip(("y", "cb", "cr"), out, rec, org):
+            o = torch.clamp(torch.floor(o + 0.5), 0, 1023)
+            gains[k] += (psnr(o, g) - psnr(r, g)).tolist()
+        qps += qp.tolist()
+    model.train()
+    res = {f"gain_{k}": float(np.mean(v)) for k, v in gains.items()}
+    q = np.array(qps)
+    for lo, hi in ((27, 30), (31, 34), (35, 38), (39, 42)):
+        m = (q >= lo) & (q <= hi)
+        if m.any():
+            res[f"gain_y_qp{lo}-{hi}"] = float(np.mean(np.array(gains["y"])[m]))
+    res["n"] = n
+    return res
+
+
+def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layout: str = "yuv420",
+                qp_input: bool = True, steps: Optional[int] = None, minutes: Optional[float] = None,
+                batch: int = 16, patch: int = 128, lr: float = 1e-3, l1_fraction: float = 0.5,
+                warmup: int = 200, device: str = "auto", val_every: int = 10, eval_every: int = 1000,
+                ckpt_every: int = 500, seed: int = 0, resume: bool = False, progress: bool = True,
+                log_every: int = 100, echo: bool = True) -> dict:
+    """Train a CNNIF preset; returns the final checkpoint dict (also in ``out_dir/last.pt``)."""
+    dev = _device(device)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "last.pt"
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = CNNIFilter(preset, layout=layout, qp_input=qp_input).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    step, history, train_seconds = 0, [], 0.0
+    cfg = {"preset": preset, "layout": layout, "qp_input": qp_input, "batch": batch, "patch": patch,
+           "lr": lr, "l1_fraction": l1_fraction, "warmup": warmup, "seed": seed,
+           "data": [str(p) for p in data_paths], "val_every": val_every}
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        if ck.get("kind") != "cnnif":
+            raise ValueError(f"{ckpt_path} is not a CNNIF checkpoint")
+        model = CNNIFilter(**{k: ck["model_config"][k] for k in ("preset", "layout", "qp_input")}).to(dev)
+        model.load_state_dict(ck["model"])
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt.load_state_dict(ck["optimizer"])
+        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
+        gen.set_state(ck["rng"]["gen"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        cfg = ck["train_config"]
+        if steps is None and minutes is None:
+            steps = ck.get("total_steps")
+        _log(out_dir, {"event": "resume", "step": step}, echo)
+    data = CnnifData(data_paths, dev, "train", val_every)
+    val = CnnifData(data_paths, dev, "val", val_every) if val_every > 0 else None
+    if len(val or []) == 0:
+        val = None
+    budget = _Budget(steps, minutes, step)
+    model.train()
+    t_start = time.time()
+
+    def checkpoint(total: int) -> dict:
+        ck = {"kind": "cnnif", "model_config": model.config(), "model": model.state_dict(),
+              "optimizer": opt.state_dict(), "step": step, "total_steps": total, "history": history,
+              "rng": _rng_state(gen), "train_config": cfg,
+              "train_seconds": train_seconds + time.time() - t_start,
+              "data_samples": len(data), "device": str(dev), "torch": torch.__version__}
+        _save(ckpt_path, ck)
+        return ck
+
+    bar = _Progress(steps or 0, f"train {preset}", progress and steps is not None and not echo)
+    run_loss = 0.0
+    ck = None
+    while not budget.done(step):
+        total = budget.total(step)
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, total, lr, warmup)
+        rec, org, qp = data.sample(batch, patch, gen)
+        out = model(rec[0], rec[1], rec[2], qp)
+        use_l1 = step < l1_fraction * total
+        num = 0.0
+        den = 0
+        for o, g in zip(out, org):
+            d = (o - g) / 1023.0
+            num = num + (d.abs().sum() if use_l1 else (d * d).sum())
+            den += d.numel()
+        loss = num / den
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        run_loss += float(loss.detach()) if step % log_every == 0 or step < 3 else 0.0
+        bar.update()
+        if step % log_every == 0:
+            _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()),
+                           "kind": "l1" if use_l1 else "mse", "lr": opt.param_groups[0]["lr"],
+                           "sec": round(time.time() - t_start, 1)}, echo)
+        if val is not None and eval_every and step % eval_every == 0:
+            ev = evaluate_cnnif_crops(model, val, max_samples=64)
+            history.append({"step": step, **ev})
+            _log(out_dir, {"step": step, **ev}, echo)
+        if ckpt_every and step % ckpt_every == 0:
+            ck = checkpoint(total)
+    bar.close()
+    if val is not None:
+        ev = evaluate_cnnif_crops(model, val)
+        history.append({"step": step, "final": True, **ev})
+        _log(out_dir, {"step": step, "final": True, **ev}, echo)
+    return checkpoint(budget.total(step))
+
+
+def cnnif_from_checkpoint(ck) -> CNNIFilter:
+    if not isinstance(ck, dict):
+        ck = load_checkpoint(ck)
+    mc = ck["model_config"]
+    m = CNNIFilter(mc["preset"], layout=mc["layout"], qp_input=mc["qp_input"], num_units=mc["num_units"],
+                   channels=mc["channels"], convs_per_unit=mc["convs_per_unit"], tile=mc["tile"])
+    m.load_state_dict(ck["model"])
+    return m.eval()
+
+
+# ---------------------------------------------------------------------------
+# CNNMC
+
+@torch.no_grad()
+def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 32) -> dict:
+    """Accuracy of the CNNMC list vs the standard 8.4.2 list on ``data``.
+
+    Per luma CU (from ``cu_log2``; per 4x4 unit when the data has no CU
+    sizes): ``top1`` = the highest-scoring mode is the chosen one, ``top6``
+    = the chosen mode is in the 6-entry CNNMC list (planar + 5), ``std_top6``
+    = in the standard list, ``std_top1`` = it is the standard list's entry 0
+    or 1 (planar or the first neighbour candidate)."""
+    from ..models.cnnmc import CNNMCExport
+
+    was_training = model.training
+    model.eval()
+    exp = CNNMCExport(model).eval()
+    n = min(len(data), max_ctus)
+    hit1 = hit6 = std6 = std1 = total = 0
+    dev = data.device
+    for s in range(0, n, batch):
+        items = torch.tensor(data.ctus[s:s + batch], dtype=torch.long, device=dev)
+        recon, modes, av, target = data.gather(items)
+        q = exp(recon, modes, av).cpu().numpy()
+        for b, (pic, cy, cx) in enumerate(data.ctus[s:s + batch]):
+            mm = data.modes_np[pic]
+            cu = data.cu_log2[pic]
+            for uy in range(32):
+                for ux in range(32):
+                    gy, gx = cy * 32 + uy, cx * 32 + ux
+                    l2 = int(cu[gy, gx]) if cu[gy, gx] != 255 else 2
+                    sz = 1 << l2
+                    if (gx * 4) % sz or (gy * 4) % sz:
+                        continue  # not the top-left unit of its CU
+                    mode = int(mm[gy, gx])
+                    lst = mpm_list_from_quantised(q[b], ux * 4, uy * 4, l2, l2)
+                    nu = max(1, sz >> 2)
+                    score = q[b][:, uy:uy + nu, ux:ux + nu].astype(np.int64).sum(axis=(1, 2))
+                    hit1 += int(int(np.argmax(score)) == mode)
+                    hit6 += int(mode in lst)
+                    # standard list: left (x-1, y+h-1), above (x+w-1, y-1) in the CTU row
+                    ly, lx = gy + nu - 1, gx - 1
+                    ca = int(mm[ly, lx]) if lx >= 0 else 0
+                    ay, ax = gy - 1, gx + nu - 1
+                    cb_ = int(mm[ay, ax]) if ay >= 0 and (gy * 4) % 128 != 0 else 0
+                    sl = standard_mpm_list(ca, cb_)
+                    std6 += int(mode in sl)
+                    std1 += int(mode in sl[:2])
+                    total += 1
+    if was_training:
+        model.train()
+    return {"top1": hit1 / max(1, total), "top6": hit6 / max(1, total), "std_top6": std6 / max(1, total),
+            "std_top2": std1 / max(1, total), "cus": total,
+            "unit": "cu" if (data.cu_log2 != 255).any() else "4x4"}
+
+
+def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, minutes: Optional[float] = None,
+                batch: int = 32, lr: float = 2e-3, warmup: int = 200, device: str = "auto",
+                val_every: int = 10, eval_every: int = 2000, ckpt_every: int = 500, seed: int = 0,
+                resume: bool = False, progress: bool = True, log_every: int = 100, echo: bool = True) -> dict:
+    """Train the CNNMC preset; returns the final checkpoint dict (``out_dir/last.pt``)."""
+    dev = _device(device)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "last.pt"
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = CNNMCNet().to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    step, history, train_seconds = 0, [], 0.0
+    cfg = {"batch": batch, "lr": lr, "warmup": warmup, "seed": seed, "data": [str(p) for p in data_paths],
+           "val_every": val_every}
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        if ck.get("kind") != "cnnmc":
+            raise ValueError(f"{ckpt_path} is not a CNNMC checkpoint")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
+        gen.set_state(ck["rng"]["gen"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        cfg = ck["train_config"]
+        if steps is None and minutes is None:
+            steps = ck.get("total_steps")
+        _log(out_dir, {"event": "resume", "step": step}, echo)
+    data = CnnmcData(data_paths, dev, "train", val_every)
+    val = CnnmcData(data_paths, dev, "val", val_every) if val_every > 0 else None
+    if val is not None and len(val) == 0:
+        val = None
+    budget = _Budget(steps, minutes, step)
+    model.train()
+    t_start = time.time()
+
+    def checkpoint(total: int) -> dict:
+        ck = {"kind": "cnnmc", "model_config": model.config(), "model": model.state_dict(),
+              "optimizer": opt.state_dict(), "step": step, "total_steps": total, "history": history,
+              "rng": _rng_state(gen), "train_config": cfg, "mode_source": sorted(data.mode_sources),
+              "train_seconds": train_seconds + time.time() - t_start, "data_ctus": len(data),
+              "device": str(dev), "torch": torch.__version__}
+        _save(ckpt_path, ck)
+        return ck
+
+    bar = _Progress(steps or 0, "train cnnmc", progress and steps is not None and not echo)
+    while not budget.done(step):
+        total = budget.total(step)
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, total, lr, warmup)
+        recon, modes, av, target = data.sample(batch, gen)
+        logits = model(recon, modes, av)
+        loss = F.cross_entropy(logits, torch.where(target > 66, torch.full_like(target, -100), target),
+                               ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        bar.update()
+        if step % log_every == 0:
+            _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()),
+                           "lr": opt.param_groups[0]["lr"], "sec": round(time.time() - t_start, 1)}, echo)
+        if val is not None and eval_every and step % eval_every == 0:
+            ev = evaluate_cnnmc(model, val, max_ctus=256)
+            history.append({"step": step, **ev})
+            _log(out_dir, {"step": step, **ev}, echo)
+        if ckpt_every and step % ckpt_every == 0:
+            checkpoint(total)
+    bar.close()
+    if val is not None:
+        ev = evaluate_cnnmc(model, val)
+        history.append({"step": step, "final": True, **ev})
+        _log(out_dir, {"step": step, "final": True, **ev}, echo)
+    return checkpoint(budget.total(step))
+
+
+def cnnmc_from_checkpoint(ck) -> CNNMCNet:
+    if not isinstance(ck, dict):
+        ck = load_checkpoint(ck)
+    mc = ck["model_config"]
+    m = CNNMCNet(mc["preset"], widths=mc["widths"], embed=mc["embed"])
+    m.load_state_dict(ck["model"])
+    return m.eval()
+
+
+# ---------------------------------------------------------------------------
+# command line (used by pyvtm.cli)
+
+def add_train_arguments(p) -> None:
+    p.add_argument("tool", choices=["cnnif", "cnnmc"], help="which network to train")
+    p.add_argument("data", nargs="+", help="data set files from pyvtm.utils.dataset")
+    p.add_argument("--out", required=True, help="output folder (checkpoint last.pt, log.jsonl)")
+    p.add_argument("--preset", default=None, help="cnnif | cnnif_s (cnnif tool; default cnnif_s)")
+    p.add_argument("--layout", default="yuv420", choices=["yuv420", "yuv444", "rgb"])
+    p.add_argument("--no-qp-input", action="store_true", help="CNNIF without the QP plane")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--minutes", type=float)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--patch", type=int, default=128)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--val-every", type=int, default=10, help="every n-th image is held out (0: none)")
+    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+
+
+def run_train_command(a) -> int:
+    if a.steps is None and a.minutes is None and not a.resume:
+        raise ValueError("give --steps and/or --minutes")
+    if a.tool == "cnnif":
+        ck = train_cnnif(a.data, a.out, preset=a.preset or "cnnif_s", layout=a.layout,
+                         qp_input=not a.no_qp_input, steps=a.steps, minutes=a.minutes,
+                         batch=a.batch or 16, patch=a.patch, lr=a.lr or 1e-3, device=a.device,
+                         val_every=a.val_every, eval_every=a.eval_every, ckpt_every=a.ckpt_every,
+                         seed=a.seed, resume=a.resume)
+    else:
+        ck = train_cnnmc(a.data, a.out, steps=a.steps, minutes=a.minutes, batch=a.batch or 32,
+                         lr=a.lr or 2e-3, device=a.device, val_every=a.val_every,
+                         eval_every=a.eval_every, ckpt_every=a.ckpt_every, seed=a.seed, resume=a.resume)
+    print(f"{a.tool}: {ck['step']} steps, checkpoint {Path(a.out) / 'last.pt'}")
+    return 0
