@@ -92,6 +92,9 @@ struct DecodeResult {
   int coded_width = 0, coded_height = 0;  // before cropping
   int slice_qp = 0;
   ColourDescription colour;               // from the VUI (H.273 defaults when absent)
+  // pyvtm CNN tools the stream uses (sei.h): the model ids, empty when unused.
+  std::string cnnif_model_id, cnnmc_model_id;
+  bool cnnif_applied = false;  // the CNN in-loop filter was run (hook given)
   double seconds = 0.0;
 };
 

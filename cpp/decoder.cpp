@@ -9,11 +9,13 @@
 
 #include "api.h"
 #include "bitstream.h"
+#include "cnn_tools.h"
 #include "common.h"
 #include "deblocking.h"
 #include "intra_pred.h"
 #include "param_sets.h"
 #include "quant.h"
+#include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
 #include "transform.h"
@@ -136,7 +138,7 @@ class PictureReconstructor {
 
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
-                            const DecodeOptions &opt, const Hooks &hooks) {
+                            const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif) {
   // Activation checks (7.4.3.x) and the size limit, before any allocation.
   if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
     throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
@@ -160,10 +162,30 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.log2_max_tb = sps.log2_max_tb;
   lay.slice_qp = sh.slice_qp;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
-  SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, hooks);
+  // CNNMC (sei.h): the MPM lists come from the predictor, and only for
+  // streams that announce it; a standard stream ignores an offered hook.
+  Hooks parse_hooks;
+  const bool cnnmc = !sps.seq.cnnmc_model_id.empty();
+  if (cnnmc) {
+    if (!hooks.mpm)
+      throw DecodeError("this stream uses the CNN MPM predictor (CNNMC, model '" + sps.seq.cnnmc_model_id +
+                        "'): decode it with that model loaded (pyvtm.decode loads it from the model zoo)");
+    parse_hooks.mpm = hooks.mpm;
+  }
+  SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
   CtuSyntax ctu;
+  std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
+    if (cnnmc) {
+      // The predictor sees the reconstruction before in-loop filtering.
+      if (!nb) nb = std::make_unique<CtuNeighbourhood>();
+      const int cx = (addr % parser.ctus_x()) << lay.log2_ctu, cy = (addr / parser.ctus_x()) << lay.log2_ctu;
+      const Plane &luma = recon.planes()[0];
+      build_ctu_neighbourhood(luma.data.data(), luma.stride, w, h, parser.mode_map().data(), parser.map_stride(),
+                              cx, cy, lay.log2_ctu, *nb);
+      parse_hooks.mpm->begin_ctu(*nb);
+    }
     parser.parse_ctu(addr, ctu);   // parsing
     recon.reconstruct_ctu(ctu);    // reconstruction
   }
@@ -198,31 +220,44 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   res.coded_height = h;
   res.slice_qp = sh.slice_qp;
   res.colour = sps.seq.colour;
-  Picture full;
-  Picture *target = &res.picture;
-  const bool hook = hooks.in_loop_filter != nullptr;
-  if (hook) target = &full;
+  res.cnnmc_model_id = sps.seq.cnnmc_model_id;
+  // CNN in-loop filter, requested by pyvtm's SEI with per-CTU switches.
+  if (cnnif) {
+    res.cnnif_model_id = cnnif->model_id;
+    const int ctu = 1 << sps.seq.log2_ctu_size;
+    if (cnnif->ctus_x != (w + ctu - 1) / ctu || cnnif->ctus_y != (h + ctu - 1) / ctu)
+      throw DecodeError("the CNNIF SEI describes a CTU grid that does not match the picture");
+    if (hooks.in_loop_filter) {
+      Picture full;
+      full.allocate(w, h);
+      for (int c = 0; c < 3; c++) {
+        const Plane &p = recon.planes()[c];
+        for (size_t i = 0; i < p.data.size(); i++) full.plane[c][i] = uint16_t(p.data[i]);
+      }
+      hooks.in_loop_filter->filter_picture(full, sh.slice_qp);
+      Plane filtered[3];
+      const int maxv = (1 << sps.seq.bit_depth) - 1;
+      for (int c = 0; c < 3; c++) {
+        const Plane &p = recon.planes()[c];
+        filtered[c].allocate(p.width, p.height);
+        if (full.plane[c].size() != filtered[c].data.size())
+          throw DecodeError("the CNN in-loop filter returned planes of the wrong size");
+        for (size_t i = 0; i < filtered[c].data.size(); i++) filtered[c].data[i] = Pel(std::min<int>(full.plane[c][i], maxv));
+      }
+      apply_cnnif_flags(recon.planes(), filtered, sps.seq.log2_ctu_size, cnnif->luma_on, cnnif->chroma_on);
+      res.cnnif_applied = true;
+    }
+  }
   // Output: the conformance window (SubWidthC = SubHeightC = 2).
-  const int x0 = hook ? 0 : 2 * conf_l, y0 = hook ? 0 : 2 * conf_t;
-  const int ow = hook ? w : out_w, oh = hook ? h : out_h;
-  target->allocate(ow, oh);
+  res.picture.allocate(out_w, out_h);
   for (int c = 0; c < 3; c++) {
-    const int cw = c ? ow / 2 : ow, ch = c ? oh / 2 : oh, cx = c ? x0 / 2 : x0, cy = c ? y0 / 2 : y0;
+    const int cw = c ? out_w / 2 : out_w, ch = c ? out_h / 2 : out_h, cx = c ? conf_l : 2 * conf_l,
+              cy = c ? conf_t : 2 * conf_t;
     const Plane &p = recon.planes()[c];
     for (int j = 0; j < ch; j++) {
       const Pel *src = p.row(cy + j) + cx;
-      uint16_t *dst = target->plane[c].data() + size_t(j) * cw;
+      uint16_t *dst = res.picture.plane[c].data() + size_t(j) * cw;
       for (int i = 0; i < cw; i++) dst[i] = uint16_t(src[i]);
-    }
-  }
-  if (hook) {
-    hooks.in_loop_filter->filter_picture(full, sh.slice_qp);
-    res.picture.allocate(out_w, out_h);
-    for (int c = 0; c < 3; c++) {
-      const int cw = c ? out_w / 2 : out_w, ch = c ? out_h / 2 : out_h, fw = c ? w / 2 : w;
-      const int cx = c ? conf_l : 2 * conf_l, cy = c ? conf_t : 2 * conf_t;
-      for (int j = 0; j < ch; j++)
-        std::copy_n(full.plane[c].data() + size_t(cy + j) * fw + cx, cw, res.picture.plane[c].data() + size_t(j) * cw);
     }
   }
   return res;
@@ -249,6 +284,7 @@ DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOpti
   std::unique_ptr<PictureHeaderInfo> ph;
   DecodeResult result;
   bool have_picture = false;
+  std::unique_ptr<CnnifSei> cnnif;  // pyvtm's CNN in-loop filter SEI, if any
   for (const NalUnit &nal : nals) {
     const std::string where = std::string(nal_unit_type_name(nal.type)) + " NAL unit at byte " + std::to_string(nal.offset);
     if (nal.layer_id != 0) {
@@ -280,19 +316,36 @@ DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOpti
           ph = std::make_unique<PictureHeaderInfo>(read_picture_header(nal.rbsp, ps.lookup()));
           break;
         case NAL_IDR_W_RADL:
-        case NAL_IDR_N_LP: {
+        case NAL_IDR_N_LP:
+        case kNalCnnmcIrap: {
           if (nal.temporal_id != 0) throw DecodeError("IDR slice with TemporalId " + std::to_string(nal.temporal_id));
-          const SliceHeaderInfo sh = read_slice_header(nal.rbsp, nal.type, ph.get(), ps.lookup());
+          // A CNNMC picture is an IDR_N_LP picture carried in RSV_IRAP_11 (sei.h).
+          const int type = nal.type == kNalCnnmcIrap ? int(NAL_IDR_N_LP) : nal.type;
+          const SliceHeaderInfo sh = read_slice_header(nal.rbsp, type, ph.get(), ps.lookup());
           const PpsInfo *pps = ps.pps[sh.ph.pps_id].get();
           const SpsInfo *sps = ps.sps[pps->sps_id].get();
-          result = decode_picture(nal, sh, *sps, *pps, opt, hooks);
+          const bool cnnmc_sps = !sps->seq.cnnmc_model_id.empty();
+          if (nal.type == kNalCnnmcIrap && !cnnmc_sps)
+            throw DecodeError("reserved VCL NAL unit type 11 without pyvtm's CNNMC SPS extension");
+          if (nal.type != kNalCnnmcIrap && cnnmc_sps)
+            throw DecodeError("the SPS announces CNNMC but the slice is a standard IDR slice");
+          result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get());
           have_picture = true;
           break;
         }
         case NAL_TRAIL: case NAL_STSA: case NAL_RADL: case NAL_RASL: case NAL_CRA: case NAL_GDR:
           throw DecodeError(std::string("pictures of NAL unit type ") + nal_unit_type_name(nal.type) +
                             " are not supported (only IDR pictures)");
-        case 4: case 5: case 6: case 11:
+        case NAL_PREFIX_SEI: {
+          auto sei = std::make_unique<CnnifSei>();
+          try {
+            if (read_cnnif_sei_rbsp(nal.rbsp, *sei)) cnnif = std::move(sei);
+          } catch (const std::runtime_error &e) {
+            throw DecodeError(e.what());
+          }
+          break;
+        }
+        case 4: case 5: case 6:
           throw DecodeError("reserved VCL NAL unit type " + std::to_string(nal.type));
         case NAL_PREFIX_APS: case NAL_SUFFIX_APS:
           break;  // APS content is only used by ALF / LMCS / scaling lists, which the SPS refuses

@@ -510,7 +510,7 @@ double PictureEncoder::search_tree(CuNode &node, int x, int y, int log2, TreeTyp
   }
   // 7.3.11.4: an 8x8 quadtree split in a single tree gives MODE_TYPE_INTRA:
   // luma children in DUAL_TREE_LUMA and one chroma CU at this node.
-  const bool local_dual = (log2 == 3 && tree == SINGLE_TREE);
+  const bool local_dual = qt_split_starts_local_dual_tree(log2, tree);  // derive.h
   const TreeType child_tree = local_dual ? DUAL_TREE_LUMA : tree;
   const int half = size >> 1;
   for (int k = 0; k < 4 && cost_b < cost_a; k++) {
@@ -589,7 +589,7 @@ void PictureEncoder::write_tree(CabacWriter &w, ContextSet &cs, const CuNode &no
     write_cu(w, cs, node, x, y, log2, tree);
     return;
   }
-  const bool local_dual = (log2 == 3 && tree == SINGLE_TREE);
+  const bool local_dual = qt_split_starts_local_dual_tree(log2, tree);  // derive.h
   const int half = size >> 1;
   for (int k = 0; k < 4; k++) {
     const int x1 = x + (k & 1) * half, y1 = y + (k >> 1) * half;

@@ -525,7 +525,14 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   if (br.read_flag("sps_extension_present_flag")) {
     if (br.read_flag("sps_range_extension_flag")) unsupported(br, "sps_range_extension_flag = 1", "range extensions");
     if (br.read(7, "sps_extension_7bits")) {
-      while (br.more_rbsp_data()) br.read(1, "sps_extension_data_flag");
+      std::vector<uint8_t> ext_bits;
+      while (br.more_rbsp_data()) ext_bits.push_back(uint8_t(br.read(1, "sps_extension_data_flag")));
+      try {
+        std::string id;
+        if (read_cnnmc_sps_extension(ext_bits, id)) q.cnnmc_model_id = id;
+      } catch (const std::runtime_error &e) {
+        br.fail(e.what());
+      }
     }
   }
   br.rbsp_trailing_bits();

@@ -72,7 +72,7 @@ void SliceParser::coding_tree(int x, int y, int log2, TreeType tree, CtuSyntax &
   // ModeTypeCondition = 1 for an 8x8 quadtree split in a single tree of an
   // I slice (4:2:0): the luma children are DUAL_TREE_LUMA and one chroma CU
   // (DUAL_TREE_CHROMA) covers the 8x8 node.
-  const bool local_dual = (size * size == 64 && tree == SINGLE_TREE);
+  const bool local_dual = qt_split_starts_local_dual_tree(log2, tree);
   const TreeType child_tree = local_dual ? DUAL_TREE_LUMA : tree;
   const int half = size >> 1;
   for (int k = 0; k < 4; k++) {

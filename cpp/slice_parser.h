@@ -60,6 +60,9 @@ class SliceParser {
   // end_of_slice_one_bit and the slice trailing bits.
   // Throws DecodeError.
   void parse_ctu(int ctu_addr, CtuSyntax &out);
+  // IntraPredModeY of the parsed CUs per 4x4 luma unit (CNNMC input).
+  const std::vector<uint8_t> &mode_map() const { return mode_map_; }
+  int map_stride() const { return map_w_; }
 
  private:
   void coding_tree(int x, int y, int log2, TreeType tree, CtuSyntax &out);

@@ -17,13 +17,18 @@
 // Tool hooks come from the patches/ layer (make_default_hooks(): all off).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstring>
+#include <memory>
+#include <tuple>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
 #include "api.h"
 #include "hooks_off.h"
+#include "cnn_hooks.h"
 #include "torch_runtime.h"
 
 namespace py = pybind11;
@@ -130,6 +135,73 @@ py::dict decode_bitstream(const py::bytes &data) {
   return out;
 }
 
+// --- CNN tool hooks (patches/cnn_hooks.h), exposed for tests and tools ---
+// cnnif_filter(model_path, y, cb, cr, qp) -> (y, cb, cr): the C++ CNNIF hook
+//   on one picture (uint16 planes, even size). cnnmc_mpm(model_path, recon
+//   (3,128,128) uint16, modes (3,32,32) uint8, available (3,) bool, ctu_x,
+//   ctu_y, cus [(x0, y0, log2_w, log2_h), ...]) -> [[6 modes], ...]: begin_ctu
+//   then derive_mpm_list per CU. cnn_model_info(path) -> dict. Model errors
+//   (std::invalid_argument) -> ValueError.
+py::tuple cnnif_filter(const std::string &path, const Plane &y, const Plane &cb, const Plane &cr, int qp) {
+  if (y.ndim() != 2) throw std::invalid_argument("Y plane must be 2-D");
+  pyvtm::Picture pic;
+  pic.width = int(y.shape(1));
+  pic.height = int(y.shape(0));
+  copy_plane(y, pic.width, pic.height, pic.plane[0], "Y");
+  copy_plane(cb, pic.chroma_width(), pic.chroma_height(), pic.plane[1], "Cb");
+  copy_plane(cr, pic.chroma_width(), pic.chroma_height(), pic.plane[2], "Cr");
+  auto hook = pyvtm::make_cnnif_hook(path);
+  {
+    py::gil_scoped_release release;
+    hook->filter_picture(pic, qp);
+  }
+  return py::make_tuple(to_array(pic.plane[0], pic.width, pic.height),
+                        to_array(pic.plane[1], pic.chroma_width(), pic.chroma_height()),
+                        to_array(pic.plane[2], pic.chroma_width(), pic.chroma_height()));
+}
+
+py::list cnnmc_mpm(const std::string &path, const py::array_t<uint16_t, py::array::c_style> &recon,
+                   const py::array_t<uint8_t, py::array::c_style> &modes,
+                   const py::array_t<bool, py::array::c_style> &available, int ctu_x, int ctu_y,
+                   const std::vector<std::tuple<int, int, int, int>> &cus) {
+  using NB = pyvtm::CtuNeighbourhood;
+  if (recon.ndim() != 3 || recon.shape(0) != 3 || recon.shape(1) != NB::kSize || recon.shape(2) != NB::kSize)
+    throw std::invalid_argument("recon must have shape (3, 128, 128)");
+  if (modes.ndim() != 3 || modes.shape(0) != 3 || modes.shape(1) != NB::kUnits || modes.shape(2) != NB::kUnits)
+    throw std::invalid_argument("modes must have shape (3, 32, 32)");
+  if (available.ndim() != 1 || available.shape(0) != 3) throw std::invalid_argument("available must have shape (3,)");
+  auto nb = std::make_unique<NB>();
+  nb->ctu_x = ctu_x;
+  nb->ctu_y = ctu_y;
+  for (int k = 0; k < 3; k++) {
+    nb->available[k] = available.data()[k];
+    std::memcpy(nb->recon[k], recon.data() + size_t(k) * NB::kSize * NB::kSize, sizeof(nb->recon[k]));
+    std::memcpy(nb->modes[k], modes.data() + size_t(k) * NB::kUnits * NB::kUnits, sizeof(nb->modes[k]));
+  }
+  auto hook = pyvtm::make_cnnmc_hook(path);
+  py::list out;
+  hook->begin_ctu(*nb);
+  for (const auto &c : cus) {
+    int list[6];
+    if (!hook->derive_mpm_list(pyvtm::MpmQuery{std::get<0>(c), std::get<1>(c), std::get<2>(c), std::get<3>(c)}, list))
+      throw std::runtime_error("CNNMC hook kept the standard list (CU outside the CTU?)");
+    py::list l;
+    for (int v : list) l.append(v);
+    out.append(l);
+  }
+  return out;
+}
+
+py::dict cnn_model_info(const std::string &path) {
+  const pyvtm::CnnModelInfo i = pyvtm::read_cnn_model_info(path);
+  py::dict d;
+  d["kind"] = i.kind;
+  d["format"] = i.format;
+  d["model_id"] = i.model_id;
+  d["json"] = i.json;
+  return d;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -147,6 +219,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("decode_bitstream", &decode_bitstream, py::arg("data"),
         "Decode a VVC Annex-B stream holding one IDR picture. Returns a dict with keys y, cb, cr, width, "
         "height, coded_width, coded_height, slice_qp, colour, seconds. Raises ValueError on bad input.");
+  m.def("cnnif_filter", &cnnif_filter, py::arg("model_path"), py::arg("y"), py::arg("cb"), py::arg("cr"),
+        py::arg("qp"), "Run the C++ CNN in-loop filter hook (patches/cnn_hooks.h) on 10-bit planes.");
+  m.def("cnnmc_mpm", &cnnmc_mpm, py::arg("model_path"), py::arg("recon"), py::arg("modes"), py::arg("available"),
+        py::arg("ctu_x"), py::arg("ctu_y"), py::arg("cus"),
+        "Run the C++ CNNMC hook on one CTU neighbourhood; the 6-entry MPM list of each CU.");
+  m.def("cnn_model_info", &cnn_model_info, py::arg("path"), "Metadata of a pyvtm CNN model file (C++ reader).");
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",

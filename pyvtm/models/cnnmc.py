@@ -41,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["PRESETS", "NUM_MODES", "UNAVAILABLE", "QUANT_SCALE", "CNNMCNet", "CNNMCExport", "cnnmc",
-           "mpm_list_from_quantised", "standard_mpm_list", "neighbourhood", "transpose_modes"]
+           "cnn_ranking", "mpm_list_from_quantised", "hybrid_mpm_list", "standard_mpm_list", "neighbourhood", "transpose_modes"]
 
 NUM_MODES = 67
 UNAVAILABLE = 255
@@ -144,15 +144,34 @@ def cnnmc(**kw) -> CNNMCNet:
 # ---------------------------------------------------------------------------
 # MPM lists
 
-def mpm_list_from_quantised(q: np.ndarray, x_rel: int, y_rel: int, log2_w: int, log2_h: int) -> List[int]:
-    """The CNNMC MPM list of the CU at (x_rel, y_rel) (luma samples, relative
-    to its CTU) of size 2^log2_w x 2^log2_h from the CTU's quantised
-    probabilities ``q`` (67, 32, 32). See the module docstring."""
+def cnn_ranking(q: np.ndarray, x_rel: int, y_rel: int, log2_w: int, log2_h: int) -> List[int]:
+    """All non-planar modes of the CU, highest CNNMC score first (ties to the
+    lower mode). ``q`` (67, 32, 32) quantised probabilities of the CTU; the CU
+    at (x_rel, y_rel) (luma samples, relative to the CTU) is 2^log2_w x 2^log2_h."""
     ux, uy = x_rel >> 2, y_rel >> 2
     nw, nh = max(1, (1 << log2_w) >> 2), max(1, (1 << log2_h) >> 2)
     score = q[:, uy:uy + nh, ux:ux + nw].astype(np.int64).sum(axis=(1, 2))
-    order = sorted(range(1, NUM_MODES), key=lambda m: (-int(score[m]), m))
-    return [0] + order[:5]
+    return sorted(range(1, NUM_MODES), key=lambda m: (-int(score[m]), m))
+
+
+def mpm_list_from_quantised(q: np.ndarray, x_rel: int, y_rel: int, log2_w: int, log2_h: int) -> List[int]:
+    """The CNNMC MPM list of a CU (see the module docstring): planar, then
+    the top five of :func:`cnn_ranking`."""
+    return [0] + cnn_ranking(q, x_rel, y_rel, log2_w, log2_h)[:5]
+
+
+def hybrid_mpm_list(q: np.ndarray, x_rel: int, y_rel: int, log2_w: int, log2_h: int,
+                    standard: Sequence[int], keep: int = 1) -> List[int]:
+    """Planar, then the first ``keep`` non-planar entries of the standard
+    list ``standard`` (entries 1..keep), then the CNNMC ranking for the
+    remaining entries."""
+    out = [0] + [int(m) for m in standard[1:1 + keep]]
+    for m in cnn_ranking(q, x_rel, y_rel, log2_w, log2_h):
+        if len(out) == 6:
+            break
+        if m not in out:
+            out.append(m)
+    return out
 
 
 def _wrap(m: int) -> int:

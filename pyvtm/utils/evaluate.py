@@ -12,7 +12,8 @@ Every codec gets the same input picture:
   bitstreams included (checked against pyvtm's reconstruction).
 * Image codecs (``jpeg``, ``jpeg2000``, ``webp``, ``avif``): the 8-bit RGB
   image, through Pillow (JPEG: 4:2:0, optimised Huffman tables, quality
-  sweep; JPEG 2000: OpenJPEG, 9/7 irreversible wavelet, raw codestream,
+  sweep; JPEG 2000: OpenJPEG, 9/7 irreversible wavelet with the RGB->YCbCr
+  component transform, raw codestream,
   target rates; WebP: lossy, method 6; AVIF: Pillow's AVIF plugin (Pillow >=
   11.2, or ``pillow-avif-plugin``), speed 6, else ffmpeg ``libaom-av1``
   still picture). Codecs that are not available are skipped with a note.
@@ -49,13 +50,24 @@ CODECS = ("pyvtm", "vvenc", "x265", "jpeg2000", "jpeg", "webp", "avif")
 #: jpeg/webp/avif, target bits per pixel for jpeg2000. Chosen so that the
 #: curves overlap on Kodak-like pictures (about 0.05..2 bpp).
 DEFAULT_GRIDS: dict[str, list] = {
-    "pyvtm": [27, 32, 37, 42, 47],
-    "vvenc": [27, 32, 37, 42, 47],
-    "x265": [27, 32, 37, 42, 47],
+    "pyvtm": [27, 32, 37, 42, 47, 51],
+    "vvenc": [27, 32, 37, 42, 47, 51],
+    "x265": [27, 32, 37, 42, 47, 51],
     "jpeg2000": [0.05, 0.1, 0.15, 0.25, 0.4, 0.7, 1.2, 2.0],
-    "jpeg": [3, 5, 10, 20, 35, 55, 75, 90],
-    "webp": [2, 5, 15, 30, 50, 70, 85, 95],
-    "avif": [10, 25, 40, 55, 70, 82, 92],
+    "jpeg": [1, 3, 5, 10, 20, 35, 55, 75, 90],
+    "webp": [0, 2, 5, 15, 30, 50, 70, 85, 95],
+    "avif": [0, 10, 25, 40, 55, 70, 82, 92],
+}
+#: Fixed settings of each codec (stored with every point; a cached point made
+#: with other settings is not reused).
+SETTINGS = {
+    "pyvtm": "pyvtm.encode defaults + options; decoded by ffmpeg vvc -threads 1",
+    "vvenc": "ffmpeg libvvenc -preset medium -qpa 0 -threads 1 -vvenc-params threads=1",
+    "x265": "ffmpeg libx265 -preset medium -tune psnr keyint=1 qp=QP info=0 hash=0 pools=none frame-threads=1",
+    "jpeg2000": "Pillow OpenJPEG irreversible=True mct=1 quality_mode=rates ratio=24/bpp, .j2k codestream",
+    "jpeg": "Pillow libjpeg quality=Q optimize=True subsampling=4:2:0",
+    "webp": "Pillow libwebp quality=Q method=6 lossy",
+    "avif": "Pillow AVIF quality=Q speed=6 subsampling=4:2:0 (or ffmpeg libaom-av1 still picture)",
 }
 _PARAM_NAME = {"pyvtm": "qp", "vvenc": "qp", "x265": "qp", "jpeg2000": "bpp", "jpeg": "quality",
                "webp": "quality", "avif": "quality"}
@@ -238,8 +250,9 @@ def _codec_webp(rgb, planes, q, tmp, opts):
 
 def _codec_jpeg2000(rgb, planes, bpp, tmp, opts):
     ratio = 24.0 / float(bpp)  # compression ratio against 24-bit RGB
+    # mct=1: RGB -> YCbCr (ICT) before the wavelet (Pillow's default is none)
     return _pil_roundtrip(rgb, {"quality_mode": "rates", "quality_layers": [ratio], "irreversible": True,
-                                "no_jp2": True}, "JPEG2000")
+                                "mct": 1, "no_jp2": True}, "JPEG2000")
 
 
 def _codec_avif(rgb, planes, q, tmp, opts):
@@ -315,7 +328,8 @@ def _eval_job(task: dict) -> dict:
         "param": task["param"], "width": w, "height": h, "bytes": len(data), "bpp": 8 * len(data) / (w * h),
         "psnr_y": psnr(planes[0], dplanes[0], 1023.0), "psnr_rgb": psnr(rgb, dec_rgb, 255.0),
         "psnr_ycbcr": psnr_ycbcr(planes, dplanes, 1023.0),
-        "ms_ssim_rgb": ms_rgb, "ms_ssim_y": ms_y, "seconds": sec,
+        "ms_ssim_rgb": ms_rgb, "ms_ssim_y": ms_y, "seconds": sec, "settings": SETTINGS[codec],
+        "version": task["version"],
     }
     if task.get("cache"):
         write_json_atomic(task["cache"], rec)
@@ -545,7 +559,8 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
                 if resume and cpath.is_file():
                     try:
                         rec = json.loads(cpath.read_text())
-                        if rec.get("codec") == label and rec.get("param") == param:
+                        if (rec.get("codec") == label and rec.get("param") == param
+                                and rec.get("settings") == SETTINGS[base] and rec.get("version") == t["version"]):
                             cached.append(rec)
                             continue
                     except (OSError, ValueError):
@@ -580,6 +595,8 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
                 wr.writerow([c, anchor, m, f"{v['bd_rate']:.3f}", f"{v['bd_quality_db']:.4f}", v["images"]])
     summary = {
         "images": [f.name for f in files], "codecs": labels, "anchor": anchor, "notes": notes,
+        "settings": {label: SETTINGS[base] + (f" options {options_label(o)}" if o else "")
+                     for label, base, o in variants},
         "grids": {label: sorted({p["param"] for p in points if p["codec"] == label}) for label in labels},
         "bd": table, "at_bpp": at_bpp, "quality_at_bpp": at,
         "mean_seconds": {c: float(np.mean([p["seconds"] for p in points if p["codec"] == c] or [float("nan")]))
@@ -631,7 +648,7 @@ def add_parser(sub) -> None:
     e.add_argument("--codecs", default=",".join(CODECS),
                    help=f"comma-separated codecs (default {','.join(CODECS)})")
     e.add_argument("--qps", help="QPs of pyvtm/vvenc/x265, e.g. 27,32,37,42,47 or 22-47:5 "
-                                 "(default 27,32,37,42,47)")
+                                 "(default 27,32,37,42,47,51)")
     e.add_argument("--grid", action="append", default=[], metavar="CODEC=V1,V2,...",
                    help="parameter grid of one codec (QPs, qualities, or target bpp for jpeg2000), repeatable")
     e.add_argument("--anchor", default="vvenc", help="BD-rate anchor (default vvenc)")

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.cnnif import CNNIFilter
-from ..models.cnnmc import CNNMCNet, NUM_MODES, mpm_list_from_quantised, standard_mpm_list
+from ..models.cnnmc import CNNMCNet, NUM_MODES, hybrid_mpm_list, mpm_list_from_quantised, standard_mpm_list
 from .dataset import _Progress, load_dataset
 
 __all__ = ["train_cnnif", "train_cnnmc", "CnnifData", "CnnmcData", "evaluate_cnnif_crops",
@@ -416,7 +416,7 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
     model.eval()
     exp = CNNMCExport(model).eval()
     n = min(len(data), max_ctus)
-    hit1 = hit6 = std6 = std1 = total = 0
+    hit1 = hit6 = std6 = std1 = hyb1 = hyb2 = total = 0
     dev = data.device
     for s in range(0, n, batch):
         items = torch.tensor(data.ctus[s:s + batch], dtype=torch.long, device=dev)
@@ -446,11 +446,14 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
                     sl = standard_mpm_list(ca, cb_)
                     std6 += int(mode in sl)
                     std1 += int(mode in sl[:2])
+                    hyb1 += int(mode in hybrid_mpm_list(q[b], ux * 4, uy * 4, l2, l2, sl, 1))
+                    hyb2 += int(mode in hybrid_mpm_list(q[b], ux * 4, uy * 4, l2, l2, sl, 2))
                     total += 1
     if was_training:
         model.train()
     return {"top1": hit1 / max(1, total), "top6": hit6 / max(1, total), "std_top6": std6 / max(1, total),
-            "std_top2": std1 / max(1, total), "cus": total,
+            "std_top2": std1 / max(1, total), "hybrid1_top6": hyb1 / max(1, total),
+            "hybrid2_top6": hyb2 / max(1, total), "cus": total,
             "unit": "cu" if (data.cu_log2 != 255).any() else "4x4"}
 
 

@@ -1,0 +1,79 @@
+"""Registry of the trained CNN models shipped in ``pyvtm/weights/``.
+
+>>> from pyvtm import zoo
+>>> zoo.available()                 # names with a weight file present
+>>> module, meta = zoo.load("cnnif_s")
+>>> zoo.path("cnnif_s")             # the TorchScript file, for the C++ hooks
+
+Every file is a TorchScript archive written by :mod:`pyvtm.utils.export`
+with its metadata in ``_extra_files`` (kind, preset, version, qp range,
+colour format, layout, normalisation, training summary; see
+:func:`info`). ``load`` checks that the file's metadata matches its
+registry entry.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+__all__ = ["REGISTRY", "available", "path", "info", "load"]
+
+#: name -> registry entry (file in pyvtm/weights/, kind, preset, summary).
+REGISTRY: Dict[str, Dict[str, object]] = {
+    "cnnif_s": {
+        "file": "cnnif_s.pt", "kind": "cnnif", "preset": "cnnif_s",
+        "summary": "CNN in-loop filter, 2 dense residual units x 32 maps, R'G'B' layout, QP input",
+    },
+    "cnnif": {
+        "file": "cnnif.pt", "kind": "cnnif", "preset": "cnnif",
+        "summary": "CNN in-loop filter, 8 dense residual units x 64 maps, R'G'B' layout, QP input (fp16 weights)",
+    },
+    "cnnmc": {
+        "file": "cnnmc.pt", "kind": "cnnmc", "preset": "cnnmc",
+        "summary": "CNN MPM predictor (67 mode probabilities per 4x4 unit of a 128x128 CTU)",
+    },
+}
+
+
+def _weights_dir() -> Path:
+    return Path(str(resources.files("pyvtm") / "weights"))
+
+
+def _entry(name: str) -> Dict[str, object]:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered: {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def path(name: str) -> Path:
+    """Path of the weight file of ``name`` (raises FileNotFoundError when not shipped)."""
+    p = _weights_dir() / str(_entry(name)["file"])
+    if not p.is_file():
+        raise FileNotFoundError(f"model {name!r} is registered but its weight file {p} is not shipped")
+    return p
+
+
+def available() -> List[str]:
+    """Registered names whose weight file is present."""
+    return [n for n, e in REGISTRY.items() if (_weights_dir() / str(e["file"])).is_file()]
+
+
+def info(name: str) -> dict:
+    """The metadata stored in the weight file of ``name``."""
+    from .utils.export import read_metadata
+
+    return read_metadata(path(name))
+
+
+def load(name: str) -> Tuple[object, dict]:
+    """``(module, metadata)``: the TorchScript module (float32, eval mode) of
+    ``name`` and its metadata. Checks kind and preset against the registry."""
+    from .utils.export import ModelFileError, load_model
+
+    e = _entry(name)
+    module, meta = load_model(path(name), kind=str(e["kind"]))
+    if meta.get("preset") != e["preset"]:
+        raise ModelFileError(f"weight file of {name!r} holds preset {meta.get('preset')!r}, "
+                             f"expected {e['preset']!r}")
+    return module, meta
