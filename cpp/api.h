@@ -43,6 +43,7 @@ struct EncoderConfig {
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
+  int chroma_qp_offset = 0;    // pps_cb_qp_offset = pps_cr_qp_offset, -12..12
   ColourDescription colour;
 };
 
@@ -83,6 +84,9 @@ constexpr long long kMaxDecodeLumaSamples = 1LL << 26;
 
 struct DecodeOptions {
   long long max_luma_samples = kMaxDecodeLumaSamples;  // may be lowered (fuzzing)
+  // Stop at the slice: fill only the stream information (sizes, QP, colour,
+  // CNN tool model ids), no picture. Used to find the models a stream needs.
+  bool probe_only = false;
 };
 
 struct DecodeResult {

@@ -329,7 +329,16 @@ DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOpti
             throw DecodeError("reserved VCL NAL unit type 11 without pyvtm's CNNMC SPS extension");
           if (nal.type != kNalCnnmcIrap && cnnmc_sps)
             throw DecodeError("the SPS announces CNNMC but the slice is a standard IDR slice");
-          result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get());
+          if (opt.probe_only) {
+            result.coded_width = pps->pic_width;
+            result.coded_height = pps->pic_height;
+            result.slice_qp = sh.slice_qp;
+            result.colour = sps->seq.colour;
+            result.cnnmc_model_id = sps->seq.cnnmc_model_id;
+            if (cnnif) result.cnnif_model_id = cnnif->model_id;
+          } else {
+            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get());
+          }
           have_picture = true;
           break;
         }

@@ -99,8 +99,10 @@ class PictureEncoder {
   // Transform block sizes for the deblocking filter (written by the write pass).
   std::vector<uint8_t> luma_tb_log2_, chroma_tb_log2_;
   double lambda_, sqrt_lambda_;
+  double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
   std::unique_ptr<CtuNeighbourhood> neighbourhood_;  // CNNMC input, reused per CTU
   int qp_luma_, qp_chroma_;  // qP of 8.7.3 (incl. QpBdOffset)
+  int qp_chroma_c_;          // QpC (deblocking)
 };
 
 struct PictureEncoder::AreaState {
@@ -138,7 +140,11 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_luma_ = cfg.qp + kQpBdOffset;
-  qp_chroma_ = cfg.qp + kQpBdOffset;  // identity chroma QP table, no offsets
+  // QpC = ChromaQpTable[Clip3(-QpBdOffset, 63, QpY + pps_cb_qp_offset)] with the
+  // identity table pyvtm signals (8.7.1).
+  qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
+  qp_chroma_ = qp_chroma_c_ + kQpBdOffset;
+  lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
 }
 
 RefAvailability PictureEncoder::availability(int comp) const {
@@ -266,7 +272,7 @@ void PictureEncoder::code_block(int comp, int x, int y, int log2n, int mode, int
   forward_transform(resid, log2n, kBitDepth, coeff);
   const int qp = comp ? qp_chroma_ : qp_luma_;
   const int nz = (cfg_.rdoq && ctx_for_rd)
-                     ? rdoq_quantize(coeff, log2n, qp, comp, kBitDepth, *ctx_for_rd, lambda_, levels)
+                     ? rdoq_quantize(coeff, log2n, qp, comp, kBitDepth, *ctx_for_rd, comp ? lambda_chroma_ : lambda_, levels)
                      : quantize(coeff, log2n, qp, kBitDepth, levels);
   cbf = nz > 0;
   uint64_t dist_pred = 0;
@@ -292,8 +298,9 @@ void PictureEncoder::code_block(int comp, int x, int y, int log2n, int mode, int
       if (comp == 0) { write_tu_y_coded_flag(e1, c1, 1); write_tu_y_coded_flag(e0, c0, 0); }
       else if (comp == 1) { write_tu_cb_coded_flag(e1, c1, 1); write_tu_cb_coded_flag(e0, c0, 0); }
       write_residual_coding(e1, c1, levels, log2n, comp);
-      const double j1 = double(dist) + lambda_ * double(e1.frac_bits()) / (1 << kFracBitsShift);
-      const double j0 = double(dist_pred) + lambda_ * double(e0.frac_bits()) / (1 << kFracBitsShift);
+      const double lam = comp ? lambda_chroma_ : lambda_;
+      const double j1 = double(dist) + lam * double(e1.frac_bits()) / (1 << kFracBitsShift);
+      const double j0 = double(dist_pred) + lam * double(e0.frac_bits()) / (1 << kFracBitsShift);
       if (j0 <= j1) {
         cbf = false;
         for (int i = 0; i < n * n; i++) levels[i] = 0;
@@ -429,7 +436,7 @@ double PictureEncoder::search_chroma(CuNode &node, int x, int y, int log2, int d
       for (int k = 0; k < 2; k++)
         if (cbf[k]) write_residual_coding(e, c, lv[k].data() + size_t(t) * tu_n * tu_n, tu_log2, 1 + k);
     }
-    const double cost = double(dist) + lambda_ * bits_of(e);
+    const double cost = (double(dist) + lambda_chroma_ * bits_of(e)) * (lambda_ / lambda_chroma_);
     if (cost < best_cost) {
       best_cost = cost;
       best_syntax = s;
@@ -657,6 +664,7 @@ EncodeResult PictureEncoder::run() {
   SliceParams sl;
   sl.slice_qp = cfg_.qp;
   sl.deblocking = cfg_.deblocking;
+  sl.chroma_qp_offset = cfg_.chroma_qp_offset;
 
   ContextSet write_ctx;
   write_ctx.init(cfg_.qp);
@@ -697,7 +705,7 @@ EncodeResult PictureEncoder::run() {
     dp.height = height_;
     dp.log2_ctu = log2_ctu_;
     dp.qp_y = cfg_.qp;
-    dp.qp_c = cfg_.qp;
+    dp.qp_c = qp_chroma_c_;
     dp.bit_depth = kBitDepth;
     dp.map_stride = map_w_;
     dp.luma_tb_log2 = luma_tb_log2_.data();
@@ -752,6 +760,8 @@ EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg, const 
   if (src.width > 16384 || src.height > 16384)
     throw std::invalid_argument("picture larger than 16384x16384 is not supported");
   if (cfg.qp < 0 || cfg.qp > 63) throw std::invalid_argument("qp must be in 0..63");
+  if (cfg.chroma_qp_offset < -12 || cfg.chroma_qp_offset > 12)
+    throw std::invalid_argument("chroma_qp_offset must be in -12..12");
   if (cfg.max_cu_log2 != 7) throw std::invalid_argument("only a CTU size of 128 is supported");
   if (cfg.min_cu_log2 < 2 || cfg.min_cu_log2 > 7) throw std::invalid_argument("min_cu_log2 must be in 2..7");
   const size_t ls = size_t(src.width) * src.height, cs = size_t(src.chroma_width()) * src.chroma_height();

@@ -190,13 +190,23 @@ std::vector<uint8_t> write_pps(const SequenceParams &s, const SliceParams &sl) {
   bw.write(0, 1);  // pps_ref_wraparound_enabled_flag
   bw.write_se(sl.slice_qp - 26);  // pps_init_qp_minus26
   bw.write(0, 1);  // pps_cu_qp_delta_enabled_flag
-  bw.write(0, 1);  // pps_chroma_tool_offsets_present_flag
+  const bool chroma_offsets = sl.chroma_qp_offset != 0;
+  bw.write(chroma_offsets, 1);  // pps_chroma_tool_offsets_present_flag
+  if (chroma_offsets) {
+    bw.write_se(sl.chroma_qp_offset);  // pps_cb_qp_offset
+    bw.write_se(sl.chroma_qp_offset);  // pps_cr_qp_offset
+    bw.write(0, 1);  // pps_joint_cbcr_qp_offset_present_flag
+    bw.write(0, 1);  // pps_slice_chroma_qp_offsets_present_flag
+    bw.write(0, 1);  // pps_cu_chroma_qp_offset_list_enabled_flag
+  }
   bw.write(1, 1);  // pps_deblocking_filter_control_present_flag
   bw.write(0, 1);  // pps_deblocking_filter_override_enabled_flag
   bw.write(!sl.deblocking, 1);  // pps_deblocking_filter_disabled_flag
   if (sl.deblocking) {
     bw.write_se(0);  // pps_luma_beta_offset_div2
-    bw.write_se(0);  // pps_luma_tc_offset_div2 (chroma offsets inferred equal)
+    bw.write_se(0);  // pps_luma_tc_offset_div2
+    if (chroma_offsets)
+      for (int i = 0; i < 4; i++) bw.write_se(0);  // pps_cb/cr_beta/tc_offset_div2
   }
   bw.write(0, 1);  // pps_picture_header_extension_present_flag
   bw.write(0, 1);  // pps_slice_header_extension_present_flag

@@ -23,6 +23,7 @@ struct SequenceParams {
 struct SliceParams {
   int slice_qp = 32;
   bool deblocking = true;  // deblocking filter on, offsets 0
+  int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)

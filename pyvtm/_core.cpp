@@ -59,8 +59,9 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, int colour_primaries, int transfer_characteristics, int matrix_coeffs,
-                        bool full_range) {
+                        bool rdoq, bool deblocking, int chroma_qp_offset, int colour_primaries,
+                        int transfer_characteristics, int matrix_coeffs, bool full_range,
+                        const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
   pyvtm::Picture pic;
   pic.width = width;
@@ -77,12 +78,18 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.rdo_split = rdo_split;
   cfg.rdoq = rdoq;
   cfg.deblocking = deblocking;
+  cfg.chroma_qp_offset = chroma_qp_offset;
   cfg.colour.colour_primaries = colour_primaries;
   cfg.colour.transfer_characteristics = transfer_characteristics;
   cfg.colour.matrix_coeffs = matrix_coeffs;
   cfg.colour.full_range = full_range;
 
-  const pyvtm::Hooks hooks = pyvtm::make_default_hooks();
+  // CNN tools: model files -> hooks (std::invalid_argument -> ValueError).
+  pyvtm::Hooks hooks = pyvtm::make_default_hooks();
+  std::unique_ptr<pyvtm::InLoopFilterHook> cnnif;
+  std::unique_ptr<pyvtm::MpmHook> cnnmc;
+  if (!cnnif_model.empty()) hooks.in_loop_filter = (cnnif = pyvtm::make_cnnif_hook(cnnif_model)).get();
+  if (!cnnmc_model.empty()) hooks.mpm = (cnnmc = pyvtm::make_cnnmc_hook(cnnmc_model)).get();
   pyvtm::EncodeResult res;
   {
     py::gil_scoped_release release;
@@ -98,6 +105,11 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   out["width"] = rec.width;
   out["height"] = rec.height;
   out["seconds"] = res.seconds;
+  py::array_t<uint8_t> modes({py::ssize_t(res.modes_height), py::ssize_t(res.modes_width)});
+  if (!res.luma_modes.empty()) std::memcpy(modes.mutable_data(), res.luma_modes.data(), res.luma_modes.size());
+  out["modes"] = modes;  // IntraPredModeY per 4x4 luma unit of the coded picture
+  out["cnnif_model_id"] = cnnif ? cnnif->model_id() : std::string();
+  out["cnnmc_model_id"] = cnnmc ? cnnmc->model_id() : std::string();
   return out;
 }
 
@@ -106,14 +118,22 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
 // the cropped output picture), "width", "height", "coded_width",
 // "coded_height", "slice_qp", "colour" ((primaries, transfer, matrix,
 // full_range)), "seconds".
-py::dict decode_bitstream(const py::bytes &data) {
+py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::string &cnnif_model,
+                          const std::string &cnnmc_model) {
   const std::string buf = data;  // copy: the GIL is released below
+  pyvtm::Hooks hooks;
+  std::unique_ptr<pyvtm::InLoopFilterHook> cnnif;
+  std::unique_ptr<pyvtm::MpmHook> cnnmc;
+  if (!cnnif_model.empty()) hooks.in_loop_filter = (cnnif = pyvtm::make_cnnif_hook(cnnif_model)).get();
+  if (!cnnmc_model.empty()) hooks.mpm = (cnnmc = pyvtm::make_cnnmc_hook(cnnmc_model)).get();
+  pyvtm::DecodeOptions opt;
+  opt.probe_only = probe_only;
   pyvtm::DecodeResult res;
   std::string error;
   {
     py::gil_scoped_release release;
     try {
-      res = pyvtm::decode_bitstream(reinterpret_cast<const uint8_t *>(buf.data()), buf.size());
+      res = pyvtm::decode_bitstream(reinterpret_cast<const uint8_t *>(buf.data()), buf.size(), opt, hooks);
     } catch (const pyvtm::DecodeError &e) {
       error = e.what();
     }
@@ -132,6 +152,9 @@ py::dict decode_bitstream(const py::bytes &data) {
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
                                  res.colour.matrix_coeffs, res.colour.full_range);
   out["seconds"] = res.seconds;
+  out["cnnif_model_id"] = res.cnnif_model_id;
+  out["cnnmc_model_id"] = res.cnnmc_model_id;
+  out["cnnif_applied"] = res.cnnif_applied;
   return out;
 }
 
@@ -211,12 +234,15 @@ PYBIND11_MODULE(_core, m) {
         py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
+        py::arg("chroma_qp_offset") = d.chroma_qp_offset,
         py::arg("colour_primaries") = d.colour.colour_primaries,
         py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
         py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
+        py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
         "Encode one 10-bit 4:2:0 picture as a single IDR access unit. Returns a dict with keys "
         "bitstream, y, cb, cr, width, height, seconds.");
-  m.def("decode_bitstream", &decode_bitstream, py::arg("data"),
+  m.def("decode_bitstream", &decode_bitstream, py::arg("data"), py::kw_only(), py::arg("probe_only") = false,
+        py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
         "Decode a VVC Annex-B stream holding one IDR picture. Returns a dict with keys y, cb, cr, width, "
         "height, coded_width, coded_height, slice_qp, colour, seconds. Raises ValueError on bad input.");
   m.def("cnnif_filter", &cnnif_filter, py::arg("model_path"), py::arg("y"), py::arg("cb"), py::arg("cr"),
@@ -228,6 +254,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "colour_primaries", "transfer_characteristics",
+                                            "rdoq", "deblocking", "chroma_qp_offset", "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");
 }

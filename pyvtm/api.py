@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking")
+                  "deblocking", "chroma_qp_offset")
 
 _BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking")
 
@@ -58,6 +58,10 @@ class EncodeResult:
     psnr_y: float
     psnr_rgb: Optional[float]
     seconds: float
+    #: IntraPredModeY per 4x4 luma unit of the coded picture (coded size / 4).
+    luma_modes: Optional[np.ndarray] = field(default=None, repr=False)
+    #: model ids of the CNN tools used, e.g. {"cnnif": "..."}.
+    cnn_models: dict = field(default_factory=dict)
 
     def save(self, path) -> Path:
         """Write the bitstream to ``path`` (conventionally ``*.266``)."""
@@ -184,27 +188,41 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             values <= 1023). RGB input is converted with
             :func:`pyvtm.rgb_to_ycbcr` (BT.601 full range, 10-bit).
         qp: slice QP, an int in 0..63.
-        cnnif: CNN in-loop filter (not available yet).
-        cnnmc: CNN MPM candidate derivation (not available yet).
-        models: reserved for the CNN tools' models.
+        cnnif: apply the CNN in-loop filter (after deblocking, switched per
+            CTU by RD; signalled in an SEI message that standard decoders
+            ignore: they output the picture before the filter).
+        cnnmc: derive the MPM lists with the CNN predictor (the stream then
+            needs pyvtm's decoder with the same model; standard decoders
+            refuse it).
+        models: optional dict ``{"cnnif": name_or_path, "cnnmc": name_or_path}``
+            choosing the models (registry names of :mod:`pyvtm.zoo` or files
+            written by ``pyvtm export``); defaults to the shipped models.
         **options: coding options (fields of the C++ ``EncoderConfig``, see
             :data:`CODING_OPTIONS`): ``max_cu_log2`` (CTU size, default 7),
             ``min_cu_log2`` (default 2), ``intra_rd_candidates`` (default 3),
             ``rdo_split`` (default True), ``rdoq`` (default True),
-            ``deblocking`` (default True).
+            ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
+            default 0).
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.
         ValueError: empty or oversized image (max 16384x16384), wrong shape,
             qp out of range, unreadable file, out-of-range samples.
-        NotImplementedError: ``cnnif`` or ``cnnmc`` requested.
+        ValueError: also for a missing, corrupt or mismatched CNN model.
     """
     qp = _check_qp(qp)
-    if cnnif:
-        raise NotImplementedError("cnnif (CNN in-loop filter) is not available yet (issue 4)")
-    if cnnmc:
-        raise NotImplementedError("cnnmc (CNN MPM candidates) is not available yet (issue 4)")
     opts = _check_options(options)
+    if models is not None and not isinstance(models, dict):
+        raise TypeError("models must be a dict like {'cnnif': 'cnnif_s', 'cnnmc': 'path/model.pt'}")
+    models = dict(models or {})
+    unknown = set(models) - {"cnnif", "cnnmc"}
+    if unknown:
+        raise ValueError(f"unknown CNN tool(s) in models: {sorted(unknown)}; expected 'cnnif', 'cnnmc'")
+    from .cnn import resolve_model
+    if cnnif:
+        opts["cnnif_model"] = str(resolve_model("cnnif", models.get("cnnif")))
+    if cnnmc:
+        opts["cnnmc_model"] = str(resolve_model("cnnmc", models.get("cnnmc")))
 
     rgb: Optional[np.ndarray] = None
     if isinstance(img, (str, os.PathLike)):
@@ -253,4 +271,6 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
         psnr_y=psnr_y,
         psnr_rgb=psnr_rgb,
         seconds=seconds,
+        luma_modes=out["modes"],
+        cnn_models={k: out[f"{k}_model_id"] for k in ("cnnif", "cnnmc") if out[f"{k}_model_id"]},
     )

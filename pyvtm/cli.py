@@ -6,6 +6,8 @@ Commands:
   info     print pyvtm, torch and libtorch versions
   allocate choose a QP per image of a folder to meet a total bpp budget
   eval     RD points, BD-rates and RD plot of pyvtm against other codecs
+  train    train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset
+  export   export a training checkpoint as a TorchScript model file (pyvtm/weights/ format)
 
 Planned (not implemented yet): train, export, allocate, eval.
 """
@@ -94,6 +96,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .utils.train import run_train_command
+
+    return run_train_command(args)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .utils.export import run_export_command
+
+    return run_export_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pyvtm", description="VVC/H.266 intra image codec.")
     sub = p.add_subparsers(dest="command", metavar="<command>")
@@ -119,7 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", help="output: an image (.png, ...: RGB) or .yuv (raw yuv420p10le); "
                    "default <input name>.png in the current directory")
     d.set_defaults(func=_cmd_decode)
-    # Room for: train, export, allocate, eval.
+    # issue 4: train, export (CNN tools; pyvtm/utils/train.py, export.py)
+    t = sub.add_parser("train", help="train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset")
+    t.set_defaults(func=_cmd_train)
+    x = sub.add_parser("export", help="export a training checkpoint as a TorchScript model file")
+    x.set_defaults(func=_cmd_export)
+    from .utils import export as _export, train as _train
+    _train.add_train_arguments(t)
+    _export.add_export_arguments(x)
     from .utils import allocate as _allocate, evaluate as _evaluate  # issue 5: allocate, eval
     _allocate.add_parser(sub)
     _evaluate.add_parser(sub)

@@ -75,17 +75,39 @@ def _read_bitstream(data: BitstreamLike) -> bytes:
                     f"got {type(data).__name__}")
 
 
-def decode_picture(data: BitstreamLike) -> DecodedPicture:
+def decode_picture(data: BitstreamLike, *, models=None, cnnif: bool = True) -> DecodedPicture:
     """Decode a VVC bitstream (bytes or a path) into a :class:`DecodedPicture`.
+
+    Streams that use pyvtm's CNN tools name the model they were encoded
+    with; the matching installed model (:mod:`pyvtm.zoo`) is loaded
+    automatically, or the one given in ``models={"cnnif": ..., "cnnmc": ...}``
+    (it must have the same model id). ``cnnif=False`` skips the CNN in-loop
+    filter and returns the picture a standard decoder outputs.
 
     Raises:
         TypeError: ``data`` is neither bytes-like nor a path.
         ValueError: unreadable file, malformed / truncated / unsupported
-            stream (the message says what is wrong).
+            stream (the message says what is wrong), or a CNN model the
+            stream needs is not available.
     """
     from . import _core
+    from .cnn import find_model
 
-    out = _core.decode_bitstream(_read_bitstream(data))
+    buf = _read_bitstream(data)
+    models = dict(models or {})
+    info = _core.decode_bitstream(buf, probe_only=True)
+    kwargs = {}
+    for kind in ("cnnmc", "cnnif"):
+        wanted = info[f"{kind}_model_id"]
+        if not wanted or (kind == "cnnif" and not cnnif):
+            continue
+        path = find_model(kind, wanted, models.get(kind))
+        if path is None:
+            hint = " (or cnnif=False for the picture before the CNN filter)" if kind == "cnnif" else ""
+            raise ValueError(f"this stream needs the {kind} model {wanted!r}, which is not installed; "
+                             f"pass models={{'{kind}': 'path/to/model.pt'}}{hint}")
+        kwargs[f"{kind}_model"] = str(path)
+    out = _core.decode_bitstream(buf, **kwargs)
     return DecodedPicture(
         ycbcr=(out["y"], out["cb"], out["cr"]),
         width=int(out["width"]),
@@ -98,7 +120,7 @@ def decode_picture(data: BitstreamLike) -> DecodedPicture:
     )
 
 
-def decode(data: BitstreamLike, *, ycbcr: bool = False):
+def decode(data: BitstreamLike, *, ycbcr: bool = False, models=None, cnnif: bool = True):
     """Decode a VVC bitstream (bytes or a path to a ``.266`` file).
 
     Returns the picture as an (H, W, 3) uint8 RGB array (converted with
@@ -112,5 +134,5 @@ def decode(data: BitstreamLike, *, ycbcr: bool = False):
         ValueError: unreadable file; malformed, truncated or unsupported
             stream.
     """
-    pic = decode_picture(data)
+    pic = decode_picture(data, models=models, cnnif=cnnif)
     return pic.ycbcr if ycbcr else pic.rgb

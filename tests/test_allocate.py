@@ -139,8 +139,8 @@ def test_allocate_options_and_errors(tiny_dir, tmp_path):
     assert res.options == {"rdoq": False}
     with pytest.raises(ValueError, match="too small"):
         allocate(tiny_dir, 0.001, jobs=1, out=tmp_path / "o2", progress=False, qps="45-51", write=False)
-    with pytest.raises(NotImplementedError):
-        allocate(tiny_dir, 0.5, jobs=1, out=tmp_path / "o3", progress=False, options={"cnnif": True},
+    with pytest.raises(TypeError, match="no_such_option"):
+        allocate(tiny_dir, 0.5, jobs=1, out=tmp_path / "o3", progress=False, options={"no_such_option": 1},
                  write=False)
     with pytest.raises(ValueError):
         allocate(tiny_dir, 0.5, metric="ssim", progress=False, write=False)

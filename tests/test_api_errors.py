@@ -160,14 +160,22 @@ def test_planes_over_10_bit():
 
 # --- tools and options -----------------------------------------------------
 
-def test_cnnif_not_available():
-    with pytest.raises(NotImplementedError, match=r"cnnif.*not available yet \(issue 4\)"):
-        pyvtm.encode(RGB, cnnif=True)
-
-
-def test_cnnmc_not_available():
-    with pytest.raises(NotImplementedError, match=r"cnnmc.*not available yet \(issue 4\)"):
-        pyvtm.encode(RGB, cnnmc=True)
+def test_cnn_model_errors(tmp_path):
+    # Missing, corrupt and mismatched model files: a clear ValueError.
+    with pytest.raises(ValueError, match="neither a model file nor a registered model name"):
+        pyvtm.encode(RGB, cnnif=True, models={"cnnif": str(tmp_path / "missing.pt")})
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"not a torchscript archive")
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        pyvtm.encode(RGB, cnnif=True, models={"cnnif": str(bad)})
+    with pytest.raises(ValueError, match="unknown CNN tool"):
+        pyvtm.encode(RGB, cnnif=True, models={"cnnxx": "cnnif_s"})
+    with pytest.raises(TypeError, match="models must be a dict"):
+        pyvtm.encode(RGB, cnnif=True, models="cnnif_s")
+    from pyvtm import zoo
+    if "cnnmc" in zoo.available():  # a CNNMC model where a CNNIF one is expected
+        with pytest.raises(ValueError):
+            pyvtm.encode(RGB, cnnif=True, models={"cnnif": str(zoo.path("cnnmc"))})
 
 
 def test_unknown_option():

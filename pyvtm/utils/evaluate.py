@@ -33,11 +33,10 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -106,14 +105,16 @@ def _pil_avif() -> Optional[str]:
         return None
 
 
-def codec_available(codec: str, _enc_cache: dict = {}) -> tuple[bool, str]:
-    """(available, how or why not)."""
-    if "enc" not in _enc_cache:
-        _enc_cache["enc"] = None
-    if codec in ("vvenc", "x265") or codec == "avif":
-        if _enc_cache["enc"] is None:
-            _enc_cache["enc"] = _ffmpeg_encoders()
-        encs = _enc_cache["enc"]
+_ENCODERS: list[str] = []
+
+
+def codec_available(codec: str) -> tuple[bool, str]:
+    """(available, how it is run or why not)."""
+    encs = ""
+    if codec in ("vvenc", "x265", "avif"):
+        if not _ENCODERS:
+            _ENCODERS.append(_ffmpeg_encoders())
+        encs = _ENCODERS[0]
     if codec == "pyvtm":
         return True, "pyvtm.encode"
     if codec == "vvenc":

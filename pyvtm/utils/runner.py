@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -115,7 +116,10 @@ class Runner:
                     yield i, r
                 return
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+                # "spawn": forking a process whose torch / OpenMP runtime has
+                # already started threads is unsafe (the child may crash).
+                self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+                                                 mp_context=multiprocessing.get_context("spawn"))
             futs = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
             try:
                 for f in as_completed(futs):

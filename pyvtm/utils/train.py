@@ -419,10 +419,11 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
     hit1 = hit6 = std6 = std1 = hyb1 = hyb2 = total = 0
     dev = data.device
     for s in range(0, n, batch):
-        items = torch.tensor(data.ctus[s:s + batch], dtype=torch.long, device=dev)
+        chunk = data.ctus[s:min(n, s + batch)]
+        items = torch.tensor(chunk, dtype=torch.long, device=dev)
         recon, modes, av, target = data.gather(items)
         q = exp(recon, modes, av).cpu().numpy()
-        for b, (pic, cy, cx) in enumerate(data.ctus[s:s + batch]):
+        for b, (pic, cy, cx) in enumerate(chunk):
             mm = data.modes_np[pic]
             cu = data.cu_log2[pic]
             for uy in range(32):
