@@ -31,17 +31,42 @@ def _psnr(a, b):
     return 99.0 if mse == 0 else 10 * np.log10(1023.0 ** 2 / mse)
 
 
-def eval_cnnif(models, pics, qps, threads):
+def _filter_on(mod, rec, qp, device):
+    """apply_filter on another device (CUDA: float32 without TF32)."""
+    import torch
+
+    t = [torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32))[None, None].to(device) for p in rec]
+    with torch.inference_mode():
+        out = mod(t[0], t[1], t[2], torch.tensor([float(qp)], device=device))
+    return tuple(torch.clamp(torch.floor(o[0, 0] + 0.5), 0, 1023).cpu().numpy().astype(np.uint16) for o in out)
+
+
+def eval_cnnif(models, pics, qps, threads, device="cpu"):
     import torch
 
     from pyvtm import zoo
     from pyvtm.models.cnnif import apply_filter
 
     torch.set_num_threads(threads)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     out = {}
     for name in models:
-        mod, meta = zoo.load(name) if not name.endswith(".pt") else __import__(
-            "pyvtm.utils.export", fromlist=["load_model"]).load_model(name, "cnnif")
+        if name.startswith("ckpt:"):  # a training checkpoint ("ckpt:PATH" or "ckpt:PATH:fp16")
+            from pyvtm.utils.train import cnnif_from_checkpoint
+
+            path, _, half = name[5:].partition(":fp16")
+            mod = cnnif_from_checkpoint(path)
+            if _ == ":fp16":  # the float16-rounded weights, as exported with --fp16
+                mod = mod.half().float()
+        elif name.endswith(".pt"):
+            from pyvtm.utils.export import load_model
+
+            mod, _ = load_model(name, "cnnif")
+        else:
+            mod, _ = zoo.load(name)
+        if device != "cpu":
+            mod = mod.to(device)
         res = {}
         t0 = time.time()
         npx = 0
@@ -49,7 +74,8 @@ def eval_cnnif(models, pics, qps, threads):
             rows = []
             for p in pics:
                 rec = p["rec"][qp]
-                flt = apply_filter(mod, *rec, qp, one_thread=threads == 1)
+                flt = apply_filter(mod, *rec, qp, one_thread=threads == 1) if device == "cpu" else \
+                    _filter_on(mod, rec, qp, device)
                 npx += rec[0].size
                 rows.append([_psnr(r, o) for r, o in zip(rec, p["orig"])] + [_psnr(f, o) for f, o in zip(flt, p["orig"])])
             r = np.mean(np.array(rows), axis=0)
@@ -73,6 +99,7 @@ def main(argv=None):
     ap.add_argument("--images", default="../shared/data/kodak")
     ap.add_argument("--qps", nargs="+", type=int, default=[27, 32, 37, 42])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cnnif: cpu (exactly the codec's computation) or cuda")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
     from pyvtm.utils import dataset
@@ -85,7 +112,7 @@ def main(argv=None):
             path = dataset.build_eval_set(dataset.list_images([a.images]), "/tmp/pyvtm_eval_set.npz.xz", qps=a.qps)
             pics, meta = dataset.load_eval_set(path)
             qps = a.qps
-        res = eval_cnnif(a.models or ["cnnif_s"], pics, qps, a.threads)
+        res = eval_cnnif(a.models or ["cnnif_s"], pics, qps, a.threads, a.device)
     else:
         import torch
 

@@ -113,14 +113,14 @@ def test_cnnmc_train_resume_and_eval(cnnmc_set, tmp_path):
 
 
 def test_modes_unavailable_message(monkeypatch):
-    # until the core has return_modes, the CNNMC data builder says what is missing
+    # a core that returns no modes: the CNNMC data builder says what is missing
     def fake(*a, **kw):
         if "return_modes" in kw:
             raise TypeError("encode_picture(): incompatible function arguments")
         return {}
 
     monkeypatch.setattr(_core, "encode_picture", fake)
-    with pytest.raises(dataset.ModesUnavailable, match="return_modes=True"):
+    with pytest.raises(dataset.ModesUnavailable, match="returned no 'modes'"):
         dataset.encode_with_modes(np.zeros((8, 8), np.uint16), np.zeros((4, 4), np.uint16),
                                   np.zeros((4, 4), np.uint16), 37)
 

@@ -19,7 +19,7 @@ planes (float tensors in sample units, Y (B,1,H,W), Cb/Cr (B,1,H/2,W/2),
 H and W even) and the slice QP, and adds the network's correction (global
 residual learning): ``out = in + correction``. Channel layouts:
 
-``yuv420`` (chosen for the shipped weights, see README "CNN tools")
+``yuv420``
     Luma is packed 2x2 -> 4 channels at chroma resolution
     (pixel_unshuffle) and stacked with Cb and Cr: 6 channels at H/2 x W/2;
     the 6 output channels are unpacked the same way. No resampling at all,
@@ -28,7 +28,7 @@ residual learning): ``out = in + correction``. Channel layouts:
     Y at full resolution with Cb/Cr nearest-upsampled: 3 channels at H x W.
     The Cb/Cr corrections are produced at full resolution and averaged over
     each 2x2 block.
-``rgb``
+``rgb`` (the shipped weights; the choice and its measurements: docs/cnn_tools.md)
     Like ``yuv444`` but converted to R'G'B' (BT.601 full range,
     :mod:`pyvtm.colour`) before the network; the RGB correction is converted
     back to YCbCr (the conversion is linear, so the output is
@@ -132,7 +132,7 @@ class CNNIFilter(nn.Module):
     shapes, unrounded.
     """
 
-    def __init__(self, preset: str = "cnnif_s", layout: str = "yuv420", qp_input: bool = True,
+    def __init__(self, preset: str = "cnnif_s", layout: str = "rgb", qp_input: bool = True,
                  num_units: int = -1, channels: int = -1, convs_per_unit: int = 2, tile: int = 256):
         super().__init__()
         if layout not in LAYOUTS:

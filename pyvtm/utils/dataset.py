@@ -17,8 +17,8 @@ CNNMC (MPM predictor)
     keeps the luma reconstruction and the RD-chosen luma intra mode of every
     4x4 unit. The modes come from the core::
 
-        _core.encode_picture(y, cb, cr, width, height, qp=qp, deblocking=False,
-                             return_modes=True)
+        _core.encode_picture(y, cb, cr, width, height, qp=qp, deblocking=False
+                             [, return_modes=True])
         -> dict with, besides the usual keys,
            "modes":   uint8 (coded_height/4, coded_width/4), IntraPredModeY
                       (0..66) of each 4x4 luma unit,
@@ -343,19 +343,21 @@ def encode_with_modes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, qp: int) ->
     """Encode 10-bit planes with deblocking off and return the core's dict
     with ``modes`` (and ``cu_log2`` when the core provides it).
 
-    Raises :class:`ModesUnavailable` when the core has no ``return_modes``.
+    Uses ``return_modes=True`` where the core takes it, else the plain call
+    (cores that always return ``modes``). Raises :class:`ModesUnavailable`
+    when the core gives no modes.
     """
     from pyvtm import _core
 
     h, w = y.shape
     try:
         out = _core.encode_picture(y, cb, cr, w, h, qp=int(qp), deblocking=False, return_modes=True)
-    except TypeError as e:
-        raise ModesUnavailable(
-            "pyvtm._core.encode_picture(..., return_modes=True) is not available in this build; "
-            "it is needed for CNNMC training data (or pass proxy='gradient')") from e
+    except TypeError:
+        out = _core.encode_picture(y, cb, cr, w, h, qp=int(qp), deblocking=False)
     if "modes" not in out:
-        raise ModesUnavailable("pyvtm._core.encode_picture(return_modes=True) returned no 'modes'")
+        raise ModesUnavailable(
+            "pyvtm._core.encode_picture returned no 'modes' (the RD-chosen luma intra mode per 4x4 unit, "
+            "uint8 (H/4, W/4)); it is needed for CNNMC training data (or pass proxy='gradient')")
     return out
 
 

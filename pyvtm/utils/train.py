@@ -13,7 +13,9 @@
 * CNNMC: cross-entropy over the 4x4 units of the current CTU, transposition
   augmentation (above <-> left, angular mode m -> 68 - m).
 * A run is bounded by ``steps`` and/or ``minutes`` (with ``minutes`` and no
-  ``steps`` the step count is set from the speed of the first steps).
+  ``steps`` the step count is set from the speed of the first steps; with a
+  time budget the learning-rate schedule and the L1 -> MSE switch also
+  follow the elapsed fraction of it, so the run anneals before its deadline).
 * ``DIR/last.pt`` is written every ``ckpt_every`` steps and at the end
   (model, optimiser, step, RNG states, history); ``resume=True`` continues
   from it. ``DIR/log.jsonl`` holds the training log.
@@ -33,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.cnnif import CNNIFilter
-from ..models.cnnmc import CNNMCNet, NUM_MODES, hybrid_mpm_list, mpm_list_from_quantised, standard_mpm_list
+from ..models.cnnmc import CNNMCNet, NUM_MODES, cnn_ranking, hybrid_mpm_list, mpm_list_from_quantised, standard_mpm_list
 from .dataset import _Progress, load_dataset
 
 __all__ = ["train_cnnif", "train_cnnmc", "CnnifData", "CnnmcData", "evaluate_cnnif_crops",
@@ -195,10 +197,15 @@ def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1023.0) -> torch.Tensor
     return 10 * torch.log10(peak * peak / mse)
 
 
-def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
+def _lr_at(step: int, total: int, base: float, warmup: int, progress: Optional[float] = None) -> float:
+    """Linear warm-up, then cosine decay to 1% over the run; ``progress``
+    (0..1, e.g. the elapsed fraction of a time budget) overrides the
+    step-based position when it is further along."""
     if step < warmup:
         return base * (step + 1) / warmup
     t = min(1.0, (step - warmup) / max(1, total - warmup))
+    if progress is not None:
+        t = max(t, min(1.0, progress))
     return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -235,6 +242,7 @@ class _Budget:
             raise ValueError("give steps and/or minutes")
         self.steps, self.deadline = steps, None if minutes is None else time.time() + 60 * minutes
         self.start_step, self.calib, self.skip, self.t_skip = start_step, calib, skip, None
+        self.t_start = time.time()
 
     def total(self, step: int) -> int:
         if self.steps is None:
@@ -250,6 +258,15 @@ class _Budget:
         if self.steps is not None and step >= self.steps:
             return True
         return self.deadline is not None and time.time() >= self.deadline
+
+    def progress(self, step: int) -> Optional[float]:
+        """Fraction of the time budget used (None without one): the schedule
+        follows whichever of steps and time is further along, so a run that
+        slows down (shared device) still anneals before its deadline."""
+        if self.deadline is None:
+            return None
+        span = max(1e-6, self.deadline - self.t_start)
+        return (time.time() - self.t_start) / span
 
 
 def _device(device: str) -> torch.device:
@@ -295,7 +312,7 @@ def evaluate_cnnif_crops(model, data: CnnifData, max_samples: int = 256, batch: 
     return res
 
 
-def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layout: str = "yuv420",
+def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layout: str = "rgb",
                 qp_input: bool = True, steps: Optional[int] = None, minutes: Optional[float] = None,
                 batch: int = 16, patch: int = 128, lr: float = 1e-3, l1_fraction: float = 0.5,
                 warmup: int = 200, device: str = "auto", val_every: int = 10, eval_every: int = 1000,
@@ -351,11 +368,12 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
     ck = None
     while not budget.done(step):
         total = budget.total(step)
+        prog = budget.progress(step)
         for g in opt.param_groups:
-            g["lr"] = _lr_at(step, total, lr, warmup)
+            g["lr"] = _lr_at(step, total, lr, warmup, prog)
         rec, org, qp = data.sample(batch, patch, gen)
         out = model(rec[0], rec[1], rec[2], qp)
-        use_l1 = step < l1_fraction * total
+        use_l1 = step < l1_fraction * total and (prog is None or prog < l1_fraction)
         num = 0.0
         den = 0
         for o, g in zip(out, org):
@@ -409,7 +427,11 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
     sizes): ``top1`` = the highest-scoring mode is the chosen one, ``top6``
     = the chosen mode is in the 6-entry CNNMC list (planar + 5), ``std_top6``
     = in the standard list, ``std_top1`` = it is the standard list's entry 0
-    or 1 (planar or the first neighbour candidate)."""
+    or 1 (planar or the first neighbour candidate), ``hybrid{1,2}_top6`` =
+    in the list planar + the first 1/2 standard candidates + CNN ranking,
+    ``*_mpm_idx_bins`` = mean mpm_idx bypass bins (truncated rice, cMax 4)
+    of the non-planar MPM hits with the standard order and with the
+    standard candidates reordered by the CNN scores."""
     from ..models.cnnmc import CNNMCExport
 
     was_training = model.training
@@ -417,6 +439,7 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
     exp = CNNMCExport(model).eval()
     n = min(len(data), max_ctus)
     hit1 = hit6 = std6 = std1 = hyb1 = hyb2 = total = 0
+    std_bits = reo_bits = n_hit_np = 0
     dev = data.device
     for s in range(0, n, batch):
         chunk = data.ctus[s:min(n, s + batch)]
@@ -447,6 +470,12 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
                     sl = standard_mpm_list(ca, cb_)
                     std6 += int(mode in sl)
                     std1 += int(mode in sl[:2])
+                    if mode in sl[1:]:  # mpm_idx bypass bins (TR, cMax 4): standard vs CNN-reordered
+                        rank = {m: r for r, m in enumerate(cnn_ranking(q[b], ux * 4, uy * 4, l2, l2))}
+                        re = [0] + sorted(sl[1:], key=lambda m: rank[m])
+                        std_bits += min(4, sl.index(mode))
+                        reo_bits += min(4, re.index(mode))
+                        n_hit_np += 1
                     hyb1 += int(mode in hybrid_mpm_list(q[b], ux * 4, uy * 4, l2, l2, sl, 1))
                     hyb2 += int(mode in hybrid_mpm_list(q[b], ux * 4, uy * 4, l2, l2, sl, 2))
                     total += 1
@@ -454,7 +483,9 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
         model.train()
     return {"top1": hit1 / max(1, total), "top6": hit6 / max(1, total), "std_top6": std6 / max(1, total),
             "std_top2": std1 / max(1, total), "hybrid1_top6": hyb1 / max(1, total),
-            "hybrid2_top6": hyb2 / max(1, total), "cus": total,
+            "hybrid2_top6": hyb2 / max(1, total),
+            "std_mpm_idx_bins": std_bits / max(1, n_hit_np), "reordered_mpm_idx_bins": reo_bits / max(1, n_hit_np),
+            "cus": total,
             "unit": "cu" if (data.cu_log2 != 255).any() else "4x4"}
 
 
@@ -507,8 +538,9 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
     bar = _Progress(steps or 0, "train cnnmc", progress and steps is not None and not echo)
     while not budget.done(step):
         total = budget.total(step)
+        prog = budget.progress(step)
         for g in opt.param_groups:
-            g["lr"] = _lr_at(step, total, lr, warmup)
+            g["lr"] = _lr_at(step, total, lr, warmup, prog)
         recon, modes, av, target = data.sample(batch, gen)
         logits = model(recon, modes, av)
         loss = F.cross_entropy(logits, torch.where(target > 66, torch.full_like(target, -100), target),
@@ -553,7 +585,7 @@ def add_train_arguments(p) -> None:
     p.add_argument("data", nargs="+", help="data set files from pyvtm.utils.dataset")
     p.add_argument("--out", required=True, help="output folder (checkpoint last.pt, log.jsonl)")
     p.add_argument("--preset", default=None, help="cnnif | cnnif_s (cnnif tool; default cnnif_s)")
-    p.add_argument("--layout", default="yuv420", choices=["yuv420", "yuv444", "rgb"])
+    p.add_argument("--layout", default="rgb", choices=["rgb", "yuv444", "yuv420"])
     p.add_argument("--no-qp-input", action="store_true", help="CNNIF without the QP plane")
     p.add_argument("--steps", type=int)
     p.add_argument("--minutes", type=float)
