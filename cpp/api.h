@@ -56,6 +56,8 @@ struct EncodeResult {
   // picture (coded width / 4 by coded height / 4, row-major), e.g. for
   // training the CNN MPM predictor.
   std::vector<uint8_t> luma_modes;
+  // log2 of the side of the luma coding unit covering every 4x4 unit.
+  std::vector<uint8_t> cu_log2;
   int modes_width = 0, modes_height = 0;
   double seconds = 0.0;
 };

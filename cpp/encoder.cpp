@@ -732,6 +732,7 @@ EncodeResult PictureEncoder::run() {
   }
 
   res.luma_modes = mode_map_;
+  res.cu_log2 = size_map_;
   res.modes_width = map_w_;
   res.modes_height = map_h_;
 

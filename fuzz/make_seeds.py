@@ -32,6 +32,9 @@ def main() -> int:
         ("smooth64_qp42_mincu4", smooth, 42, {"min_cu_log2": 4}),
         ("tall_8x136_qp47", np.repeat(smooth[:17, :8], 8, axis=0), 47, {}),
         ("noise32_qp0", rng.integers(0, 256, (32, 32, 3), np.uint8), 0, {"rdoq": False}),
+        # Streams of the CNN tools (SEI, SPS extension, reserved IRAP type).
+        ("smooth64_qp32_cnnif", smooth, 32, {"cnnif": True, "models": {"cnnif": "cnnif_s"}}),
+        ("smooth64_qp32_cnnmc", smooth, 32, {"cnnmc": True, "models": {"cnnmc": "cnnmc"}}),
     ]
     for name, img, qp, opts in cases:
         res = pyvtm.encode(np.ascontiguousarray(img), qp=qp, **opts)

@@ -108,6 +108,9 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   py::array_t<uint8_t> modes({py::ssize_t(res.modes_height), py::ssize_t(res.modes_width)});
   if (!res.luma_modes.empty()) std::memcpy(modes.mutable_data(), res.luma_modes.data(), res.luma_modes.size());
   out["modes"] = modes;  // IntraPredModeY per 4x4 luma unit of the coded picture
+  py::array_t<uint8_t> cu_log2({py::ssize_t(res.modes_height), py::ssize_t(res.modes_width)});
+  if (!res.cu_log2.empty()) std::memcpy(cu_log2.mutable_data(), res.cu_log2.data(), res.cu_log2.size());
+  out["cu_log2"] = cu_log2;  // log2 luma CU size per 4x4 unit
   out["cnnif_model_id"] = cnnif ? cnnif->model_id() : std::string();
   out["cnnmc_model_id"] = cnnmc ? cnnmc->model_id() : std::string();
   return out;

@@ -8,8 +8,6 @@ Commands:
   eval     RD points, BD-rates and RD plot of pyvtm against other codecs
   train    train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset
   export   export a training checkpoint as a TorchScript model file (pyvtm/weights/ format)
-
-Planned (not implemented yet): train, export, allocate, eval.
 """
 from __future__ import annotations
 
@@ -47,7 +45,15 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["rdoq"] = False
     if args.no_deblocking:
         opts["deblocking"] = False
-    res = encode(str(src), qp=args.qp, **opts)
+    if args.chroma_qp_offset is not None:
+        opts["chroma_qp_offset"] = args.chroma_qp_offset
+    models = {}
+    for spec in args.model or []:
+        kind, sep, name = spec.partition("=")
+        if not sep:
+            raise SystemExit(f"pyvtm encode: --model wants TOOL=NAME_OR_PATH, got {spec!r}")
+        models[kind] = name
+    res = encode(str(src), qp=args.qp, cnnif=args.cnnif, cnnmc=args.cnnmc, models=models or None, **opts)
     res.save(out)
     if args.recon is not None:
         from PIL import Image
@@ -124,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
+    e.add_argument("--chroma-qp-offset", type=int, help="pps_cb/cr_qp_offset, -12..12 (default 0)")
+    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s)")
+    e.add_argument("--cnnmc", action="store_true", help="CNN MPM predictor (experimental; needs pyvtm's decoder)")
+    e.add_argument("--model", action="append", metavar="TOOL=NAME",
+                   help="model for a CNN tool, e.g. cnnif=cnnif or cnnif=path/model.pt (repeatable)")
     e.set_defaults(func=_cmd_encode)
 
     i = sub.add_parser("info", help="print pyvtm, torch and libtorch versions")

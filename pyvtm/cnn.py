@@ -14,7 +14,7 @@ from typing import Optional
 __all__ = ["DEFAULT_MODELS", "resolve_model", "model_id", "find_model"]
 
 #: Registry names tried, in order, when a tool is switched on without a model.
-DEFAULT_MODELS = {"cnnif": ("cnnif", "cnnif_s"), "cnnmc": ("cnnmc",)}
+DEFAULT_MODELS = {"cnnif": ("cnnif_s", "cnnif"), "cnnmc": ("cnnmc",)}
 
 
 def resolve_model(kind: str, spec=None) -> Path:
