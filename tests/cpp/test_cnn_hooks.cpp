@@ -11,30 +11,13 @@
 
 #include "api.h"
 #include "hooks.h"
+#include "test_support.h"
 
 namespace {
 
-int g_failures = 0;
-void check(bool ok, const std::string &what) {
-  if (!ok) {
-    std::printf("FAIL: %s\n", what.c_str());
-    ++g_failures;
-  }
-}
-
-pyvtm::Picture test_picture(int w, int h, int seed) {
-  pyvtm::Picture pic;
-  pic.allocate(w, h);
-  std::mt19937 rng{uint32_t(seed)};
-  for (int c = 0; c < 3; c++) {
-    const int pw = c ? pic.chroma_width() : w;
-    for (size_t i = 0; i < pic.plane[c].size(); i++) {
-      const int x = int(i % size_t(pw)), y = int(i / size_t(pw));
-      pic.plane[c][i] = uint16_t((x * (2 + c) + y * (3 - c) + int(rng() % 64) + 300 * c) % 1024);
-    }
-  }
-  return pic;
-}
+using test_support::check;
+using test_support::g_failures;
+using test_support::test_picture;
 
 // A 3x3 smoothing "filter": helps on noisy pictures in some CTUs only.
 struct SmoothFilter : pyvtm::InLoopFilterHook {
@@ -78,11 +61,6 @@ struct NeighbourhoodMpm : pyvtm::MpmHook {
   std::string model_id() const override { return "test-mpm"; }
 };
 
-bool same(const pyvtm::Picture &a, const pyvtm::Picture &b) {
-  return a.width == b.width && a.height == b.height && a.plane[0] == b.plane[0] && a.plane[1] == b.plane[1] &&
-         a.plane[2] == b.plane[2];
-}
-
 }  // namespace
 
 int main() {
@@ -100,11 +78,11 @@ int main() {
     const pyvtm::EncodeResult plain = pyvtm::encode_picture(pic, cfg);
     const pyvtm::DecodeResult with = pyvtm::decode_bitstream(er.bitstream.data(), er.bitstream.size(),
                                                              pyvtm::DecodeOptions{}, dh);
-    check(same(with.picture, er.recon), "CNNIF: decoder with the filter == encoder reconstruction");
+    check(test_support::same_picture(with.picture, er.recon), "CNNIF: decoder with the filter == encoder reconstruction");
     check(with.cnnif_model_id == "test-smooth", "CNNIF: model id carried in the SEI");
     check(dec_f.calls == 1, "CNNIF: decoder ran the filter once");
     const pyvtm::DecodeResult without = pyvtm::decode_bitstream(er.bitstream.data(), er.bitstream.size());
-    check(same(without.picture, plain.recon), "CNNIF: decoder without the filter == picture before the filter");
+    check(test_support::same_picture(without.picture, plain.recon), "CNNIF: decoder without the filter == picture before the filter");
     check(without.cnnif_model_id == "test-smooth" && !without.cnnif_applied,
           "CNNIF: decoder without the filter reports the request");
   }
@@ -117,7 +95,7 @@ int main() {
     const pyvtm::EncodeResult er = pyvtm::encode_picture(pic, cfg, eh);
     const pyvtm::DecodeResult dr = pyvtm::decode_bitstream(er.bitstream.data(), er.bitstream.size(),
                                                            pyvtm::DecodeOptions{}, dh);
-    check(same(dr.picture, er.recon), "CNNMC: decoder with the predictor == encoder reconstruction");
+    check(test_support::same_picture(dr.picture, er.recon), "CNNMC: decoder with the predictor == encoder reconstruction");
     check(dr.cnnmc_model_id == "test-mpm", "CNNMC: model id carried in the SPS extension");
     check(enc_m.ctus == 4 && dec_m.ctus == 4, "CNNMC: one begin_ctu per CTU on both sides");
     const pyvtm::EncodeResult plain = pyvtm::encode_picture(pic, cfg);

@@ -14,39 +14,15 @@
 #include "bitstream.h"
 #include "md5.h"
 #include "param_sets.h"
+#include "test_support.h"
 
 namespace {
 
-int g_failures = 0;
+using test_support::check;
+using test_support::g_failures;
+using test_support::same_picture;
+using test_support::test_picture;
 
-void check(bool ok, const std::string &what) {
-  if (!ok) {
-    std::printf("FAIL: %s\n", what.c_str());
-    ++g_failures;
-  }
-}
-
-pyvtm::Picture test_picture(int w, int h, int seed) {
-  pyvtm::Picture pic;
-  pic.allocate(w, h);
-  std::mt19937 rng{uint32_t(seed)};
-  for (int c = 0; c < 3; c++) {
-    const int pw = c ? pic.chroma_width() : w;
-    for (size_t i = 0; i < pic.plane[c].size(); i++) {
-      const int x = int(i % size_t(pw)), y = int(i / size_t(pw));
-      // Smooth ramps plus noise, different per plane.
-      pic.plane[c][i] = uint16_t((x * (3 + c) + y * (5 - c) + int(rng() % 96) + 200 * c) % 1024);
-    }
-  }
-  return pic;
-}
-
-bool same_picture(const pyvtm::Picture &a, const pyvtm::Picture &b) {
-  if (a.width != b.width || a.height != b.height) return false;
-  for (int c = 0; c < 3; c++)
-    if (a.plane[c] != b.plane[c]) return false;
-  return true;
-}
 
 // Outcome of decoding arbitrary bytes: 0 decoded, 1 DecodeError, 2 any other exception.
 int decode_outcome(const std::vector<uint8_t> &bs, std::string *msg = nullptr) {
