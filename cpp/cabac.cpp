@@ -130,7 +130,6 @@ void CabacWriter::rbsp_trailing_bits() {
   while (nbits_) write_bit(0);
 }
 
-void CabacWriter::finish() {}
 
 // --- CabacReader --------------------------------------------------------------
 

@@ -43,7 +43,6 @@ class CabacWriter {
   void encode_bypass(int bin);
   void encode_bypass_bins(uint32_t value, int nbins);  // MSB first
   void encode_terminate(int bin);
-  void finish();  // after encode_terminate(1): flush the low register
   // Rate so far in 1/32768 bits (estimate mode) or whole written bits * 32768.
   uint64_t frac_bits() const { return estimate_ ? frac_bits_ : uint64_t(bits_written()) << kFracBitsShift; }
   void reset_bits() { frac_bits_ = 0; }

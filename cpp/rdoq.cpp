@@ -8,14 +8,12 @@
 #include <cstdlib>
 
 #include "common.h"
+#include "derive.h"
 #include "tables.h"
 
 namespace pyvtm {
 
 static const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
-static const uint8_t kRiceParFromSum[32] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2,
-                                            2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3};
-static const uint8_t kLastPrefixCtxOffsetLuma[7] = {0, 0, 0, 3, 6, 10, 15};
 
 static inline double cost_bits(const ContextModel &c, int bin) {
   return double(bin_cost(c, bin)) / (1 << kFracBitsShift);
@@ -23,11 +21,11 @@ static inline double cost_bits(const ContextModel &c, int bin) {
 
 // Bits of the Rice-Golomb code of write_rice_golomb() in syntax.cpp.
 static double rice_golomb_bits(uint32_t value, int rice) {
-  const uint32_t cutoff = 5;
+  const uint32_t cutoff = kRiceCutoff;
   if (value < (cutoff << rice)) return double((value >> rice) + 1 + rice);
   uint32_t code = (value >> rice) - cutoff;
   int prefix_len = 0;
-  if (code >= (1u << 12) - 1) return double(cutoff + 12 + 15);
+  if (code >= (1u << kRiceMaxPrefixExt) - 1) return double(cutoff + kRiceMaxPrefixExt + kLog2TransformRange);
   while (code > (2u << prefix_len) - 2) prefix_len++;
   return double(cutoff + prefix_len + prefix_len + rice + 1);
 }
@@ -48,7 +46,6 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
   const int n = 1 << log2n;
   const int zo = std::min(log2n, 5);
   const int nz = 1 << zo;
-  const bool luma = c_idx == 0;
   const int transform_shift = 15 - bit_depth - log2n;
   const int qbits = 14 + qp / 6 + transform_shift;
   const double scale = kQuantScale[qp % 6];
@@ -86,9 +83,6 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     if (max_lv[y * nz + x]) last_scan = s;
   }
 
-  const int sig_base = CTX_SIG_COEFF_FLAG + (luma ? 0 : 12);
-  const int gtx_base = luma ? 0 : 21;
-  const int sb_base = CTX_SB_CODED_FLAG + (luma ? 0 : 2);
 
   PosInfo info[32 * 32];
   for (int s = last_scan; s >= 0; s--) {
@@ -99,34 +93,21 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     const double c = std::abs(double(coeff[yc * n + xc]));
     pi.err0 = c * c * err_scale;
     // Templates from the levels already decided (right/below neighbours).
-    int loc_sum = 0, num_sig = 0, rice_sum = 0;
-    auto add = [&](int x, int y) {
-      if (x < nz && y < nz) {
-        const int v = abs_lv[y * nz + x];
-        loc_sum += std::min(4 + (v & 1), v);
-        num_sig += v != 0;
-        rice_sum += v;
-      }
-    };
-    add(xc + 1, yc); add(xc + 2, yc); add(xc + 1, yc + 1); add(xc, yc + 1); add(xc, yc + 2);
-    const int d = xc + yc;
-    int sig_ctx = std::min((loc_sum + 1) >> 1, 3);
-    if (luma) sig_ctx += d < 2 ? 8 : (d < 5 ? 4 : 0);
-    else sig_ctx += d < 2 ? 4 : 0;
-    int off = std::min(loc_sum - num_sig, 4) + 1;
-    if (luma) off += d == 0 ? 15 : (d < 3 ? 10 : (d < 10 ? 5 : 0));
-    else off += d == 0 ? 5 : 0;
-    const int rice = kRiceParFromSum[clip3(0, 31, rice_sum - 20)];
-    const ContextModel &sig_m = cs.m[sig_base + sig_ctx];
+    int loc_sum, num_sig;
+    residual_template_pass1(abs_lv, nz, xc, yc, loc_sum, num_sig);
+    const int off = gtx_ctx_inc(false, loc_sum, num_sig, xc, yc, c_idx);
+    const int last_off = gtx_ctx_inc(true, 0, 0, xc, yc, c_idx);
+    const int rice = rice_param(residual_template_sum_abs(abs_lv, nz, xc, yc), 4);
+    const ContextModel &sig_m = cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx)];
     pi.cost_sig0 = pi.err0 + lambda * cost_bits(sig_m, 0);
     const int lmax = max_lv[yc * nz + xc];
     auto level_bits = [&](int l, int ctx_off) {
       // gt1, par, gt3 and remainder bits plus the sign of a level l >= 1.
       double b = 1.0;  // sign
-      b += cost_bits(cs.m[CTX_ABS_LEVEL_GT1_FLAG + gtx_base + ctx_off], l > 1);
+      b += cost_bits(cs.m[CTX_ABS_LEVEL_GT1_FLAG + ctx_off], l > 1);
       if (l > 1) {
-        b += cost_bits(cs.m[CTX_PAR_LEVEL_FLAG + gtx_base + ctx_off], l & 1);
-        b += cost_bits(cs.m[CTX_ABS_LEVEL_GT3_FLAG + gtx_base + ctx_off], l > 3);
+        b += cost_bits(cs.m[CTX_PAR_LEVEL_FLAG + ctx_off], l & 1);
+        b += cost_bits(cs.m[CTX_ABS_LEVEL_GT3_FLAG + ctx_off], l > 3);
         if (l > 3) b += rice_golomb_bits(uint32_t((l - 4) >> 1), rice);
       }
       return b;
@@ -138,7 +119,7 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
       const double dist = e * e * err_scale;
       const double j = dist + lambda * (cost_bits(sig_m, 1) + level_bits(l, off));
       if (j < best) { best = j; best_l = l; }
-      const double jl = dist + lambda * level_bits(l, 0);
+      const double jl = dist + lambda * level_bits(l, last_off);
       if (jl < best_last) best_last = jl;
     }
     pi.level = best_l;
@@ -162,8 +143,9 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
       int csbf = 0;
       if (xs + 1 < sbs) csbf |= sb_coded[ys * sbs + xs + 1];
       if (ys + 1 < sbs) csbf |= sb_coded[(ys + 1) * sbs + xs];
-      double cost_coded = lambda * cost_bits(cs.m[sb_base + csbf], 1);
-      double cost_zero = lambda * cost_bits(cs.m[sb_base + csbf], 0);
+      const ContextModel &sb_m = cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(csbf, c_idx)];
+      double cost_coded = lambda * cost_bits(sb_m, 1);
+      double cost_zero = lambda * cost_bits(sb_m, 0);
       for (int p = 0; p < 16; p++) {
         cost_coded += info[i * 16 + p].cost_sel;
         cost_zero += info[i * 16 + p].err0;
@@ -183,10 +165,9 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
 
   // Last position: minimise sum(cost before) + cost_last + sum(err0 after).
   {
-    const int max_group = (zo << 1) - 1;
+    const int max_group = last_sig_coeff_prefix_cmax(zo);
     int ctx_offset, ctx_shift;
-    if (luma) { ctx_offset = kLastPrefixCtxOffsetLuma[log2n]; ctx_shift = (log2n + 1) >> 2; }
-    else { ctx_offset = 20; ctx_shift = clip3(0, 2, n >> 3); }
+    last_sig_coeff_prefix_ctx(log2n, c_idx, ctx_offset, ctx_shift);
     auto last_bits = [&](int x, int y) {
       double b = 0;
       const int gx = g_last_group_idx[x], gy = g_last_group_idx[y];
@@ -194,8 +175,7 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
       if (gx < max_group) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + ctx_offset + (gx >> ctx_shift)], 0);
       for (int i = 0; i < gy; i++) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (i >> ctx_shift)], 1);
       if (gy < max_group) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (gy >> ctx_shift)], 0);
-      if (gx > 3) b += (gx >> 1) - 1;
-      if (gy > 3) b += (gy >> 1) - 1;
+      b += last_sig_coeff_suffix_len(gx) + last_sig_coeff_suffix_len(gy);
       return b;
     };
     // prefix[s] = sum over q < s of cost_sel; suffix handled incrementally.
