@@ -39,7 +39,11 @@ struct EncoderConfig {
   int qp = 32;                 // slice QP, 0..63
   int max_cu_log2 = 7;         // CTU size (128)
   int min_cu_log2 = 2;         // smallest CU (4x4)
-  int intra_rd_candidates = 3; // modes kept after the SATD pre-selection for full RD
+  int intra_rd_candidates = 0; // luma modes kept after the SATD stages for full RD (0: the preset's)
+  int preset = 1;              // search effort: 0 fast, 1 medium, 2 slow
+  bool mtt = true;             // multi-type tree (binary/ternary splits), SPS MaxMttDepth 3
+  bool dual_tree = true;       // separate luma/chroma coding trees below 64x64 (sps_qtbtt_dual_tree_intra_flag)
+  bool cclm = true;            // cross-component linear model chroma prediction
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)

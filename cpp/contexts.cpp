@@ -53,6 +53,14 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {22, 10},
     {40, 1}, {9, 5}, {25, 8}, {18, 8}, {26, 9}, {35, 6}, {25, 6}, {26, 9}, {35, 8}, {28, 8},
     {37, 9},
+    // mtt_split_cu_vertical_flag
+    {43, 9}, {42, 8}, {29, 9}, {27, 8}, {44, 5},
+    // mtt_split_cu_binary_flag
+    {36, 12}, {45, 13}, {36, 12}, {45, 13},
+    // cclm_mode_flag
+    {59, 4},
+    // cclm_mode_idx
+    {27, 9},
 };
 
 }  // namespace pyvtm

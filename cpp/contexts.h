@@ -22,7 +22,11 @@ enum CtxOffset : uint16_t {
   CTX_PAR_LEVEL_FLAG = CTX_SIG_COEFF_FLAG + 20,          // 32 (21 luma + 11 chroma)
   CTX_ABS_LEVEL_GT1_FLAG = CTX_PAR_LEVEL_FLAG + 32,      // 32: abs_level_gtx_flag[][0]
   CTX_ABS_LEVEL_GT3_FLAG = CTX_ABS_LEVEL_GT1_FLAG + 32,  // 32: abs_level_gtx_flag[][1]
-  CTX_NUM = CTX_ABS_LEVEL_GT3_FLAG + 32
+  CTX_MTT_SPLIT_CU_VERTICAL_FLAG = CTX_ABS_LEVEL_GT3_FLAG + 32,  // 5
+  CTX_MTT_SPLIT_CU_BINARY_FLAG = CTX_MTT_SPLIT_CU_VERTICAL_FLAG + 5,  // 4
+  CTX_CCLM_MODE_FLAG = CTX_MTT_SPLIT_CU_BINARY_FLAG + 4,  // 1
+  CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
+  CTX_NUM = CTX_CCLM_MODE_IDX + 1
 };
 
 struct ContextInit {

@@ -9,12 +9,14 @@
 
 #include "api.h"
 #include "bitstream.h"
+#include "codec_internal.h"
 #include "cnn_tools.h"
 #include "common.h"
 #include "deblocking.h"
 #include "intra_pred.h"
 #include "param_sets.h"
 #include "quant.h"
+#include "recon.h"
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
@@ -41,7 +43,7 @@ struct ParamSets {
 class PictureReconstructor {
  public:
   PictureReconstructor(const SpsInfo &sps, const PpsInfo &pps, const SliceHeaderInfo &sh)
-      : sps_(sps), width_(pps.pic_width), height_(pps.pic_height), bit_depth_(sps.seq.bit_depth) {
+      : width_(pps.pic_width), height_(pps.pic_height) {
     const int qp_bd = sps.qp_bd_offset();
     qp_[0] = sh.slice_qp + qp_bd;  // Qp'Y (no cu_qp_delta)
     for (int c = 1; c < 3; c++) {
@@ -51,94 +53,53 @@ class PictureReconstructor {
       const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
       qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
     }
-    for (int c = 0; c < 3; c++) rec_[c].allocate(c ? width_ / 2 : width_, c ? height_ / 2 : height_);
-    map_w_ = width_ / 4;
-    const size_t units = size_t(map_w_) * (height_ / 4);
-    luma_done_.assign(units, 0);
-    chroma_done_.assign(units, 0);
-    luma_tb_log2_.assign(units, 0);
-    chroma_tb_log2_.assign(units, 0);
+    pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
+    edges_.init(width_, height_);
   }
 
-  void reconstruct_ctu(const CtuSyntax &ctu) {
-    for (const CodingUnitSyntax &cu : ctu.cus) {
+  // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
+  // CU, then its chroma TBs; a dual-tree chroma CU after the luma tree of
+  // its 64x64 area, so CCLM sees the reconstructed luma).
+  void reconstruct_ctu(const CtuRecord &ctu) {
+    for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
-        const TransformUnitSyntax &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) reconstruct_tb(0, tu, cu.luma_mode, ctu);
+        const TransformUnit &tu = ctu.tus[size_t(t)];
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          reconstruct_tb(1, tu, cu.chroma_mode, ctu);
-          reconstruct_tb(2, tu, cu.chroma_mode, ctu);
+          tb(1, tu, cu.chroma_mode, ctu);
+          tb(2, tu, cu.chroma_mode, ctu);
         }
       }
     }
+    mark_record_edges(edges_, ctu);
   }
 
-  Plane *planes() { return rec_; }
+  Plane *planes() { return pic_.plane; }
+  const TbEdgeMaps &edges() const { return edges_; }
   int width() const { return width_; }
   int height() const { return height_; }
-  const std::vector<uint8_t> &luma_tb_log2() const { return luma_tb_log2_; }
-  const std::vector<uint8_t> &chroma_tb_log2() const { return chroma_tb_log2_; }
-  int map_stride() const { return map_w_; }
 
  private:
-  RefAvailability availability(int comp) const {
-    RefAvailability av;
-    av.map = comp ? chroma_done_.data() : luma_done_.data();
-    av.map_stride = map_w_;
-    av.unit_log2 = comp ? 1 : 2;
-    av.plane_width = comp ? width_ / 2 : width_;
-    av.plane_height = comp ? height_ / 2 : height_;
-    return av;
-  }
-
-  // 8.4.1 / 8.4.5: predict, scale and inverse-transform the residual (8.7),
-  // reconstruct (8.7.5) one TB of component comp.
-  void reconstruct_tb(int comp, const TransformUnitSyntax &tu, int mode, const CtuSyntax &ctu) {
-    const int log2n = comp ? tu.log2 - 1 : tu.log2;
-    const int n = 1 << log2n;
-    const int x = comp ? tu.x / 2 : tu.x, y = comp ? tu.y / 2 : tu.y;
-    Plane &rec = rec_[comp];
-    IntraRefs refs;
-    build_intra_refs(rec, availability(comp), x, y, log2n, bit_depth_, refs);
+  void tb(int comp, const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+    const int sh = comp ? 1 : 0;
+    const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
+    const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
-    predict_intra(mode, log2n, comp == 0, refs, bit_depth_, pred);
-    if (tu.cbf[comp]) {
-      int32_t coeff[64 * 64], resid[64 * 64];
-      dequantize(ctu.coeffs.data() + tu.coeff_offset[comp], log2n, qp_[comp], bit_depth_, coeff);
-      inverse_transform(coeff, log2n, bit_depth_, resid);
-      const int maxv = (1 << bit_depth_) - 1;
-      for (int j = 0; j < n; j++) {
-        Pel *row = rec.row(y + j) + x;
-        for (int i = 0; i < n; i++) row[i] = Pel(clip3(0, maxv, pred[j * n + i] + resid[j * n + i]));
-      }
-    } else {
-      for (int j = 0; j < n; j++) std::copy_n(pred + j * n, n, rec.row(y + j) + x);
-    }
-    // Mark reconstructed (reference availability) and record the TB size
-    // for the deblocking filter, per 4x4 luma unit.
-    const int sh = comp ? 1 : 2;
-    const int units = std::max(1, n >> sh);
-    std::vector<uint8_t> &done = comp ? chroma_done_ : luma_done_;
-    std::vector<uint8_t> &tb_map = comp ? chroma_tb_log2_ : luma_tb_log2_;
-    for (int j = 0; j < units; j++)
-      for (int i = 0; i < units; i++) {
-        const size_t k = size_t((y >> sh) + j) * map_w_ + (x >> sh) + i;
-        done[k] = 1;
-        tb_map[k] = uint8_t(log2n);
-      }
+    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
+                   qp_[comp]);
   }
 
-  const SpsInfo &sps_;
-  int width_, height_, bit_depth_;
+  int width_, height_;
   int qp_[3];
-  Plane rec_[3];
-  int map_w_;
-  std::vector<uint8_t> luma_done_, chroma_done_, luma_tb_log2_, chroma_tb_log2_;
+  ReconPicture pic_;
+  TbEdgeMaps edges_;
 };
 
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
-                            const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif) {
+                            const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
+                            std::vector<CtuRecord> *records) {
   // Activation checks (7.4.3.x) and the size limit, before any allocation.
   if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
     throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
@@ -154,12 +115,20 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   if (out_w <= 0 || out_h <= 0) throw DecodeError("the conformance window leaves an empty picture");
 
   SliceLayout lay;
-  lay.width = w;
-  lay.height = h;
-  lay.log2_ctu = sps.seq.log2_ctu_size;
-  lay.log2_min_cb = sps.seq.log2_min_cb_size;
-  lay.log2_min_qt = sps.log2_min_qt_intra;
-  lay.log2_max_tb = sps.log2_max_tb;
+  PartitionLimits &lim = lay.lim;
+  lim.pic_width = w;
+  lim.pic_height = h;
+  lim.log2_ctu = sps.seq.log2_ctu_size;
+  lim.min_cb = 1 << sps.seq.log2_min_cb_size;
+  lim.max_tb = 1 << sps.log2_max_tb;
+  lim.dual_tree = sps.seq.dual_tree;
+  for (int ch = 0; ch < 2; ch++) {
+    lim.min_qt[ch] = 1 << sps.seq.log2_min_qt[ch];
+    lim.max_bt[ch] = 1 << sps.seq.log2_max_bt[ch];
+    lim.max_tt[ch] = 1 << sps.seq.log2_max_tt[ch];
+    lim.max_mtt_depth[ch] = sps.seq.max_mtt_depth[ch];
+  }
+  lay.cclm = sps.seq.cclm;
   lay.slice_qp = sh.slice_qp;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
@@ -174,20 +143,21 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
-  CtuSyntax ctu;
+  CtuRecord ctu;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
     if (cnnmc) {
       // The predictor sees the reconstruction before in-loop filtering.
       if (!nb) nb = std::make_unique<CtuNeighbourhood>();
-      const int cx = (addr % parser.ctus_x()) << lay.log2_ctu, cy = (addr / parser.ctus_x()) << lay.log2_ctu;
+      const int cx = (addr % parser.ctus_x()) << lay.lim.log2_ctu, cy = (addr / parser.ctus_x()) << lay.lim.log2_ctu;
       const Plane &luma = recon.planes()[0];
       build_ctu_neighbourhood(luma.data.data(), luma.stride, w, h, parser.mode_map().data(), parser.map_stride(),
-                              cx, cy, lay.log2_ctu, *nb);
+                              cx, cy, lay.lim.log2_ctu, *nb);
       parse_hooks.mpm->begin_ctu(*nb);
     }
     parser.parse_ctu(addr, ctu);   // parsing
     recon.reconstruct_ctu(ctu);    // reconstruction
+    if (records) records->push_back(ctu);
   }
 
   // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
@@ -199,20 +169,9 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     const int qpi_cb = sh.slice_qp + pps.cb_qp_offset, qpi_cr = sh.slice_qp + pps.cr_qp_offset;
     const int qp_bd = sps.qp_bd_offset();
     const int qp_cb = sps.chroma_qp(0, clip3(-qp_bd, 63, qpi_cb)), qp_cr = sps.chroma_qp(1, clip3(-qp_bd, 63, qpi_cr));
-    if (qp_cb != qp_cr) throw DecodeError("deblocking with different Cb and Cr QPs is not supported");
-    DeblockParams dp;
-    dp.width = w;
-    dp.height = h;
-    dp.log2_ctu = sps.seq.log2_ctu_size;
-    dp.qp_y = sh.slice_qp;
-    dp.qp_c = qp_cb;
-    dp.bit_depth = sps.seq.bit_depth;
-    dp.beta_offset_div2 = sh.beta_offset_div2[0];
-    dp.tc_offset_div2 = sh.tc_offset_div2[0];
-    dp.map_stride = recon.map_stride();
-    dp.luma_tb_log2 = recon.luma_tb_log2().data();
-    dp.chroma_tb_log2 = recon.chroma_tb_log2().data();
-    deblock_picture(recon.planes(), dp);
+    deblock_picture(recon.planes(), make_deblock_params(recon.edges(), w, h, sps.seq.bit_depth, sps.seq.log2_ctu_size,
+                                                        sh.slice_qp, qp_cb, qp_cr, sh.beta_offset_div2[0],
+                                                        sh.tc_offset_div2[0]));
   }
 
   DecodeResult res;
@@ -276,6 +235,11 @@ DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOpti
 }
 
 DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOptions &opt, const Hooks &hooks) {
+  return decode_bitstream_records(data, size, opt, hooks, nullptr);
+}
+
+DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const DecodeOptions &opt, const Hooks &hooks,
+                                      std::vector<CtuRecord> *records) {
   const auto t0 = std::chrono::steady_clock::now();
   init_tables();
   if (!data && size) throw DecodeError("no input data");
@@ -337,7 +301,7 @@ DecodeResult decode_bitstream(const uint8_t *data, size_t size, const DecodeOpti
             result.cnnmc_model_id = sps->seq.cnnmc_model_id;
             if (cnnif) result.cnnif_model_id = cnnif->model_id;
           } else {
-            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get());
+            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), records);
           }
           have_picture = true;
           break;

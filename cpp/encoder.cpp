@@ -1,24 +1,38 @@
-// Picture encoder: rate-distortion search over the coding quadtree and the
-// intra modes (kept apart from syntax writing, which lives in syntax.cpp),
-// then the write pass that emits the chosen decisions with the real CABAC.
+// Picture encoder, in three passes over the picture:
+//  1. search: per CTU, a rate-distortion search over the coding tree
+//     (quadtree + multi-type tree, dual tree below 64x64) and the intra
+//     modes (luma, chroma, CCLM) fills one CtuRecord (coding_tree.h) and
+//     the reconstruction;
+//  2. the picture-level filters (deblocking, the CNN in-loop filter hook)
+//     run on the whole reconstruction;
+//  3. the slice is written from the records by the coding-tree walker that
+//     the parser reads with (CodingTreeSyntax).
+// The search shares every derivation with the walker: allowed splits and
+// children (partition.h), neighbour maps, MPM list, chroma DM and CclmEnabled
+// (coding_tree.h), prediction and reconstruction (recon.h).
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "api.h"
 #include "bitstream.h"
 #include "cabac.h"
 #include "cnn_tools.h"
+#include "codec_internal.h"
+#include "coding_tree.h"
 #include "common.h"
 #include "deblocking.h"
 #include "derive.h"
 #include "intra_pred.h"
 #include "param_sets.h"
+#include "partition.h"
 #include "quant.h"
-#include "sei.h"
 #include "rdoq.h"
+#include "recon.h"
+#include "sei.h"
 #include "syntax.h"
 #include "tables.h"
 #include "transform.h"
@@ -30,591 +44,660 @@ constexpr int kBitDepth = 10;
 constexpr int kQpBdOffset = 6 * (kBitDepth - 8);
 constexpr double kInf = std::numeric_limits<double>::max();
 
-// Decisions of one node of the coding quadtree.
-struct CuNode {
-  bool split = false;
-  std::unique_ptr<CuNode> child[4];
-  int luma_mode = INTRA_PLANAR;
-  int chroma_syntax = 4;  // intra_chroma_pred_mode
-  // Levels per component, TUs concatenated in coding order.
-  std::vector<int32_t> levels[3];
-  uint8_t cbf[3][4] = {{0}};
+double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFracBitsShift); }
+
+// Search effort of a speed preset (EncoderConfig::preset).
+struct SearchEffort {
+  int max_mtt_depth;  // deepest multi-type split the search tries
+  bool tt_always;     // ternary splits tried everywhere (else only after the same-direction binary split won)
+  int luma_rd;        // luma modes kept for full RD after the SATD stages
+  int chroma_rd;      // chroma modes kept for full RD
+  int angular_step;   // first-stage angular mode spacing of the SATD search
 };
 
-// Result of coding one block of one component with a given mode.
-struct BlockCoding {
-  double cost = kInf;
-  uint64_t dist = 0;
-  bool cbf = false;
+SearchEffort effort_for(const EncoderConfig &cfg) {
+  SearchEffort e;
+  switch (cfg.preset) {
+    case 0: e = {1, false, 2, 2, 4}; break;
+    case 2: e = {3, true, 4, 8, 2}; break;
+    default: e = {2, false, 3, 3, 4}; break;
+  }
+  if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
+  return e;
+}
+
+// Saved state of one area of one coding tree: samples and maps.
+struct AreaState {
+  int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
+  bool luma = false, chroma = false;
+  std::vector<Pel> pel[3];
+  std::vector<uint8_t> map[11];
 };
 
 class PictureEncoder {
  public:
   PictureEncoder(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks);
-  EncodeResult run();
+  // records: when given, receives the per-CTU records the slice was written from.
+  EncodeResult run(std::vector<CtuRecord> *records_out);
 
  private:
   // --- search ---
-  double search_tree(CuNode &node, int x, int y, int log2, TreeType tree, const ContextSet &ctx_in,
-                     ContextSet &ctx_out);
-  double search_leaf(CuNode &node, int x, int y, int log2, TreeType tree, ContextSet &ctx);
-  double search_luma(CuNode &node, int x, int y, int log2, ContextSet &ctx);
-  double search_chroma(CuNode &node, int x, int y, int log2, int dm_mode, ContextSet &ctx);
-  // Codes one TB (predict, transform, quantise, reconstruct into rec) and
-  // measures its distortion. Returns levels and cbf.
-  void code_block(int comp, int x, int y, int log2n, int mode, int32_t *levels, bool &cbf, uint64_t &dist,
-                  bool allow_zero_rd, ContextSet *ctx_for_rd);
-  uint64_t block_sse(int comp, int x, int y, int n) const;
+  double search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &rec);
+  double search_cu(const CtNode &n, ContextSet &ctx, CtuRecord &rec);
+  double search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur);
+  double search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur);
+  void luma_candidates(const CodingUnit &cu, const int mpm[6], std::vector<int> &out);
+  // Predicts, transforms, quantises and reconstructs one TB of component
+  // comp (position and size in that component's samples) into pic_.
+  // Returns cbf; dist is the SSE of the reconstruction.
+  bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, const ContextSet &ctx, int32_t *levels,
+               uint64_t &dist);
+  uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
+  void cu_mpm(const CodingUnit &cu, int mpm[6]) const;
+  bool encoder_allows_leaf(const CtNode &n) const;
+  bool encoder_allows_split(const CtNode &n, SplitMode s) const;
 
-  // --- shared state helpers ---
-  void derive_mpm(int x, int y, int size, int mpm[6]) const;
-  int split_ctx_inc(int x, int y, int log2) const;
-  int chroma_mode_from_syntax(int syntax, int dm) const;
-  void mark_done(int comp, int x, int y, int n);  // x, y, n in that component's samples
-  void set_luma_cu(int x, int y, int log2, int mode);
-  void clear_done(int x, int y, int size);
-  RefAvailability availability(int comp) const;
-
-  // CNN in-loop filter: runs the hook, keeps it per CTU where it lowers the
-  // distortion, fills the SEI that carries the decisions.
-  void apply_cnn_in_loop_filter(CnnifSei &sei);
-
-  // --- write pass ---
-  void write_tree(CabacWriter &w, ContextSet &cs, const CuNode &node, int x, int y, int log2, TreeType tree);
-  void write_cu(CabacWriter &w, ContextSet &cs, const CuNode &node, int x, int y, int log2, TreeType tree);
-
-  struct AreaState;  // saved reconstruction and maps of an area
-  void save_area(AreaState &s, int x, int y, int size) const;
+  void save_area(AreaState &s, const CtNode &n) const;
   void restore_area(const AreaState &s);
+  void clear_area(const CtNode &n);
+
+  void apply_cnn_in_loop_filter(CnnifSei &sei);
 
   EncoderConfig cfg_;
   Hooks hooks_;
+  SearchEffort eff_;
+  PartitionLimits lim_;
+  bool cclm_ = false;
   int src_w_, src_h_;
   int width_, height_;  // coded size, multiple of 8
   int log2_ctu_;
-  Plane org_[3], rec_[3];
-  // 4x4-luma-unit maps.
-  int map_w_, map_h_;
-  std::vector<uint8_t> luma_done_, chroma_done_, mode_map_, size_map_;
-  // Transform block sizes for the deblocking filter (written by the write pass).
-  std::vector<uint8_t> luma_tb_log2_, chroma_tb_log2_;
+  Plane org_[3];
+  ReconPicture pic_;
+  CodingMaps maps_;
   double lambda_, sqrt_lambda_;
   double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
-  std::unique_ptr<CtuNeighbourhood> neighbourhood_;  // CNNMC input, reused per CTU
-  int qp_luma_, qp_chroma_;  // qP of 8.7.3 (incl. QpBdOffset)
-  int qp_chroma_c_;          // QpC (deblocking)
-};
-
-struct PictureEncoder::AreaState {
-  int x, y, size;
-  std::vector<Pel> rec[3];
-  std::vector<uint8_t> maps[4];
+  double chroma_weight_;  // lambda_ / lambda_chroma_: chroma SSE weight in the luma cost scale
+  int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
+  int qp_chroma_c_;       // QpC (deblocking)
+  std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
 };
 
 PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks)
-    : cfg_(cfg), hooks_(hooks) {
+    : cfg_(cfg), hooks_(hooks), eff_(effort_for(cfg)) {
   src_w_ = src.width;
   src_h_ = src.height;
   width_ = (src.width + 7) & ~7;
   height_ = (src.height + 7) & ~7;
   log2_ctu_ = cfg.max_cu_log2;
-  // Pad by edge replication to the coded size.
   for (int c = 0; c < 3; c++) {
     const int w = c ? width_ / 2 : width_, h = c ? height_ / 2 : height_;
     const int sw = c ? src.chroma_width() : src.width, sh = c ? src.chroma_height() : src.height;
     org_[c].allocate(w, h);
-    rec_[c].allocate(w, h);
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++)
         org_[c].at(x, y) = Pel(src.plane[c][size_t(std::min(y, sh - 1)) * sw + std::min(x, sw - 1)]);
   }
-  map_w_ = width_ / 4;
-  map_h_ = height_ / 4;
-  luma_done_.assign(size_t(map_w_) * map_h_, 0);
-  chroma_done_.assign(size_t(map_w_) * map_h_, 0);
-  mode_map_.assign(size_t(map_w_) * map_h_, 0);
-  size_map_.assign(size_t(map_w_) * map_h_, 0);
-  luma_tb_log2_.assign(size_t(map_w_) * map_h_, 2);
-  chroma_tb_log2_.assign(size_t(map_w_) * map_h_, 2);
-  // Lambda of the reference encoder for intra pictures at 10-bit.
+  pic_.init(width_, height_, kBitDepth, log2_ctu_);
+  maps_.init(width_, height_, log2_ctu_);
+  // Partition constraints written into the SPS (7.4.3.4), in luma samples.
+  lim_.pic_width = width_;
+  lim_.pic_height = height_;
+  lim_.log2_ctu = log2_ctu_;
+  lim_.min_cb = 4;
+  lim_.max_tb = 64;
+  lim_.dual_tree = cfg.dual_tree;
+  for (int ch = 0; ch < 2; ch++) {
+    lim_.min_qt[ch] = cfg.mtt ? 8 : 4;
+    lim_.max_mtt_depth[ch] = cfg.mtt ? 3 : 0;
+    lim_.max_bt[ch] = cfg.mtt ? (ch ? 64 : 32) : 4;
+    lim_.max_tt[ch] = cfg.mtt ? 32 : 4;
+  }
+  if (!cfg.dual_tree) {
+    // Not signalled: the values a decoder infers (param_sets.cpp).
+    lim_.min_qt[1] = lim_.min_qt[0];
+    lim_.max_mtt_depth[1] = 0;
+    lim_.max_bt[1] = lim_.max_tt[1] = 4;
+  }
+  cclm_ = cfg.cclm;
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
-  qp_luma_ = cfg.qp + kQpBdOffset;
+  qp_[0] = cfg.qp + kQpBdOffset;
   // QpC = ChromaQpTable[Clip3(-QpBdOffset, 63, QpY + pps_cb_qp_offset)] with the
   // identity table pyvtm signals (8.7.1).
   qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
-  qp_chroma_ = qp_chroma_c_ + kQpBdOffset;
+  qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
+  chroma_weight_ = lambda_ / lambda_chroma_;
 }
 
-RefAvailability PictureEncoder::availability(int comp) const {
-  RefAvailability av;
-  av.map = comp ? chroma_done_.data() : luma_done_.data();
-  av.map_stride = map_w_;
-  av.unit_log2 = comp ? 1 : 2;
-  av.plane_width = comp ? width_ / 2 : width_;
-  av.plane_height = comp ? height_ / 2 : height_;
-  return av;
-}
+// --- area state ---------------------------------------------------------------
 
-void PictureEncoder::mark_done(int comp, int x, int y, int n) {
-  const int sh = comp ? 1 : 2;
-  std::vector<uint8_t> &m = comp ? chroma_done_ : luma_done_;
-  const int units = std::max(1, n >> sh);
-  for (int j = 0; j < units; j++)
-    for (int i = 0; i < units; i++) m[size_t((y >> sh) + j) * map_w_ + (x >> sh) + i] = 1;
-}
-
-void PictureEncoder::set_luma_cu(int x, int y, int log2, int mode) {
-  const int units = (1 << log2) >> 2;
-  for (int j = 0; j < units; j++)
-    for (int i = 0; i < units; i++) {
-      const size_t k = size_t((y >> 2) + j) * map_w_ + (x >> 2) + i;
-      mode_map_[k] = uint8_t(mode);
-      size_map_[k] = uint8_t(log2);
-    }
-}
-
-void PictureEncoder::clear_done(int x, int y, int size) {
-  const int x1 = std::min(x + size, width_) >> 2, y1 = std::min(y + size, height_) >> 2;
-  for (int j = y >> 2; j < y1; j++)
-    for (int i = x >> 2; i < x1; i++) {
-      luma_done_[size_t(j) * map_w_ + i] = 0;
-      chroma_done_[size_t(j) * map_w_ + i] = 0;
-    }
-}
-
-void PictureEncoder::save_area(AreaState &s, int x, int y, int size) const {
-  s.x = x; s.y = y; s.size = size;
+void PictureEncoder::save_area(AreaState &s, const CtNode &n) const {
+  s.x = n.x;
+  s.y = n.y;
+  s.w = std::min(n.w, width_ - n.x);
+  s.h = std::min(n.h, height_ - n.y);
+  s.luma = n.tree != DUAL_TREE_CHROMA;
+  s.chroma = n.tree != DUAL_TREE_LUMA;
   for (int c = 0; c < 3; c++) {
-    const int cx = c ? x / 2 : x, cy = c ? y / 2 : y, n = c ? size / 2 : size;
-    const int w = std::min(n, rec_[c].width - cx), h = std::min(n, rec_[c].height - cy);
-    s.rec[c].resize(size_t(std::max(w, 0)) * std::max(h, 0));
-    for (int j = 0; j < h; j++) std::copy_n(rec_[c].row(cy + j) + cx, w, s.rec[c].data() + size_t(j) * w);
+    s.pel[c].clear();
+    if (c ? !s.chroma : !s.luma) continue;
+    const int sh = c ? 1 : 0, x = s.x >> sh, y = s.y >> sh, w = s.w >> sh, h = s.h >> sh;
+    s.pel[c].resize(size_t(w) * h);
+    for (int j = 0; j < h; j++) std::copy_n(pic_.plane[c].row(y + j) + x, w, s.pel[c].data() + size_t(j) * w);
   }
-  const std::vector<uint8_t> *maps[4] = {&luma_done_, &chroma_done_, &mode_map_, &size_map_};
-  const int x1 = std::min(x + size, width_) >> 2, y1 = std::min(y + size, height_) >> 2;
-  for (int k = 0; k < 4; k++) {
-    s.maps[k].clear();
-    for (int j = y >> 2; j < y1; j++)
-      for (int i = x >> 2; i < x1; i++) s.maps[k].push_back((*maps[k])[size_t(j) * map_w_ + i]);
+  const std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                       &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
+                                       &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
+  for (int k = 0; k < 11; k++) {
+    s.map[k].clear();
+    if (k < 6 ? !s.luma : !s.chroma) continue;
+    for (int j = y0; j < y1; j++) {
+      const uint8_t *row = m[k]->data() + size_t(j) * maps_.stride;
+      s.map[k].insert(s.map[k].end(), row + x0, row + x1);
+    }
   }
 }
 
 void PictureEncoder::restore_area(const AreaState &s) {
   for (int c = 0; c < 3; c++) {
-    const int cx = c ? s.x / 2 : s.x, cy = c ? s.y / 2 : s.y, n = c ? s.size / 2 : s.size;
-    const int w = std::min(n, rec_[c].width - cx), h = std::min(n, rec_[c].height - cy);
-    for (int j = 0; j < h; j++) std::copy_n(s.rec[c].data() + size_t(j) * w, w, rec_[c].row(cy + j) + cx);
+    if (c ? !s.chroma : !s.luma) continue;
+    const int sh = c ? 1 : 0, x = s.x >> sh, y = s.y >> sh, w = s.w >> sh, h = s.h >> sh;
+    for (int j = 0; j < h; j++) std::copy_n(s.pel[c].data() + size_t(j) * w, w, pic_.plane[c].row(y + j) + x);
   }
-  std::vector<uint8_t> *maps[4] = {&luma_done_, &chroma_done_, &mode_map_, &size_map_};
-  const int x1 = std::min(s.x + s.size, width_) >> 2, y1 = std::min(s.y + s.size, height_) >> 2;
-  for (int k = 0; k < 4; k++) {
-    size_t idx = 0;
-    for (int j = s.y >> 2; j < y1; j++)
-      for (int i = s.x >> 2; i < x1; i++) (*maps[k])[size_t(j) * map_w_ + i] = s.maps[k][idx++];
-  }
-}
-
-// 8.4.2: candModeList of the luma CU at (x, y) of side size, as a 6-entry
-// list with INTRA_PLANAR first (the intra_luma_not_planar_flag entry).
-void PictureEncoder::derive_mpm(int x, int y, int size, int mpm[6]) const {
-  // Shared with the decoder (derive.h); a neighbour is available once coded.
-  derive_mpm_list(x, y, size, size, log2_ctu_, [&](int xn, int yn) {
-    if (xn < 0 || yn < 0 || xn >= width_ || yn >= height_) return -1;
-    const size_t k = size_t(yn >> 2) * map_w_ + (xn >> 2);
-    return luma_done_[k] ? int(mode_map_[k]) : -1;
-  }, mpm);
-  if (hooks_.mpm) {
-    MpmQuery q{x, y, floor_log2(uint32_t(size)), floor_log2(uint32_t(size))};
-    int alt[6];
-    for (int i = 0; i < 6; i++) alt[i] = mpm[i];
-    if (hooks_.mpm->derive_mpm_list(q, alt))
-      for (int i = 0; i < 6; i++) mpm[i] = alt[i];
+  std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                 &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
+                                 &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
+  for (int k = 0; k < 11; k++) {
+    if (k < 6 ? !s.luma : !s.chroma) continue;
+    size_t i = 0;
+    for (int j = y0; j < y1; j++) {
+      std::copy_n(s.map[k].data() + i, x1 - x0, m[k]->data() + size_t(j) * maps_.stride + x0);
+      i += size_t(x1 - x0);
+    }
   }
 }
 
-// 9.3.4.2.2 for split_cu_flag when only quadtree splits are allowed.
-int PictureEncoder::split_ctx_inc(int x, int y, int log2) const {
-  // Shared with the decoder (derive.h); sizes compared as log2 (square CUs).
-  const size_t kl = size_t(y >> 2) * map_w_ + ((x - 1) >> 2), ka = size_t((y - 1) >> 2) * map_w_ + (x >> 2);
-  const bool avail_l = x > 0 && luma_done_[kl], avail_a = y > 0 && luma_done_[ka];
-  return split_cu_flag_ctx_inc(avail_l, avail_l ? size_map_[kl] : 0, avail_a, avail_a ? size_map_[ka] : 0, log2, log2);
+void PictureEncoder::clear_area(const CtNode &n) {
+  const int w = std::min(n.w, width_ - n.x), h = std::min(n.h, height_ - n.y);
+  if (n.tree != DUAL_TREE_CHROMA) {
+    maps_.clear_area(0, n.x, n.y, w, h);
+    pic_.mark(0, n.x, n.y, w, h, 0);
+  }
+  if (n.tree != DUAL_TREE_LUMA) {
+    maps_.clear_area(1, n.x, n.y, w, h);
+    pic_.mark(1, n.x >> 1, n.y >> 1, w >> 1, h >> 1, 0);
+  }
 }
 
-// 8.4.3 with sps_cclm_enabled_flag = 0 and 4:2:0.
-int PictureEncoder::chroma_mode_from_syntax(int syntax, int dm) const {
-  return chroma_intra_mode(syntax, dm);  // shared with the decoder (derive.h)
-}
+// --- block coding -------------------------------------------------------------
 
-uint64_t PictureEncoder::block_sse(int comp, int x, int y, int n) const {
+uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pred) const {
   uint64_t s = 0;
-  for (int j = 0; j < n; j++) {
-    const Pel *o = org_[comp].row(y + j) + x, *r = rec_[comp].row(y + j) + x;
-    for (int i = 0; i < n; i++) {
-      const int d = o[i] - r[i];
+  for (int j = 0; j < h; j++) {
+    const Pel *o = org_[comp].row(y + j) + x, *p = pred + size_t(j) * w;
+    for (int i = 0; i < w; i++) {
+      const int d = o[i] - p[i];
       s += uint64_t(d * d);
     }
   }
   return s;
 }
 
-void PictureEncoder::code_block(int comp, int x, int y, int log2n, int mode, int32_t *levels, bool &cbf,
-                                uint64_t &dist, bool allow_zero_rd, ContextSet *ctx_for_rd) {
-  const int n = 1 << log2n;
-  IntraRefs refs;
-  build_intra_refs(rec_[comp], availability(comp), x, y, log2n, kBitDepth, refs);
+bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, const ContextSet &ctx,
+                             int32_t *levels, uint64_t &dist) {
+  const int w = 1 << log2w, h = 1 << log2h, n = w * h;
   Pel pred[64 * 64];
-  predict_intra(mode, log2n, comp == 0, refs, kBitDepth, pred);
+  predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
   int32_t resid[64 * 64], coeff[64 * 64];
-  for (int j = 0; j < n; j++)
-    for (int i = 0; i < n; i++) resid[j * n + i] = org_[comp].at(x + i, y + j) - pred[j * n + i];
-  forward_transform(resid, log2n, kBitDepth, coeff);
-  const int qp = comp ? qp_chroma_ : qp_luma_;
-  const int nz = (cfg_.rdoq && ctx_for_rd)
-                     ? rdoq_quantize(coeff, log2n, qp, comp, kBitDepth, *ctx_for_rd, comp ? lambda_chroma_ : lambda_, levels)
-                     : quantize(coeff, log2n, qp, kBitDepth, levels);
-  cbf = nz > 0;
-  uint64_t dist_pred = 0;
-  if (cbf && allow_zero_rd) {
-    for (int j = 0; j < n; j++)
-      for (int i = 0; i < n; i++) {
-        const int d = org_[comp].at(x + i, y + j) - pred[j * n + i];
-        dist_pred += uint64_t(d * d);
-      }
+  for (int j = 0; j < h; j++) {
+    const Pel *o = org_[comp].row(y + j) + x;
+    for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
-  if (cbf) {
-    dequantize(levels, log2n, qp, kBitDepth, coeff);
-    inverse_transform(coeff, log2n, kBitDepth, resid);
-    const int maxv = (1 << kBitDepth) - 1;
-    for (int j = 0; j < n; j++)
-      for (int i = 0; i < n; i++) rec_[comp].at(x + i, y + j) = Pel(clip3(0, maxv, pred[j * n + i] + resid[j * n + i]));
-    dist = block_sse(comp, x, y, n);
-    if (allow_zero_rd && ctx_for_rd) {
-      // Compare against dropping the residual (cbf = 0).
-      ContextSet c1 = *ctx_for_rd, c0 = *ctx_for_rd;
-      CabacWriter e1(true), e0(true);
-      e1.start(); e0.start();
-      if (comp == 0) { write_tu_y_coded_flag(e1, c1, 1); write_tu_y_coded_flag(e0, c0, 0); }
-      else if (comp == 1) { write_tu_cb_coded_flag(e1, c1, 1); write_tu_cb_coded_flag(e0, c0, 0); }
-      write_residual_coding(e1, c1, levels, log2n, comp);
-      const double lam = comp ? lambda_chroma_ : lambda_;
-      const double j1 = double(dist) + lam * double(e1.frac_bits()) / (1 << kFracBitsShift);
-      const double j0 = double(dist_pred) + lam * double(e0.frac_bits()) / (1 << kFracBitsShift);
-      if (j0 <= j1) {
-        cbf = false;
-        for (int i = 0; i < n * n; i++) levels[i] = 0;
-      }
+  forward_transform(resid, log2w, log2h, kBitDepth, coeff);
+  const double lam = comp ? lambda_chroma_ : lambda_;
+  int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
+                     : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+  const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
+  if (nz) {
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+    Pel rec[64 * 64];
+    for (int j = 0; j < h; j++) std::copy_n(pic_.plane[comp].row(y + j) + x, w, rec + j * w);
+    dist = sse(comp, x, y, w, h, rec);
+    // RD check against dropping the residual (coded flag 0).
+    ContextSet c1 = ctx, c0 = ctx;
+    CabacWriter e1(true), e0(true);
+    e1.start();
+    e0.start();
+    if (comp == 0) {
+      write_tu_y_coded_flag(e1, c1, 1);
+      write_tu_y_coded_flag(e0, c0, 0);
+    } else {
+      write_tu_cb_coded_flag(e1, c1, 1);
+      write_tu_cb_coded_flag(e0, c0, 0);
     }
+    write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+    if (double(dist_pred) + lam * bits_of(e0) <= double(dist) + lam * bits_of(e1)) nz = 0;
   }
-  if (!cbf) {
-    for (int j = 0; j < n; j++)
-      for (int i = 0; i < n; i++) rec_[comp].at(x + i, y + j) = pred[j * n + i];
-    dist = block_sse(comp, x, y, n);
+  if (!nz) {
+    std::fill(levels, levels + n, 0);
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, nullptr, qp_[comp]);
+    dist = dist_pred;
   }
-  mark_done(comp, x, y, n);
+  return nz != 0;
 }
 
-static double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFracBitsShift); }
+void PictureEncoder::cu_mpm(const CodingUnit &cu, int mpm[6]) const {
+  derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
+}
 
-double PictureEncoder::search_luma(CuNode &node, int x, int y, int log2, ContextSet &ctx) {
-  const int size = 1 << log2;
-  int mpm[6];
-  derive_mpm(x, y, size, mpm);
-  const int tu_log2 = std::min(log2, 6);
-  const int num_tu = log2 > 6 ? 4 : 1;
-  const int tu_n = 1 << tu_log2;
+// Rough rate of a luma mode for the SATD stages: MPMs are cheap.
+static double luma_mode_bits(int mode, const int mpm[6]) {
+  for (int i = 0; i < 6; i++)
+    if (mpm[i] == mode) return i == 0 ? 1.5 : 2.0 + i;
+  return 6.5;
+}
 
-  // Candidate modes: SATD pre-selection for single-TU CUs.
-  std::vector<int> cands;
-  if (num_tu == 1) {
+// SATD stages of the luma mode search (coarse angular grid, then refinement
+// around the best ones); the winners of an area are cached across the split
+// candidates that produce the same block.
+void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std::vector<int> &out) {
+  const uint64_t key = (uint64_t(cu.x) << 40) | (uint64_t(cu.y) << 16) | (uint64_t(cu.w) << 8) | uint64_t(cu.h);
+  out.clear();
+  auto it = mode_cache_.find(key);
+  std::vector<int> ranked;
+  if (it != mode_cache_.end()) {
+    ranked = it->second;
+  } else {
+    const int lw = floor_log2(uint32_t(cu.w)), lh = floor_log2(uint32_t(cu.h));
     IntraRefs refs;
-    build_intra_refs(rec_[0], availability(0), x, y, log2, kBitDepth, refs);
+    build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, lw, lh, kBitDepth, refs);
     Pel pred[64 * 64];
-    std::vector<std::pair<double, int>> scored;
-    scored.reserve(NUM_LUMA_MODES);
-    for (int m = 0; m < NUM_LUMA_MODES; m++) {
-      predict_intra(m, log2, true, refs, kBitDepth, pred);
-      const uint64_t s = satd(org_[0].row(y) + x, org_[0].stride, pred, size, log2);
-      ContextSet c = ctx;
-      CabacWriter e(true);
-      e.start();
-      write_intra_luma_mode(e, c, m, mpm);
-      scored.push_back({double(s) + sqrt_lambda_ * bits_of(e), m});
+    double cost[NUM_LUMA_MODES];
+    bool done[NUM_LUMA_MODES] = {false};
+    auto eval = [&](int m) {
+      if (m < 0 || m >= NUM_LUMA_MODES || done[m]) return;
+      done[m] = true;
+      predict_intra(m, lw, lh, 0, refs, kBitDepth, pred);
+      cost[m] = double(satd(org_[0].row(cu.y) + cu.x, org_[0].stride, pred, cu.w, lw, lh)) +
+                sqrt_lambda_ * luma_mode_bits(m, mpm);
+    };
+    eval(INTRA_PLANAR);
+    eval(INTRA_DC);
+    for (int m = 2; m < NUM_LUMA_MODES; m += eff_.angular_step) eval(m);
+    eval(66);
+    for (int i = 0; i < 6; i++) eval(mpm[i]);
+    // Refine around the three best angular modes.
+    for (int step = eff_.angular_step / 2; step >= 1; step /= 2) {
+      std::vector<std::pair<double, int>> ang;
+      for (int m = 2; m < NUM_LUMA_MODES; m++)
+        if (done[m]) ang.push_back({cost[m], m});
+      std::sort(ang.begin(), ang.end());
+      for (size_t i = 0; i < ang.size() && i < 3; i++) {
+        if (ang[i].second - step >= 2) eval(ang[i].second - step);
+        if (ang[i].second + step <= 66) eval(ang[i].second + step);
+      }
     }
-    std::sort(scored.begin(), scored.end());
-    const int keep = std::max(1, cfg_.intra_rd_candidates);
-    for (int i = 0; i < keep && i < int(scored.size()); i++) cands.push_back(scored[i].second);
-    for (int i = 0; i < 2; i++)
-      if (std::find(cands.begin(), cands.end(), mpm[i]) == cands.end()) cands.push_back(mpm[i]);
+    std::vector<std::pair<double, int>> all;
+    for (int m = 0; m < NUM_LUMA_MODES; m++)
+      if (done[m]) all.push_back({cost[m], m});
+    std::sort(all.begin(), all.end());
+    for (size_t i = 0; i < all.size() && i < 8; i++) ranked.push_back(all[i].second);
+    mode_cache_[key] = ranked;
+  }
+  for (int i = 0; i < eff_.luma_rd && i < int(ranked.size()); i++) out.push_back(ranked[size_t(i)]);
+  for (int i = 0; i < 2; i++)
+    if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
+}
+
+// Luma of one CU: mode decision by full RD over the SATD winners. Creates the
+// CU's TUs in cur (luma parts) and leaves the best reconstruction in pic_.
+double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur) {
+  int tiles[16][4];
+  const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, lim_.max_tb, tiles, 16);
+  int mpm[6];
+  cu_mpm(cu, mpm);
+  std::vector<int> cands;
+  if (nt == 1) {
+    luma_candidates(cu, mpm, cands);
   } else {
     cands = {INTRA_PLANAR, INTRA_DC, INTRA_ANGULAR18, INTRA_ANGULAR50};
     if (std::find(cands.begin(), cands.end(), mpm[1]) == cands.end()) cands.push_back(mpm[1]);
   }
-
+  const size_t area = size_t(cu.w) * cu.h;
+  std::vector<int32_t> lv(area), best_lv;
+  std::vector<Pel> best_rec;
+  uint8_t cbf[16] = {0}, best_cbf[16] = {0};
   double best_cost = kInf;
   int best_mode = cands[0];
   ContextSet best_ctx;
-  std::vector<int32_t> best_levels;
-  uint8_t best_cbf[4] = {0};
-  std::vector<Pel> best_rec;
-  std::vector<int32_t> lv(size_t(num_tu) * tu_n * tu_n);
-  for (int m : cands) {
+  for (size_t ci = 0; ci < cands.size(); ci++) {
+    const int m = cands[ci];
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_intra_luma_mode(e, c, m, mpm);
     uint64_t dist = 0;
-    uint8_t cbfs[4] = {0};
-    for (int t = 0; t < num_tu; t++) {
-      const int tx = x + (t & 1) * tu_n, ty = y + (t >> 1) * tu_n;
-      int32_t *l = lv.data() + size_t(t) * tu_n * tu_n;
-      bool cbf;
+    size_t off = 0;
+    for (int t = 0; t < nt; t++) {
+      const int lw = floor_log2(uint32_t(tiles[t][2])), lh = floor_log2(uint32_t(tiles[t][3]));
       uint64_t d;
-      code_block(0, tx, ty, tu_log2, m, l, cbf, d, true, &c);
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, lv.data() + off, d);
       dist += d;
-      cbfs[t] = cbf;
-      write_tu_y_coded_flag(e, c, cbf);
-      if (cbf) write_residual_coding(e, c, l, tu_log2, 0);
+      write_tu_y_coded_flag(e, c, cbf[t]);
+      if (cbf[t]) write_residual_coding(e, c, lv.data() + off, lw, lh, 0);
+      off += size_t(tiles[t][2]) * tiles[t][3];
+      if (double(dist) >= best_cost) break;
     }
     const double cost = double(dist) + lambda_ * bits_of(e);
+    const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
       best_mode = m;
       best_ctx = c;
-      best_levels = lv;
-      for (int t = 0; t < 4; t++) best_cbf[t] = cbfs[t];
-      best_rec.resize(size_t(size) * size);
-      for (int j = 0; j < size; j++) std::copy_n(rec_[0].row(y + j) + x, size, best_rec.data() + size_t(j) * size);
+      std::copy_n(cbf, 16, best_cbf);
+      if (!last) {
+        best_lv = lv;
+        best_rec.resize(area);
+        for (int j = 0; j < cu.h; j++)
+          std::copy_n(pic_.plane[0].row(cu.y + j) + cu.x, cu.w, best_rec.data() + size_t(j) * cu.w);
+      } else {
+        best_lv.swap(lv);
+        best_rec.clear();
+      }
     }
-    // Undo the done marks so the next candidate sees the same references.
-    for (int j = 0; j < size >> 2; j++)
-      for (int i = 0; i < size >> 2; i++) luma_done_[size_t((y >> 2) + j) * map_w_ + (x >> 2) + i] = 0;
+    if (!last) pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
   }
-  for (int j = 0; j < size; j++) std::copy_n(best_rec.data() + size_t(j) * size, size, rec_[0].row(y + j) + x);
-  mark_done(0, x, y, size);
-  set_luma_cu(x, y, log2, best_mode);
+  if (!best_rec.empty()) {
+    for (int j = 0; j < cu.h; j++)
+      std::copy_n(best_rec.data() + size_t(j) * cu.w, cu.w, pic_.plane[0].row(cu.y + j) + cu.x);
+    pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 1);
+  }
+  cu.luma_mode = best_mode;
+  maps_.set_cu(0, cu);
   ctx = best_ctx;
-  node.luma_mode = best_mode;
-  node.levels[0] = std::move(best_levels);
-  for (int t = 0; t < 4; t++) node.cbf[0][t] = best_cbf[t];
+  // TUs (luma parts).
+  cur.tus.clear();
+  size_t off = 0;
+  for (int t = 0; t < nt; t++) {
+    TransformUnit tu;
+    tu.x = tiles[t][0];
+    tu.y = tiles[t][1];
+    tu.w = tiles[t][2];
+    tu.h = tiles[t][3];
+    tu.cbf[0] = best_cbf[t];
+    const size_t n = size_t(tu.w) * tu.h;
+    if (tu.cbf[0]) {
+      tu.coeff_offset[0] = uint32_t(cur.coeffs.size());
+      cur.coeffs.insert(cur.coeffs.end(), best_lv.begin() + long(off), best_lv.begin() + long(off + n));
+    }
+    off += n;
+    cur.tus.push_back(tu);
+  }
   return best_cost;
 }
 
-double PictureEncoder::search_chroma(CuNode &node, int x, int y, int log2, int dm_mode, ContextSet &ctx) {
-  const int cx = x / 2, cy = y / 2, clog2 = log2 - 1, csize = 1 << clog2;
-  const int tu_log2 = std::min(clog2, 5);
-  const int num_tu = clog2 > 5 ? 4 : 1;
-  const int tu_n = 1 << tu_log2;
-  double best_cost = kInf;
-  int best_syntax = 4;
-  ContextSet best_ctx;
-  std::vector<int32_t> best_lv[2];
-  uint8_t best_cbf[2][4] = {{0}};
+// Chroma of one CU (single tree, or a chroma-tree CU): the chroma mode
+// syntax (DM, planar/vertical/horizontal/DC, CCLM) by SATD pre-selection and
+// full RD. cur.tus must hold the CU's TUs.
+double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur) {
+  const int nt = int(cur.tus.size());
+  const bool cclm = cclm_enabled(maps_, lim_, cclm_, cu.x, cu.y);
+  // Candidates: (cclm_mode_flag, cclm_mode_idx or intra_chroma_pred_mode).
+  struct Cand { int cclm, v; double satd; };
+  std::vector<Cand> cands = {{0, 4, 0}, {0, 0, 0}, {0, 1, 0}, {0, 2, 0}, {0, 3, 0}};
+  if (cclm)
+    for (int i = 0; i < 3; i++) cands.push_back({1, i, 0});
+  auto mode_of = [&](const Cand &c) {
+    CodingUnit t = cu;
+    t.cclm_mode_flag = c.cclm;
+    t.cclm_mode_idx = c.cclm ? c.v : 0;
+    t.chroma_syntax = c.cclm ? 4 : c.v;
+    return derive_chroma_mode(maps_, t);
+  };
+  const TransformUnit &t0 = cur.tus[0];
+  const int cx0 = t0.x >> 1, cy0 = t0.y >> 1, lw0 = floor_log2(uint32_t(t0.w)) - 1, lh0 = floor_log2(uint32_t(t0.h)) - 1;
+  if (int(cands.size()) > eff_.chroma_rd) {
+    Pel pred[32 * 32];
+    for (Cand &c : cands) {
+      const int m = mode_of(c);
+      c.satd = 0;
+      for (int comp = 1; comp <= 2; comp++) {
+        predict_tb(pic_, comp, m, cx0, cy0, lw0, lh0, pred);
+        c.satd += double(satd(org_[comp].row(cy0) + cx0, org_[comp].stride, pred, 1 << lw0, lw0, lh0));
+      }
+    }
+    // DM stays in the RD set; the others by SATD.
+    std::stable_sort(cands.begin() + 1, cands.end(), [](const Cand &a, const Cand &b) { return a.satd < b.satd; });
+    cands.resize(size_t(eff_.chroma_rd));
+  }
+  const int cw = cu.w >> 1, chh = cu.h >> 1;
+  const size_t carea = size_t(cw) * chh;
+  std::vector<int32_t> lv[2], best_lv[2];
+  for (int k = 0; k < 2; k++) lv[k].assign(carea, 0);
   std::vector<Pel> best_rec[2];
-  std::vector<int32_t> lv[2];
-  for (int s = 4; s >= 0; s--) {
-    const int mode = chroma_mode_from_syntax(s, dm_mode);
+  uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}};
+  double best_cost = kInf;
+  Cand best = cands[0];
+  ContextSet best_ctx;
+  for (size_t ci = 0; ci < cands.size(); ci++) {
+    const Cand &cd = cands[ci];
+    const int m = mode_of(cd);
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
-    write_intra_chroma_pred_mode(e, c, s);
+    write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
     uint64_t dist = 0;
-    uint8_t cbfs[2][4] = {{0}};
-    for (int k = 0; k < 2; k++) lv[k].assign(size_t(num_tu) * tu_n * tu_n, 0);
-    for (int t = 0; t < num_tu; t++) {
-      const int tx = cx + (t & 1) * tu_n, ty = cy + (t >> 1) * tu_n;
-      bool cbf[2];
+    size_t off = 0;
+    for (int t = 0; t < nt; t++) {
+      const TransformUnit &tu = cur.tus[size_t(t)];
+      const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       for (int k = 0; k < 2; k++) {
         uint64_t d;
-        code_block(1 + k, tx, ty, tu_log2, mode, lv[k].data() + size_t(t) * tu_n * tu_n, cbf[k], d, true, &c);
+        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, lv[k].data() + off, d);
         dist += d;
-        cbfs[k][t] = cbf[k];
       }
-      write_tu_cb_coded_flag(e, c, cbf[0]);
-      write_tu_cr_coded_flag(e, c, cbf[1], cbf[0]);
+      write_tu_cb_coded_flag(e, c, cbf[0][t]);
+      write_tu_cr_coded_flag(e, c, cbf[1][t], cbf[0][t]);
       for (int k = 0; k < 2; k++)
-        if (cbf[k]) write_residual_coding(e, c, lv[k].data() + size_t(t) * tu_n * tu_n, tu_log2, 1 + k);
+        if (cbf[k][t]) write_residual_coding(e, c, lv[k].data() + off, lw, lh, 1 + k);
+      off += size_t(1) << (lw + lh);
     }
-    const double cost = (double(dist) + lambda_chroma_ * bits_of(e)) * (lambda_ / lambda_chroma_);
+    const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
+    const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
-      best_syntax = s;
+      best = cd;
       best_ctx = c;
       for (int k = 0; k < 2; k++) {
+        std::copy_n(cbf[k], 16, best_cbf[k]);
         best_lv[k] = lv[k];
-        for (int t = 0; t < 4; t++) best_cbf[k][t] = cbfs[k][t];
-        best_rec[k].resize(size_t(csize) * csize);
-        for (int j = 0; j < csize; j++)
-          std::copy_n(rec_[1 + k].row(cy + j) + cx, csize, best_rec[k].data() + size_t(j) * csize);
+        best_rec[k].clear();
+        if (!last) {
+          best_rec[k].resize(carea);
+          for (int j = 0; j < chh; j++)
+            std::copy_n(pic_.plane[1 + k].row((cu.y >> 1) + j) + (cu.x >> 1), cw, best_rec[k].data() + size_t(j) * cw);
+        }
       }
     }
-    for (int j = 0; j < csize >> 1; j++)
-      for (int i = 0; i < csize >> 1; i++) chroma_done_[size_t((cy >> 1) + j) * map_w_ + (cx >> 1) + i] = 0;
+    if (!last) pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 0);
   }
-  for (int k = 0; k < 2; k++)
-    for (int j = 0; j < csize; j++) std::copy_n(best_rec[k].data() + size_t(j) * csize, csize, rec_[1 + k].row(cy + j) + cx);
-  mark_done(1, cx, cy, csize);
+  if (!best_rec[0].empty()) {
+    for (int k = 0; k < 2; k++)
+      for (int j = 0; j < chh; j++)
+        std::copy_n(best_rec[k].data() + size_t(j) * cw, cw, pic_.plane[1 + k].row((cu.y >> 1) + j) + (cu.x >> 1));
+    pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 1);
+  }
+  cu.cclm_mode_flag = best.cclm;
+  cu.cclm_mode_idx = best.cclm ? best.v : 0;
+  cu.chroma_syntax = best.cclm ? 4 : best.v;
+  cu.chroma_mode = derive_chroma_mode(maps_, cu);
   ctx = best_ctx;
-  node.chroma_syntax = best_syntax;
-  for (int k = 0; k < 2; k++) {
-    node.levels[1 + k] = std::move(best_lv[k]);
-    for (int t = 0; t < 4; t++) node.cbf[1 + k][t] = best_cbf[k][t];
+  size_t off = 0;
+  for (int t = 0; t < nt; t++) {
+    TransformUnit &tu = cur.tus[size_t(t)];
+    const size_t n = size_t(tu.w >> 1) * (tu.h >> 1);
+    for (int k = 0; k < 2; k++) {
+      tu.cbf[1 + k] = best_cbf[k][t];
+      if (tu.cbf[1 + k]) {
+        tu.coeff_offset[1 + k] = uint32_t(cur.coeffs.size());
+        cur.coeffs.insert(cur.coeffs.end(), best_lv[k].begin() + long(off), best_lv[k].begin() + long(off + n));
+      }
+    }
+    off += n;
   }
   return best_cost;
 }
 
-double PictureEncoder::search_leaf(CuNode &node, int x, int y, int log2, TreeType tree, ContextSet &ctx) {
+// One coding unit at node n (SPLIT_NONE).
+double PictureEncoder::search_cu(const CtNode &n, ContextSet &ctx, CtuRecord &rec) {
+  CodingUnit cu;
+  cu.x = n.x;
+  cu.y = n.y;
+  cu.w = n.w;
+  cu.h = n.h;
+  cu.tree = n.tree;
+  cu.cqt_depth = n.cqt_depth;
+  CtuRecord cur;
   double cost = 0;
-  if (tree != DUAL_TREE_CHROMA) cost += search_luma(node, x, y, log2, ctx);
-  if (tree == SINGLE_TREE) cost += search_chroma(node, x, y, log2, node.luma_mode, ctx);
+  if (n.tree != DUAL_TREE_CHROMA) {
+    cost += search_luma(cu, ctx, cur);
+  } else {
+    int tiles[16][4];
+    const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, lim_.max_tb, tiles, 16);
+    for (int t = 0; t < nt; t++) {
+      TransformUnit tu;
+      tu.x = tiles[t][0];
+      tu.y = tiles[t][1];
+      tu.w = tiles[t][2];
+      tu.h = tiles[t][3];
+      cur.tus.push_back(tu);
+    }
+  }
+  if (n.tree != DUAL_TREE_LUMA) {
+    if (n.tree == DUAL_TREE_CHROMA) maps_.set_cu(1, cu);
+    cost += search_chroma(cu, ctx, cur);
+  }
+  cu.first_tu = 0;
+  cu.num_tu = int(cur.tus.size());
+  cur.cus.push_back(cu);
+  rec.append(cur);
   return cost;
 }
 
-double PictureEncoder::search_tree(CuNode &node, int x, int y, int log2, TreeType tree, const ContextSet &ctx_in,
-                                   ContextSet &ctx_out) {
-  const int size = 1 << log2;
-  const bool inside = x + size <= width_ && y + size <= height_;
-  // split_cu_flag is present when a quadtree split is allowed (MinQtSizeY = 4);
-  // the encoder may still refuse to split below cfg.min_cu_log2 inside the picture.
-  const bool signal_split = inside && log2 > 2;
-  bool can_split = log2 > 2 && (log2 > cfg_.min_cu_log2 || !inside);
-  // Without RD split decisions every CU is 32x32 (smaller only at the
-  // picture boundary, where the quadtree split is implied).
-  if (!cfg_.rdo_split && inside) can_split = can_split && log2 > 5;
-  const bool must_split = !inside || (!cfg_.rdo_split && log2 > 5);
-  const int split_inc = signal_split ? split_ctx_inc(x, y, log2) : 0;
-
-  // Option A: no split.
-  double cost_a = kInf;
-  ContextSet ctx_a;
-  AreaState state_a;
-  CuNode leaf;
-  if (!must_split) {
-    ctx_a = ctx_in;
-    CabacWriter e(true);
-    e.start();
-    if (signal_split) write_split_cu_flag(e, ctx_a, 0, split_inc);
-    cost_a = lambda_ * bits_of(e) + search_leaf(leaf, x, y, log2, tree, ctx_a);
-    if (!can_split) {
-      node = std::move(leaf);
-      ctx_out = ctx_a;
-      return cost_a;
-    }
-    save_area(state_a, x, y, size);
-    clear_done(x, y, size);
-  }
-  // Option B: quadtree split.
-  CuNode split_node;
-  split_node.split = true;
-  ContextSet ctx_b = ctx_in;
-  double cost_b = 0;
-  {
-    CabacWriter e(true);
-    e.start();
-    if (signal_split) write_split_cu_flag(e, ctx_b, 1, split_inc);
-    cost_b = lambda_ * bits_of(e);
-  }
-  // 7.3.11.4: an 8x8 quadtree split in a single tree gives MODE_TYPE_INTRA:
-  // luma children in DUAL_TREE_LUMA and one chroma CU at this node.
-  const bool local_dual = qt_split_starts_local_dual_tree(log2, tree);  // derive.h
-  const TreeType child_tree = local_dual ? DUAL_TREE_LUMA : tree;
-  const int half = size >> 1;
-  for (int k = 0; k < 4 && cost_b < cost_a; k++) {
-    const int x1 = x + (k & 1) * half, y1 = y + (k >> 1) * half;
-    if (x1 >= width_ || y1 >= height_) continue;
-    split_node.child[k] = std::make_unique<CuNode>();
-    ContextSet c_out;
-    cost_b += search_tree(*split_node.child[k], x1, y1, log2 - 1, child_tree, ctx_b, c_out);
-    ctx_b = c_out;
-  }
-  if (local_dual && cost_b < cost_a) {
-    const int dm = mode_map_[size_t((y + 4) >> 2) * map_w_ + ((x + 4) >> 2)];
-    cost_b += search_chroma(split_node, x, y, log2, dm, ctx_b);
-  }
-  if (cost_b < cost_a) {
-    node = std::move(split_node);
-    ctx_out = ctx_b;
-    return cost_b;
-  }
-  restore_area(state_a);
-  node = std::move(leaf);
-  ctx_out = ctx_a;
-  return cost_a;
+bool PictureEncoder::encoder_allows_leaf(const CtNode &n) const {
+  if (!node_inside(n, lim_)) return false;
+  // Without RD split decisions every CU is 32x32 (smaller only at picture edges).
+  return cfg_.rdo_split || (n.w <= 32 && n.h <= 32);
 }
 
-// --- write pass (7.3.11.4 coding_tree, 7.3.11.5 coding_unit) ---
+bool PictureEncoder::encoder_allows_split(const CtNode &n, SplitMode s) const {
+  const bool inside = node_inside(n, lim_);
+  if (!inside) return true;  // the picture edge forces a split; any allowed one
+  if (!cfg_.rdo_split) return s == SPLIT_QT && (n.w > 32 || n.h > 32);
+  const int min_side = 1 << cfg_.min_cu_log2;
+  int cw = n.w, chh = n.h;
+  switch (s) {
+    case SPLIT_QT: cw /= 2; chh /= 2; break;
+    case SPLIT_BT_VER: cw /= 2; break;
+    case SPLIT_BT_HOR: chh /= 2; break;
+    case SPLIT_TT_VER: cw /= 4; break;
+    case SPLIT_TT_HOR: chh /= 4; break;
+    default: break;
+  }
+  if (cw < min_side || chh < min_side) return false;
+  if (split_is_mtt(s) && n.mtt_depth >= eff_.max_mtt_depth) return false;
+  // Chroma blocks two samples high are not produced (single tree).
+  if (n.tree == SINGLE_TREE && n.mode_type == MODE_TYPE_ALL && chh < 8 && mode_type_condition(n, s, lim_) == 0)
+    return false;
+  return true;
+}
 
-void PictureEncoder::write_cu(CabacWriter &w, ContextSet &cs, const CuNode &node, int x, int y, int log2,
-                              TreeType tree) {
-  if (tree != DUAL_TREE_CHROMA) {
-    int mpm[6];
-    derive_mpm(x, y, 1 << log2, mpm);
-    write_intra_luma_mode(w, cs, node.luma_mode, mpm);
+// The coding tree below node n: tries the leaf and every split the SPS
+// allows (pruned by the preset), keeps the cheapest in rec / ctx / pic_.
+double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &rec) {
+  const int ch = n.tree == DUAL_TREE_CHROMA ? 1 : 0;
+  const AllowedSplits a = allowed_splits(n, lim_);
+  const SplitNeighbours nb = maps_.neighbours(ch, n.x, n.y);
+  SplitMode order[6] = {SPLIT_NONE, SPLIT_QT, SPLIT_BT_HOR, SPLIT_BT_VER, SPLIT_TT_HOR, SPLIT_TT_VER};
+  std::vector<SplitMode> cands;
+  for (SplitMode s : order) {
+    if (s == SPLIT_NONE ? !encoder_allows_leaf(n) : !(a.allows(s) && encoder_allows_split(n, s))) continue;
+    cands.push_back(s);
   }
-  if (tree != DUAL_TREE_LUMA) write_intra_chroma_pred_mode(w, cs, node.chroma_syntax);
-  // transform_tree(): implicit split of CUs wider than MaxTbSizeY (64).
-  const int num_tu = log2 > 6 ? 4 : 1;
-  const int tu_log2 = std::min(log2, 6);
-  const int ytb = 1 << (2 * tu_log2), ctb = 1 << (2 * (tu_log2 - 1));
-  for (int t = 0; t < num_tu; t++) {
-    if (tree != DUAL_TREE_LUMA) {
-      write_tu_cb_coded_flag(w, cs, node.cbf[1][t]);
-      write_tu_cr_coded_flag(w, cs, node.cbf[2][t], node.cbf[1][t]);
-    }
-    if (tree != DUAL_TREE_CHROMA) write_tu_y_coded_flag(w, cs, node.cbf[0][t]);
-    if (tree != DUAL_TREE_CHROMA && node.cbf[0][t])
-      write_residual_coding(w, cs, node.levels[0].data() + size_t(t) * ytb, tu_log2, 0);
-    if (tree != DUAL_TREE_LUMA)
-      for (int k = 1; k <= 2; k++)
-        if (node.cbf[k][t]) write_residual_coding(w, cs, node.levels[k].data() + size_t(t) * ctb, tu_log2 - 1, k);
+  if (cands.empty()) {
+    // Only possible inside the picture with every split pruned: code a leaf.
+    if (!node_inside(n, lim_)) throw std::logic_error("encoder: no split allowed at a picture-edge node");
+    cands.push_back(SPLIT_NONE);
   }
-  // Transform block sizes for deblocking.
-  {
-    const int units = (1 << log2) >> 2;
-    for (int j = 0; j < units; j++)
-      for (int i = 0; i < units; i++) {
-        const size_t k = size_t((y >> 2) + j) * map_w_ + (x >> 2) + i;
-        if (tree != DUAL_TREE_CHROMA) luma_tb_log2_[k] = uint8_t(tu_log2);
-        if (tree != DUAL_TREE_LUMA) chroma_tb_log2_[k] = uint8_t(tu_log2 - 1);
+  double best_cost = kInf;
+  SplitMode best_split = SPLIT_NONE;
+  CtuRecord best_rec;
+  ContextSet best_ctx;
+  AreaState best_state;
+  bool state_is_best = false;  // pic_/maps_ hold the best candidate's state
+  for (size_t ci = 0; ci < cands.size(); ci++) {
+    const SplitMode s = cands[ci];
+    if ((s == SPLIT_TT_HOR || s == SPLIT_TT_VER) && !eff_.tt_always && node_inside(n, lim_) &&
+        best_split != (s == SPLIT_TT_HOR ? SPLIT_BT_HOR : SPLIT_BT_VER))
+      continue;
+    if (ci > 0) clear_area(n);
+    state_is_best = false;
+    ContextSet c = ctx;
+    CabacWriter e(true);
+    e.start();
+    write_split_mode(e, c, n, a, s, nb, lim_);
+    double cost = lambda_ * bits_of(e);
+    CtuRecord r;
+    r.splits.push_back(uint8_t(s));
+    if (s == SPLIT_NONE) {
+      cost += search_cu(n, c, r);
+    } else {
+      if (s != SPLIT_QT && !(n.x & 31) && !(n.y & 31) && n.mtt_depth <= 1)
+        maps_.msm[n.mtt_depth][size_t(n.y >> 5) * maps_.stride32 + (n.x >> 5)] = uint8_t(s);
+      const int cond = mode_type_condition(n, s, lim_);
+      const ModeType mt = cond == 1 ? MODE_TYPE_INTRA : n.mode_type;
+      const TreeType child_tree = mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE ? DUAL_TREE_LUMA : n.tree;
+      CtNode kids[4];
+      const int nk = split_children(n, s, mt, child_tree, lim_, kids);
+      for (int i = 0; i < nk && cost < best_cost; i++) cost += search_tree(kids[i], c, r);
+      if (cost < best_cost && n.mode_type == MODE_TYPE_ALL && mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE) {
+        // The chroma CU of the local dual tree (its coding_tree() has no split).
+        CtNode cn = n;
+        cn.tree = DUAL_TREE_CHROMA;
+        cn.mode_type = MODE_TYPE_INTRA;
+        cn.depth_offset = 0;
+        cn.part_idx = 0;
+        cn.parent_split = s;
+        r.splits.push_back(uint8_t(SPLIT_NONE));
+        cost += search_cu(cn, c, r);
       }
+    }
+    if (cost < best_cost) {
+      best_cost = cost;
+      best_split = s;
+      best_rec = std::move(r);
+      best_ctx = c;
+      state_is_best = true;
+      if (ci + 1 < cands.size()) save_area(best_state, n);
+    }
   }
-  // Mark decoded for the neighbour derivations of later CUs.
-  if (tree != DUAL_TREE_CHROMA) {
-    mark_done(0, x, y, 1 << log2);
-    set_luma_cu(x, y, log2, node.luma_mode);
-  }
+  if (!state_is_best) restore_area(best_state);
+  ctx = best_ctx;
+  rec.append(best_rec);
+  return best_cost;
 }
-
-void PictureEncoder::write_tree(CabacWriter &w, ContextSet &cs, const CuNode &node, int x, int y, int log2,
-                                TreeType tree) {
-  const int size = 1 << log2;
-  const bool inside = x + size <= width_ && y + size <= height_;
-  const bool can_split = log2 > 2;
-  if (inside && can_split) write_split_cu_flag(w, cs, node.split, split_ctx_inc(x, y, log2));
-  if (!node.split) {
-    write_cu(w, cs, node, x, y, log2, tree);
-    return;
-  }
-  const bool local_dual = qt_split_starts_local_dual_tree(log2, tree);  // derive.h
-  const int half = size >> 1;
-  for (int k = 0; k < 4; k++) {
-    const int x1 = x + (k & 1) * half, y1 = y + (k >> 1) * half;
-    if (x1 >= width_ || y1 >= height_) continue;
-    write_tree(w, cs, *node.child[k], x1, y1, log2 - 1, local_dual ? DUAL_TREE_LUMA : tree);
-  }
-  if (local_dual) write_cu(w, cs, node, x, y, log2, DUAL_TREE_CHROMA);
-}
-
 void PictureEncoder::apply_cnn_in_loop_filter(CnnifSei &sei) {
   Picture pic;
   pic.allocate(width_, height_);
   for (int c = 0; c < 3; c++)
-    for (size_t i = 0; i < rec_[c].data.size(); i++) pic.plane[c][i] = uint16_t(rec_[c].data[i]);
+    for (size_t i = 0; i < pic_.plane[c].data.size(); i++) pic.plane[c][i] = uint16_t(pic_.plane[c].data[i]);
   hooks_.in_loop_filter->filter_picture(pic, cfg_.qp);
   Plane filtered[3];
   for (int c = 0; c < 3; c++) {
-    filtered[c].allocate(rec_[c].width, rec_[c].height);
+    filtered[c].allocate(pic_.plane[c].width, pic_.plane[c].height);
     if (pic.plane[c].size() != filtered[c].data.size())
       throw std::runtime_error("CNN in-loop filter returned planes of the wrong size");
     for (size_t i = 0; i < filtered[c].data.size(); i++)
@@ -633,21 +716,22 @@ void PictureEncoder::apply_cnn_in_loop_filter(CnnifSei &sei) {
       for (int c = 0; c < 3; c++) {
         const int s = c ? ctu / 2 : ctu;
         const int x0 = cx * s, y0 = cy * s;
-        const int x1 = std::min(x0 + s, rec_[c].width), y1 = std::min(y0 + s, rec_[c].height);
+        const int x1 = std::min(x0 + s, pic_.plane[c].width), y1 = std::min(y0 + s, pic_.plane[c].height);
         for (int y = y0; y < y1; y++)
           for (int x = x0; x < x1; x++) {
             const int o = org_[c].at(x, y);
-            const int a = o - rec_[c].at(x, y), b = o - filtered[c].at(x, y);
+            const int a = o - pic_.plane[c].at(x, y), b = o - filtered[c].at(x, y);
             gain[c ? 1 : 0] += int64_t(a) * a - int64_t(b) * b;
           }
       }
       sei.luma_on[size_t(cy) * sei.ctus_x + cx] = gain[0] > 0;
       sei.chroma_on[size_t(cy) * sei.ctus_x + cx] = gain[1] > 0;
     }
-  apply_cnnif_flags(rec_, filtered, log2_ctu_, sei.luma_on, sei.chroma_on);
+  apply_cnnif_flags(pic_.plane, filtered, log2_ctu_, sei.luma_on, sei.chroma_on);
 }
 
-EncodeResult PictureEncoder::run() {
+
+EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   const auto t0 = std::chrono::steady_clock::now();
   SequenceParams sps;
   sps.pic_width = width_;
@@ -656,7 +740,15 @@ EncodeResult PictureEncoder::run() {
   sps.conf_right = (width_ - src_w_) / 2;
   sps.conf_bottom = (height_ - src_h_) / 2;
   sps.log2_ctu_size = log2_ctu_;
-  sps.log2_min_cb_size = 2;
+  sps.log2_min_cb_size = floor_log2(uint32_t(lim_.min_cb));
+  for (int ch = 0; ch < 2; ch++) {
+    sps.log2_min_qt[ch] = floor_log2(uint32_t(lim_.min_qt[ch]));
+    sps.max_mtt_depth[ch] = lim_.max_mtt_depth[ch];
+    sps.log2_max_bt[ch] = floor_log2(uint32_t(lim_.max_bt[ch]));
+    sps.log2_max_tt[ch] = floor_log2(uint32_t(lim_.max_tt[ch]));
+  }
+  sps.dual_tree = lim_.dual_tree;
+  sps.cclm = cclm_;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -666,76 +758,101 @@ EncodeResult PictureEncoder::run() {
   sl.deblocking = cfg_.deblocking;
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
 
-  ContextSet write_ctx;
-  write_ctx.init(cfg_.qp);
-  CabacWriter writer(false);
-  writer.start();
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
-  for (int cy = 0; cy < ctus_y; cy++) {
+  std::vector<CtuRecord> records(size_t(ctus_x) * ctus_y);
+  std::unique_ptr<CtuNeighbourhood> nbh;
+  auto begin_ctu = [&](const Plane &luma, int x, int y) {
+    // CNNMC: the predictor sees the causal neighbourhood once per CTU; the
+    // search and the write pass of this CTU then use the same MPM lists.
+    if (!hooks_.mpm) return;
+    if (!nbh) nbh = std::make_unique<CtuNeighbourhood>();
+    build_ctu_neighbourhood(luma.data.data(), luma.stride, width_, height_, maps_.luma_mode.data(), maps_.stride, x, y,
+                            log2_ctu_, *nbh);
+    hooks_.mpm->begin_ctu(*nbh);
+  };
+
+  // Pass 1: search.
+  ContextSet ctx;
+  ctx.init(cfg_.qp);
+  for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++) {
       const int x = cx * ctu, y = cy * ctu;
-      if (hooks_.mpm) {
-        // CNNMC: the predictor sees the causal neighbourhood once per CTU; the
-        // search and the write pass of this CTU then use the same MPM lists.
-        if (!neighbourhood_) neighbourhood_ = std::make_unique<CtuNeighbourhood>();
-        build_ctu_neighbourhood(rec_[0].data.data(), rec_[0].stride, width_, height_, mode_map_.data(), map_w_, x, y,
-                                log2_ctu_, *neighbourhood_);
-        hooks_.mpm->begin_ctu(*neighbourhood_);
+      mode_cache_.clear();
+      begin_ctu(pic_.plane[0], x, y);
+      CtuRecord &rec = records[size_t(cy) * ctus_x + cx];
+      auto tree_pair = [&](int x0, int y0, int size, int cqt_depth) {
+        CtNode n;
+        n.x = x0;
+        n.y = y0;
+        n.w = n.h = size;
+        n.cqt_depth = cqt_depth;
+        n.tree = lim_.dual_tree ? DUAL_TREE_LUMA : SINGLE_TREE;
+        search_tree(n, ctx, rec);
+        if (lim_.dual_tree) {
+          n.tree = DUAL_TREE_CHROMA;
+          search_tree(n, ctx, rec);
+        }
+      };
+      if (lim_.dual_tree && ctu > 64) {
+        // 7.3.11.3 dual_tree_implicit_qt_split() down to 64x64.
+        for (int k = 0; k < (ctu / 64) * (ctu / 64); k++) {
+          const int x1 = x + (k % (ctu / 64)) * 64, y1 = y + (k / (ctu / 64)) * 64;
+          if (x1 < width_ && y1 < height_) tree_pair(x1, y1, 64, log2_ctu_ - 6);
+        }
+      } else {
+        tree_pair(x, y, ctu, 0);
       }
-      CuNode root;
-      ContextSet out;
-      search_tree(root, x, y, log2_ctu_, SINGLE_TREE, write_ctx, out);
-      // The write pass re-derives neighbour maps in decoding order.
-      clear_done(x, y, ctu);
-      write_tree(writer, write_ctx, root, x, y, log2_ctu_, SINGLE_TREE);
-      // Every sample of the CTU is reconstructed now.
-      for (int j = y >> 2; j < std::min(y + ctu, height_) >> 2; j++)
-        for (int i = x >> 2; i < std::min(x + ctu, width_) >> 2; i++) chroma_done_[size_t(j) * map_w_ + i] = 1;
     }
-  }
-  // 7.3.8.1: end_of_slice_one_bit follows only the last CTU of the slice.
-  writer.encode_terminate(1);
-  writer.rbsp_trailing_bits();  // rbsp_slice_trailing_bits()
+  // Luma before in-loop filtering, for the CNNMC neighbourhoods of the write pass.
+  Plane luma_unfiltered;
+  if (hooks_.mpm) luma_unfiltered = pic_.plane[0];
+  EncodeResult res;
+  res.luma_modes = maps_.luma_mode;
+  res.cu_log2.resize(maps_.luma_mode.size());
+  for (size_t k = 0; k < res.cu_log2.size(); k++)
+    res.cu_log2[k] = uint8_t((floor_log2(std::max(1u, uint32_t(maps_.cb_w[0][k]))) +
+                              floor_log2(std::max(1u, uint32_t(maps_.cb_h[0][k])))) / 2);
+  res.modes_width = maps_.stride;
+  res.modes_height = maps_.rows;
 
-  // In-loop filters: deblocking (8.8.3), then the optional tool hook.
+  // Pass 2: in-loop filters: deblocking (8.8.3), then the optional tool hook.
   if (cfg_.deblocking) {
-    DeblockParams dp;
-    dp.width = width_;
-    dp.height = height_;
-    dp.log2_ctu = log2_ctu_;
-    dp.qp_y = cfg_.qp;
-    dp.qp_c = qp_chroma_c_;
-    dp.bit_depth = kBitDepth;
-    dp.map_stride = map_w_;
-    dp.luma_tb_log2 = luma_tb_log2_.data();
-    dp.chroma_tb_log2 = chroma_tb_log2_.data();
-    deblock_picture(rec_, dp);
+    TbEdgeMaps edges;
+    edges.init(width_, height_);
+    for (const CtuRecord &r : records) mark_record_edges(edges, r);
+    deblock_picture(pic_.plane, make_deblock_params(edges, width_, height_, kBitDepth, log2_ctu_, cfg_.qp,
+                                                    qp_chroma_c_, qp_chroma_c_, 0, 0));
   }
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;
   if (use_cnnif) apply_cnn_in_loop_filter(cnnif);
-  EncodeResult res;
+
+  // Pass 3: the slice data from the records.
+  maps_.init(width_, height_, log2_ctu_);
+  ctx.init(cfg_.qp);
+  CabacWriter writer(false);
+  writer.start();
+  CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  for (int cy = 0; cy < ctus_y; cy++)
+    for (int cx = 0; cx < ctus_x; cx++) {
+      begin_ctu(luma_unfiltered, cx * ctu, cy * ctu);
+      walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);
+    }
+  // 7.3.8.1: end_of_slice_one_bit follows only the last CTU of the slice.
+  writer.encode_terminate(1);
+  writer.rbsp_trailing_bits();  // rbsp_slice_trailing_bits()
+
   {
-    Picture full;
-    full.allocate(width_, height_);
-    for (int c = 0; c < 3; c++)
-      for (size_t i = 0; i < rec_[c].data.size(); i++) full.plane[c][i] = uint16_t(rec_[c].data[i]);
     // Output: the conformance-window cropped picture.
     const int ow = width_ - 2 * sps.conf_right, oh = height_ - 2 * sps.conf_bottom;
     res.recon.allocate(ow, oh);
     for (int c = 0; c < 3; c++) {
-      const int w = c ? ow / 2 : ow, h = c ? oh / 2 : oh, fw = c ? width_ / 2 : width_;
+      const int w = c ? ow / 2 : ow, h = c ? oh / 2 : oh;
       for (int j = 0; j < h; j++)
-        for (int i = 0; i < w; i++) res.recon.plane[c][size_t(j) * w + i] = full.plane[c][size_t(j) * fw + i];
+        for (int i = 0; i < w; i++) res.recon.plane[c][size_t(j) * w + i] = uint16_t(pic_.plane[c].at(i, j));
     }
   }
-
-  res.luma_modes = mode_map_;
-  res.cu_log2 = size_map_;
-  res.modes_width = map_w_;
-  res.modes_height = map_h_;
-
   BitWriter sh;
   write_slice_header(sh, sps, sl);
   std::vector<uint8_t> slice = sh.bytes();
@@ -746,6 +863,7 @@ EncodeResult PictureEncoder::run() {
   // A CNNMC slice uses the reserved IRAP type so that standard decoders skip it.
   append_nal_unit(res.bitstream, hooks_.mpm ? NalUnitType(kNalCnnmcIrap) : NAL_IDR_N_LP, slice);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (records_out) *records_out = std::move(records);
   return res;
 }
 
@@ -756,6 +874,11 @@ EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg) {
 }
 
 EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks) {
+  return encode_picture_records(src, cfg, hooks, nullptr);
+}
+
+EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks,
+                                    std::vector<CtuRecord> *records) {
   init_tables();
   if (src.width <= 0 || src.height <= 0) throw std::invalid_argument("picture is empty (width and height must be > 0)");
   if (src.width > 16384 || src.height > 16384)
@@ -765,6 +888,9 @@ EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg, const 
     throw std::invalid_argument("chroma_qp_offset must be in -12..12");
   if (cfg.max_cu_log2 != 7) throw std::invalid_argument("only a CTU size of 128 is supported");
   if (cfg.min_cu_log2 < 2 || cfg.min_cu_log2 > 7) throw std::invalid_argument("min_cu_log2 must be in 2..7");
+  if (cfg.preset < 0 || cfg.preset > 2) throw std::invalid_argument("preset must be 0 (fast), 1 (medium) or 2 (slow)");
+  if (cfg.intra_rd_candidates < 0 || cfg.intra_rd_candidates > 67)
+    throw std::invalid_argument("intra_rd_candidates must be in 0..67 (0: the preset's)");
   const size_t ls = size_t(src.width) * src.height, cs = size_t(src.chroma_width()) * src.chroma_height();
   if (src.plane[0].size() != ls || src.plane[1].size() != cs || src.plane[2].size() != cs)
     throw std::invalid_argument("plane sizes do not match a 4:2:0 picture of the given width and height");
@@ -772,7 +898,7 @@ EncodeResult encode_picture(const Picture &src, const EncoderConfig &cfg, const 
     for (uint16_t v : src.plane[c])
       if (v > 1023) throw std::invalid_argument("sample values must be 10-bit (0..1023)");
   PictureEncoder enc(src, cfg, hooks);
-  return enc.run();
+  return enc.run(records);
 }
 
 }  // namespace pyvtm

@@ -96,9 +96,21 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write_ue(0);  // dpb_max_latency_increase_plus1
   bw.write_ue(uint32_t(s.log2_min_cb_size - 2));  // sps_log2_min_luma_coding_block_size_minus2
   bw.write(0, 1);  // sps_partition_constraints_override_enabled_flag
-  bw.write_ue(0);  // sps_log2_diff_min_qt_min_cb_intra_slice_luma
-  bw.write_ue(0);  // sps_max_mtt_hierarchy_depth_intra_slice_luma
-  bw.write(0, 1);  // sps_qtbtt_dual_tree_intra_flag
+  bw.write_ue(uint32_t(s.log2_min_qt[0] - s.log2_min_cb_size));  // sps_log2_diff_min_qt_min_cb_intra_slice_luma
+  bw.write_ue(uint32_t(s.max_mtt_depth[0]));  // sps_max_mtt_hierarchy_depth_intra_slice_luma
+  if (s.max_mtt_depth[0]) {
+    bw.write_ue(uint32_t(s.log2_max_bt[0] - s.log2_min_qt[0]));  // sps_log2_diff_max_bt_min_qt_intra_slice_luma
+    bw.write_ue(uint32_t(s.log2_max_tt[0] - s.log2_min_qt[0]));  // sps_log2_diff_max_tt_min_qt_intra_slice_luma
+  }
+  bw.write(s.dual_tree, 1);  // sps_qtbtt_dual_tree_intra_flag
+  if (s.dual_tree) {
+    bw.write_ue(uint32_t(s.log2_min_qt[1] - s.log2_min_cb_size));  // sps_log2_diff_min_qt_min_cb_intra_slice_chroma
+    bw.write_ue(uint32_t(s.max_mtt_depth[1]));  // sps_max_mtt_hierarchy_depth_intra_slice_chroma
+    if (s.max_mtt_depth[1]) {
+      bw.write_ue(uint32_t(s.log2_max_bt[1] - s.log2_min_qt[1]));  // sps_log2_diff_max_bt_min_qt_intra_slice_chroma
+      bw.write_ue(uint32_t(s.log2_max_tt[1] - s.log2_min_qt[1]));  // sps_log2_diff_max_tt_min_qt_intra_slice_chroma
+    }
+  }
   bw.write_ue(0);  // sps_log2_diff_min_qt_min_cb_inter_slice
   bw.write_ue(0);  // sps_max_mtt_hierarchy_depth_inter_slice
   if (s.log2_ctu_size > 5) bw.write(1, 1);  // sps_max_luma_transform_size_64_flag
@@ -138,7 +150,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(0, 1);  // sps_isp_enabled_flag
   bw.write(0, 1);  // sps_mrl_enabled_flag
   bw.write(0, 1);  // sps_mip_enabled_flag
-  bw.write(0, 1);  // sps_cclm_enabled_flag
+  bw.write(s.cclm, 1);  // sps_cclm_enabled_flag
   bw.write(0, 1);  // sps_chroma_horizontal_collocated_flag (centred chroma)
   bw.write(0, 1);  // sps_chroma_vertical_collocated_flag
   bw.write(0, 1);  // sps_palette_enabled_flag
@@ -441,11 +453,28 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   s.partition_constraints_override_enabled = br.read_flag("sps_partition_constraints_override_enabled_flag");
   s.log2_min_qt_intra = q.log2_min_cb_size +
       int(br.read_ue("sps_log2_diff_min_qt_min_cb_intra_slice_luma", uint32_t(std::min(6, q.log2_ctu_size) - q.log2_min_cb_size)));
-  const uint32_t mtt_intra = br.read_ue("sps_max_mtt_hierarchy_depth_intra_slice_luma", 2 * (7 - 2));
-  if (mtt_intra != 0)
-    unsupported(br, "sps_max_mtt_hierarchy_depth_intra_slice_luma = " + std::to_string(mtt_intra),
-                "multi-type tree (binary/ternary) splits");
-  refuse_flag(br, "sps_qtbtt_dual_tree_intra_flag", "dual tree (separate luma/chroma coding trees)");
+  q.log2_min_qt[0] = q.log2_min_qt[1] = s.log2_min_qt_intra;
+  const uint32_t max_mtt = uint32_t(2 * (q.log2_ctu_size - q.log2_min_cb_size));
+  q.max_mtt_depth[0] = int(br.read_ue("sps_max_mtt_hierarchy_depth_intra_slice_luma", max_mtt));
+  q.log2_max_bt[0] = q.log2_max_tt[0] = q.log2_min_qt[0];
+  if (q.max_mtt_depth[0]) {
+    const uint32_t lim = uint32_t(q.log2_ctu_size - q.log2_min_qt[0]);
+    q.log2_max_bt[0] = q.log2_min_qt[0] + int(br.read_ue("sps_log2_diff_max_bt_min_qt_intra_slice_luma", lim));
+    q.log2_max_tt[0] = q.log2_min_qt[0] +
+        int(br.read_ue("sps_log2_diff_max_tt_min_qt_intra_slice_luma", uint32_t(std::min(6, q.log2_ctu_size) - q.log2_min_qt[0])));
+  }
+  q.dual_tree = br.read_flag("sps_qtbtt_dual_tree_intra_flag");
+  if (q.dual_tree) {
+    q.log2_min_qt[1] = q.log2_min_cb_size +
+        int(br.read_ue("sps_log2_diff_min_qt_min_cb_intra_slice_chroma", uint32_t(std::min(6, q.log2_ctu_size) - q.log2_min_cb_size)));
+    q.max_mtt_depth[1] = int(br.read_ue("sps_max_mtt_hierarchy_depth_intra_slice_chroma", max_mtt));
+    q.log2_max_bt[1] = q.log2_max_tt[1] = q.log2_min_qt[1];
+    if (q.max_mtt_depth[1]) {
+      const uint32_t lim = uint32_t(std::min(6, q.log2_ctu_size) - q.log2_min_qt[1]);
+      q.log2_max_bt[1] = q.log2_min_qt[1] + int(br.read_ue("sps_log2_diff_max_bt_min_qt_intra_slice_chroma", lim));
+      q.log2_max_tt[1] = q.log2_min_qt[1] + int(br.read_ue("sps_log2_diff_max_tt_min_qt_intra_slice_chroma", lim));
+    }
+  }
   br.read_ue("sps_log2_diff_min_qt_min_cb_inter_slice", uint32_t(std::min(6, q.log2_ctu_size) - q.log2_min_cb_size));
   if (br.read_ue("sps_max_mtt_hierarchy_depth_inter_slice", 2 * (7 - 2)) != 0) {
     br.read_ue("sps_log2_diff_max_bt_min_qt_inter_slice", 7);
@@ -511,7 +540,7 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   refuse_flag(br, "sps_isp_enabled_flag", "intra sub-partitions (ISP)");
   refuse_flag(br, "sps_mrl_enabled_flag", "multiple reference lines (MRL)");
   refuse_flag(br, "sps_mip_enabled_flag", "matrix-based intra prediction (MIP)");
-  refuse_flag(br, "sps_cclm_enabled_flag", "cross-component linear model prediction (CCLM)");
+  q.cclm = br.read_flag("sps_cclm_enabled_flag");
   br.read_flag("sps_chroma_horizontal_collocated_flag");
   br.read_flag("sps_chroma_vertical_collocated_flag");
   refuse_flag(br, "sps_palette_enabled_flag", "palette mode");

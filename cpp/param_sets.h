@@ -14,6 +14,13 @@ struct SequenceParams {
   int conf_right = 0, conf_bottom = 0;   // conformance window offsets in chroma units
   int log2_ctu_size = 7;
   int log2_min_cb_size = 2;
+  // Partition constraints of I slices (7.4.3.4), log2 in luma samples;
+  // index 0: luma (or single) tree, 1: chroma tree of the dual tree.
+  int log2_min_qt[2] = {2, 2};
+  int max_mtt_depth[2] = {0, 0};
+  int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
+  bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
+  bool cclm = false;       // sps_cclm_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;

@@ -1,7 +1,7 @@
 // pybind11 bindings: the Python extension module pyvtm._core.
 //
 //   encode_picture(y, cb, cr, width, height, *, qp=32, max_cu_log2=7,
-//                  min_cu_log2=2, intra_rd_candidates=3, rdo_split=True,
+//                  min_cu_log2=2, intra_rd_candidates=0, rdo_split=True,
 //                  rdoq=True, deblocking=True, colour_primaries=1,
 //                  transfer_characteristics=13, matrix_coeffs=5,
 //                  full_range=True) -> dict
@@ -59,7 +59,8 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, int chroma_qp_offset, int colour_primaries,
+                        bool rdoq, bool deblocking, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
+                        bool cclm, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
@@ -79,6 +80,10 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.rdoq = rdoq;
   cfg.deblocking = deblocking;
   cfg.chroma_qp_offset = chroma_qp_offset;
+  cfg.preset = preset;
+  cfg.mtt = mtt;
+  cfg.dual_tree = dual_tree;
+  cfg.cclm = cclm;
   cfg.colour.colour_primaries = colour_primaries;
   cfg.colour.transfer_characteristics = transfer_characteristics;
   cfg.colour.matrix_coeffs = matrix_coeffs;
@@ -237,7 +242,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
-        py::arg("chroma_qp_offset") = d.chroma_qp_offset,
+        py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
+        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm,
         py::arg("colour_primaries") = d.colour.colour_primaries,
         py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
         py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
@@ -257,6 +263,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "chroma_qp_offset", "colour_primaries", "transfer_characteristics",
+                                            "rdoq", "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree",
+                                            "cclm", "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");
 }

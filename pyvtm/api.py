@@ -19,9 +19,12 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "chroma_qp_offset")
+                  "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm")
 
-_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking")
+_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "mtt", "dual_tree", "cclm")
+
+#: Speed presets of the encoder search (``preset=`` option).
+PRESETS = {"fast": 0, "medium": 1, "slow": 2}
 
 
 @dataclass
@@ -164,7 +167,11 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"unknown encode option(s) {unknown}; valid options: {list(CODING_OPTIONS)}")
     out = {}
     for k, v in options.items():
-        if k in _BOOL_OPTIONS:
+        if k == "preset":
+            if v not in PRESETS:
+                raise ValueError(f"preset must be one of {list(PRESETS)}, got {v!r}")
+            out[k] = PRESETS[v]
+        elif k in _BOOL_OPTIONS:
             if not isinstance(v, (bool, np.bool_)):
                 raise TypeError(f"option {k} must be a bool, got {type(v).__name__}")
             out[k] = bool(v)
@@ -199,10 +206,13 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             written by ``pyvtm export``); defaults to the shipped models.
         **options: coding options (fields of the C++ ``EncoderConfig``, see
             :data:`CODING_OPTIONS`): ``max_cu_log2`` (CTU size, default 7),
-            ``min_cu_log2`` (default 2), ``intra_rd_candidates`` (default 3),
-            ``rdo_split`` (default True), ``rdoq`` (default True),
+            ``min_cu_log2`` (default 2), ``intra_rd_candidates`` (0: the
+            preset's), ``rdo_split`` (default True), ``rdoq`` (default True),
             ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
-            default 0).
+            default 0), ``preset`` ("fast", "medium" (default) or "slow":
+            search effort), and the tool switches ``mtt`` (binary/ternary
+            splits), ``dual_tree`` (separate luma/chroma trees) and ``cclm``
+            (cross-component chroma prediction), all default True.
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.

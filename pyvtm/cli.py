@@ -47,6 +47,11 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["deblocking"] = False
     if args.chroma_qp_offset is not None:
         opts["chroma_qp_offset"] = args.chroma_qp_offset
+    if args.preset is not None:
+        opts["preset"] = args.preset
+    for tool in ("mtt", "dual_tree", "cclm"):
+        if getattr(args, "no_" + tool):
+            opts[tool] = False
     models = {}
     for spec in args.model or []:
         kind, sep, name = spec.partition("=")
@@ -127,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-cu-log2", type=int, help="log2 CTU size (default 7)")
     e.add_argument("--min-cu-log2", type=int, help="log2 smallest CU size (default 2)")
     e.add_argument("--intra-rd-candidates", type=int, help="intra modes kept for full RD")
+    e.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+                   help="search effort (default medium)")
+    e.add_argument("--no-mtt", action="store_true", help="quadtree only (no binary/ternary splits)")
+    e.add_argument("--no-dual-tree", action="store_true", help="one coding tree for luma and chroma")
+    e.add_argument("--no-cclm", action="store_true", help="no cross-component linear model chroma prediction")
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")

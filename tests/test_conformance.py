@@ -149,6 +149,25 @@ def test_coding_options(conformance, opts):
     conformance(smooth_img(72, 104), 32, **opts)
 
 
+# Tool matrix of the coding-tree layer (uvg266-style): every combination of
+# the multi-type tree, the dual tree and CCLM, at each preset, through FFmpeg.
+TOOL_MATRIX = ([("medium", m, d, c) for m in (True, False) for d in (True, False) for c in (True, False)]
+               + [("fast", True, True, True), ("slow", True, True, True)])
+
+
+@pytest.mark.parametrize("preset,mtt,dual_tree,cclm", TOOL_MATRIX)
+def test_tool_matrix(conformance, kodak_rgb, preset, mtt, dual_tree, cclm):
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    conformance(img, 32, preset=preset, mtt=mtt, dual_tree=dual_tree, cclm=cclm)
+
+
+def test_bad_preset():
+    import pyvtm
+
+    with pytest.raises(ValueError, match="preset"):
+        pyvtm.encode(smooth_img(16, 16), 32, preset="fastest")
+
+
 def test_unsupported_option_value_is_value_error():
     import pyvtm
 

@@ -186,11 +186,11 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
 
     Values: true/false/yes/no/on/off are bools, then ints, floats, else
     strings. An int 0/1 given for a boolean option of ``pyvtm.encode``
-    (``rdo_split``, ``rdoq``, ``deblocking``, ``cnnif``, ``cnnmc``) becomes a bool.
+    (``rdo_split``, ``rdoq``, ``deblocking``, ``cnnif``, ``cnnmc``, ``mtt``, ``dual_tree``, ``cclm``) becomes a bool.
     Items may also be comma-separated (``"rdoq=0,deblocking=0"``).
     """
     out: dict[str, Any] = {}
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "cnnif", "cnnmc"}
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm"}
     for item in items or ():
         for part in str(item).split(","):
             part = part.strip()

@@ -1,0 +1,143 @@
+// The coding-tree layer shared by the encoder and the decoder:
+//  - the per-CTU syntax record (CtuRecord: splits, coding units, transform
+//    units, coefficient levels) that the encoder's search produces and the
+//    parser produces, so that "record == parse(write(record))" is testable;
+//  - the per-4x4 coding maps (CodingMaps) that the neighbour-dependent
+//    derivations read (split contexts, MPM list, chroma DM, CCLM enabling);
+//  - ONE syntax walker (CodingTreeSyntax) for 7.3.11.4 coding_tree() ..
+//    7.3.11.10 transform_unit() that either WRITES a record (encoder) or
+//    READS one (decoder). Both directions share every derivation.
+// Positions and sizes are in luma samples (also for the chroma tree).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cabac.h"
+#include "common.h"
+#include "hooks.h"
+#include "partition.h"
+
+namespace pyvtm {
+
+// Chroma prediction modes beyond the 67 luma modes (8.4.3, Table 20).
+enum { INTRA_LT_CCLM = 81, INTRA_L_CCLM = 82, INTRA_T_CCLM = 83 };
+
+// One transform unit: luma TB (x, y, w, h); its chroma TBs are at
+// (x/2, y/2) of (w/2) x (h/2) chroma samples (4:2:0).
+struct TransformUnit {
+  int x = 0, y = 0, w = 0, h = 0;
+  uint8_t cbf[3] = {0, 0, 0};            // tu_y/cb/cr_coded_flag
+  uint32_t coeff_offset[3] = {0, 0, 0};  // into CtuRecord::coeffs when cbf
+  bool operator==(const TransformUnit &o) const;
+};
+
+// One intra coding unit.
+struct CodingUnit {
+  int x = 0, y = 0, w = 0, h = 0;
+  TreeType tree = SINGLE_TREE;
+  int cqt_depth = 0;
+  int luma_mode = INTRA_PLANAR;  // IntraPredModeY (tree != DUAL_TREE_CHROMA)
+  int cclm_mode_flag = 0;        // chroma syntax (tree != DUAL_TREE_LUMA)
+  int cclm_mode_idx = 0;
+  int chroma_syntax = 4;         // intra_chroma_pred_mode when !cclm_mode_flag
+  int chroma_mode = INTRA_PLANAR;  // IntraPredModeC (8.4.3), derived
+  int first_tu = 0, num_tu = 0;    // into CtuRecord::tus
+  bool operator==(const CodingUnit &o) const;
+};
+
+// Everything coded for one CTU, in decoding order.
+struct CtuRecord {
+  std::vector<uint8_t> splits;  // SplitMode of every coding_tree() call, in order
+  std::vector<CodingUnit> cus;
+  std::vector<TransformUnit> tus;
+  std::vector<int32_t> coeffs;  // TransCoeffLevel, raster per TB (stride = TB width)
+  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); }
+  // Appends `o` (a subtree's record) relocating its TU and coefficient offsets.
+  void append(const CtuRecord &o);
+};
+
+// Returns a description of the first field where a and b differ, or "" if equal.
+std::string compare_records(const CtuRecord &a, const CtuRecord &b);
+
+// Per-4x4-luma-unit maps of one picture, per channel type (0: luma or
+// single tree, 1: chroma tree), as the syntax derivations read them.
+struct CodingMaps {
+  int width = 0, height = 0;  // picture size (luma samples, multiple of 8)
+  int stride = 0, rows = 0;   // units per row / column
+  int log2_ctu = 7;
+  // Per channel type: CU coded (available), CbWidth, CbHeight, CqtDepth.
+  std::vector<uint8_t> coded[2], cb_w[2], cb_h[2], cqt[2];
+  std::vector<uint8_t> luma_mode;  // IntraPredModeY
+  std::vector<uint8_t> isp64;      // unused (no ISP yet): kept 0
+  // MttSplitMode at depth 0 and 1 per 32x32 unit (for CCLM enabling, 7.4.12.4).
+  int stride32 = 0;
+  std::vector<uint8_t> msm[2];
+
+  void init(int w, int h, int log2_ctu_size);
+  size_t idx(int x, int y) const { return size_t(y >> 2) * stride + size_t(x >> 2); }
+  bool available(int ch, int x, int y) const {
+    return x >= 0 && y >= 0 && x < width && y < height && coded[ch][idx(x, y)];
+  }
+  // Marks the CU as coded in channel type ch (and its luma mode).
+  void set_cu(int ch, const CodingUnit &cu);
+  void clear_area(int ch, int x, int y, int w, int h);  // marks not coded
+  SplitNeighbours neighbours(int ch, int x, int y) const;
+};
+
+// Intra modes of the neighbours for 8.4.2 from the maps.
+void derive_mpm_from_maps(const CodingMaps &m, int x, int y, int w, int h, int mpm[6]);
+// The MPM list of a luma CU: 8.4.2 from the maps, replaced by the CNNMC
+// hook's list when one is given (the same call in encoder and decoder).
+void derive_cu_mpm(const CodingMaps &m, const Hooks &hooks, int x, int y, int w, int h, int mpm[6]);
+// 8.4.3: IntraPredModeC from the chroma syntax and the luma mode at the CU centre.
+int derive_chroma_mode(const CodingMaps &m, const CodingUnit &cu);
+// 7.4.12.x CclmEnabled for the chroma CU at (x, y) (dual tree rule).
+bool cclm_enabled(const CodingMaps &m, const PartitionLimits &lim, bool sps_cclm, int x, int y);
+
+// Element writers/readers that have no other home.
+void write_split_mode(CabacWriter &w, ContextSet &cs, const CtNode &n, const AllowedSplits &a, SplitMode s,
+                      const SplitNeighbours &nb, const PartitionLimits &lim);
+SplitMode read_split_mode(CabacReader &r, ContextSet &cs, const CtNode &n, const AllowedSplits &a,
+                          const SplitNeighbours &nb, const PartitionLimits &lim);
+void write_chroma_mode_syntax(CabacWriter &w, ContextSet &cs, bool cclm_allowed, int cclm_flag, int cclm_idx,
+                              int chroma_syntax);
+void read_chroma_mode_syntax(CabacReader &r, ContextSet &cs, bool cclm_allowed, int &cclm_flag, int &cclm_idx,
+                             int &chroma_syntax);
+
+// The transform tiling of a CU (7.3.11.8, no ISP/SBT): the TUs in order.
+int transform_tiling(int x, int y, int w, int h, int max_tb, int out[][4], int max_out);
+
+// Optional syntax trace (element, position, value) for finding the first
+// divergence between encoder and decoder; enabled with PYVTM_TRACE=path.
+struct SyntaxTrace;
+
+// The syntax walker: one CTU at a time. In write mode it consumes a record
+// (produced by the search) and emits bins; in read mode it fills a record.
+class CodingTreeSyntax {
+ public:
+  CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
+      : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
+  void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
+  void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
+
+ private:
+  void ctu(int x0, int y0);
+  void dual_tree_implicit_qt_split(int x0, int y0, int size, int cqt_depth);
+  void coding_tree(const CtNode &n);
+  void coding_unit(const CtNode &n);
+  void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
+  void residual(TransformUnit &tu, int c, int log2w, int log2h);
+
+  const PartitionLimits &lim_;
+  bool cclm_;
+  CodingMaps &maps_;
+  ContextSet &cs_;
+  Hooks hooks_;
+  CabacWriter *w_ = nullptr;
+  CabacReader *r_ = nullptr;
+  const CtuRecord *in_ = nullptr;
+  CtuRecord *out_ = nullptr;
+  size_t next_split_ = 0, next_cu_ = 0, next_tu_ = 0;
+};
+
+}  // namespace pyvtm

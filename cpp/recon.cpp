@@ -1,0 +1,96 @@
+#include "recon.h"
+
+#include "coding_tree.h"
+#include "quant.h"
+#include "transform.h"
+
+namespace pyvtm {
+
+void ReconPicture::init(int w, int h, int bd, int log2_ctu_size) {
+  width = w;
+  height = h;
+  bit_depth = bd;
+  log2_ctu = log2_ctu_size;
+  for (int c = 0; c < 3; c++) plane[c].allocate(c ? w / 2 : w, c ? h / 2 : h);
+  map_stride = w / 4;
+  for (int k = 0; k < 2; k++) done[k].assign(size_t(map_stride) * (h / 4), 0);
+}
+
+RefAvailability ReconPicture::availability(int comp) const {
+  RefAvailability av;
+  av.map = done[comp ? 1 : 0].data();
+  av.map_stride = map_stride;
+  av.unit_log2 = comp ? 1 : 2;
+  av.plane_width = comp ? width / 2 : width;
+  av.plane_height = comp ? height / 2 : height;
+  return av;
+}
+
+void ReconPicture::mark(int comp, int x, int y, int w, int h, uint8_t v) {
+  const int sh = comp ? 1 : 2;
+  std::vector<uint8_t> &m = done[comp ? 1 : 0];
+  const int x0 = x >> sh, y0 = y >> sh, x1 = (x + w + (1 << sh) - 1) >> sh, y1 = (y + h + (1 << sh) - 1) >> sh;
+  for (int j = y0; j < y1; j++) std::fill(m.begin() + size_t(j) * map_stride + x0, m.begin() + size_t(j) * map_stride + x1, v);
+}
+
+void TbEdgeMaps::init(int w, int h) {
+  stride = w / 4;
+  const size_t n = size_t(stride) * (h / 4);
+  for (int k = 0; k < 2; k++) {
+    edge[k].assign(n, 0);
+    tb_w_log2[k].assign(n, 0);
+    tb_h_log2[k].assign(n, 0);
+  }
+}
+
+void TbEdgeMaps::mark(int ch, int x, int y, int w, int h, int log2w, int log2h) {
+  const int x0 = x >> 2, y0 = y >> 2, x1 = (x + w) >> 2, y1 = (y + h) >> 2;
+  for (int j = y0; j < y1; j++)
+    for (int i = x0; i < x1; i++) {
+      const size_t k = size_t(j) * stride + i;
+      edge[ch][k] = uint8_t((i == x0 ? 1 : 0) | (j == y0 ? 2 : 0));
+      tb_w_log2[ch][k] = uint8_t(log2w);
+      tb_h_log2[ch][k] = uint8_t(log2h);
+    }
+}
+
+void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
+  for (const CodingUnit &cu : rec.cus)
+    for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+      const TransformUnit &tu = rec.tus[size_t(t)];
+      const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));
+      if (cu.tree != DUAL_TREE_CHROMA) e.mark(0, tu.x, tu.y, tu.w, tu.h, lw, lh);
+      if (cu.tree != DUAL_TREE_LUMA) e.mark(1, tu.x, tu.y, tu.w, tu.h, lw - 1, lh - 1);
+    }
+}
+
+void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst) {
+  if (mode >= 81) {
+    predict_cclm(mode, pic.plane[0], pic.availability(comp), x, y, log2w, log2h, pic.log2_ctu, pic.bit_depth, dst);
+    return;
+  }
+  IntraRefs refs;
+  build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs);
+  predict_intra(mode, log2w, log2h, comp, refs, pic.bit_depth, dst);
+}
+
+void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
+                    const int32_t *levels, int qp) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  Plane &rec = pic.plane[comp];
+  if (levels) {
+    int32_t coeff[64 * 64], resid[64 * 64];
+    dequantize(levels, log2w, log2h, qp, pic.bit_depth, coeff);
+    inverse_transform(coeff, log2w, log2h, pic.bit_depth, resid);
+    const int maxv = (1 << pic.bit_depth) - 1;
+    for (int j = 0; j < h; j++) {
+      Pel *row = rec.row(y + j) + x;
+      for (int i = 0; i < w; i++) row[i] = Pel(clip3(0, maxv, pred[j * w + i] + resid[j * w + i]));
+    }
+  } else {
+    for (int j = 0; j < h; j++) std::copy_n(pred + j * w, w, rec.row(y + j) + x);
+  }
+  pic.mark(comp, x, y, w, h, 1);
+}
+
+}  // namespace pyvtm

@@ -1,0 +1,61 @@
+// Block reconstruction shared by the decoder and the encoder's search:
+// intra prediction of one transform block (regular modes or CCLM) and the
+// residual path (8.7.2 scaling, 8.7.4 inverse transform, 8.7.5 picture
+// construction).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+#include "deblocking.h"
+#include "intra_pred.h"
+
+namespace pyvtm {
+
+// Per-component reconstruction state of a picture: the planes and which
+// samples are reconstructed (reference availability, 6.4.4 / 8.4.5.2.8).
+struct ReconPicture {
+  Plane plane[3];
+  int width = 0, height = 0;  // luma coded size
+  int bit_depth = 10;
+  int log2_ctu = 7;
+  int map_stride = 0;  // 4x4 luma units per row
+  std::vector<uint8_t> done[2];  // [0]: luma per 4x4; [1]: chroma per 2x2 chroma samples (same grid)
+
+  void init(int w, int h, int bd, int log2_ctu_size);
+  RefAvailability availability(int comp) const;
+  // Marks the block (component samples) reconstructed / not reconstructed.
+  void mark(int comp, int x, int y, int w, int h, uint8_t v);
+};
+
+// Transform block edges and sizes per 4x4 luma unit, for the deblocking
+// filter (8.8.3): [0] luma TBs, [1] chroma TBs (sizes in chroma samples).
+struct TbEdgeMaps {
+  int stride = 0;
+  std::vector<uint8_t> edge[2];          // bit0: TB edge on the unit's left side, bit1: on its top side
+  std::vector<uint8_t> tb_w_log2[2], tb_h_log2[2];
+  void init(int w, int h);
+  // The TB covering luma area (x, y, w, h); log2w/log2h in the component's samples.
+  void mark(int ch, int x, int y, int w, int h, int log2w, int log2h);
+};
+
+struct CtuRecord;
+// Marks the luma and chroma TBs of a CTU's record (every CU edge is a TB edge).
+void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec);
+
+// The deblocking parameters of an intra picture with one QpY (no cu_qp_delta)
+// whose TB edges are in e. qp_cb/qp_cr: QpC of 8.8.3.6.3 for the picture's QpY.
+DeblockParams make_deblock_params(const TbEdgeMaps &e, int width, int height, int bit_depth, int log2_ctu, int qp_y,
+                                  int qp_cb, int qp_cr, int beta_offset_div2, int tc_offset_div2);
+
+// Prediction of the TB of component comp at (x, y) of 2^log2w x 2^log2h
+// samples of that component with IntraPredModeY/C `mode` (0..66 or CCLM
+// 81..83). dst has stride 2^log2w.
+void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst);
+
+// Scaling + inverse transform of the levels, added to pred and written into
+// the picture (clipped); without levels (nullptr) the prediction is copied.
+void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
+                    const int32_t *levels, int qp);
+
+}  // namespace pyvtm
