@@ -100,7 +100,8 @@ inline int chroma_intra_mode(int intra_chroma_pred_mode, int luma_mode) {
 // ---------------------------------------------------------------------------
 // Residual coding (7.3.11.11).
 
-// 9.3.4.2.4: last_sig_coeff_{x,y}_prefix ctxInc = ctx_offset + (binIdx >> ctx_shift).
+// 9.3.4.2.4: last_sig_coeff_{x,y}_prefix ctxInc = ctx_offset + (binIdx >> ctx_shift),
+// with log2_tb_size = log2TbWidth for the x prefix and log2TbHeight for the y prefix.
 inline void last_sig_coeff_prefix_ctx(int log2_tb_size, int c_idx, int &ctx_offset, int &ctx_shift) {
   static const uint8_t kOffsetY[7] = {0, 0, 0, 3, 6, 10, 15};  // offsetY[log2TbSize - 1]
   if (c_idx == 0) {
@@ -117,22 +118,28 @@ inline int last_sig_coeff_prefix_cmax(int log2_zo_tb_size) { return (log2_zo_tb_
 inline int last_sig_coeff_suffix_len(int prefix) { return prefix > 3 ? (prefix >> 1) - 1 : 0; }
 
 // 9.3.4.2.5 (regular residual coding): sb_coded_flag ctxInc from
-// csbfCtx = sb_coded_flag of the right | below subblocks.
+// csbfCtx = sb_coded_flag of the right | below subblocks (those inside the
+// sub-block grid of the zero-out region).
 inline int sb_coded_flag_ctx_inc(int csbf_right_or_below, int c_idx) {
   return std::min(csbf_right_or_below, 1) + (c_idx ? 2 : 0);
 }
 
+// 7.3.11.11: log2ZoTbWidth / log2ZoTbHeight without SBT, MTS or LFNST:
+// Min(log2TbWidth, 5), Min(log2TbHeight, 5). Only that top-left region of a
+// 64-long dimension carries coefficients and is scanned.
+inline int log2_zo_tb_size(int log2_tb_size) { return std::min(log2_tb_size, 5); }
+
 // Template of 9.3.4.2.8 / 9.3.3.11: the neighbours (x+1, y), (x+2, y),
-// (x+1, y+1), (x, y+1), (x, y+2) inside the coded region of side `side`
-// (positions outside are 0). abs_lv holds absolute levels, stride `side`.
+// (x+1, y+1), (x, y+1), (x, y+2) inside the coded region of w x h
+// (positions outside are 0). abs_lv holds absolute levels, stride w.
 // AbsLevelPass1 of a level a is Min(4 + (a & 1), a): the same value whether
 // abs_lv holds pass-1 values (reader, during pass 1) or final levels.
-inline void residual_template_pass1(const int *abs_lv, int side, int x, int y, int &loc_sum_abs_pass1,
+inline void residual_template_pass1(const int *abs_lv, int w, int h, int x, int y, int &loc_sum_abs_pass1,
                                     int &num_sig_coeff) {
   int s = 0, n = 0;
   auto add = [&](int xx, int yy) {
-    if (xx < side && yy < side) {
-      const int v = abs_lv[yy * side + xx];
+    if (xx < w && yy < h) {
+      const int v = abs_lv[yy * w + xx];
       s += std::min(4 + (v & 1), v);
       n += v != 0;
     }
@@ -141,14 +148,22 @@ inline void residual_template_pass1(const int *abs_lv, int side, int x, int y, i
   loc_sum_abs_pass1 = s;
   num_sig_coeff = n;
 }
-inline int residual_template_sum_abs(const int *abs_lv, int side, int x, int y) {
+inline int residual_template_sum_abs(const int *abs_lv, int w, int h, int x, int y) {
   int s = 0;
-  if (x + 1 < side) s += abs_lv[y * side + x + 1];
-  if (x + 2 < side) s += abs_lv[y * side + x + 2];
-  if (x + 1 < side && y + 1 < side) s += abs_lv[(y + 1) * side + x + 1];
-  if (y + 1 < side) s += abs_lv[(y + 1) * side + x];
-  if (y + 2 < side) s += abs_lv[(y + 2) * side + x];
+  if (x + 1 < w) s += abs_lv[y * w + x + 1];
+  if (x + 2 < w) s += abs_lv[y * w + x + 2];
+  if (x + 1 < w && y + 1 < h) s += abs_lv[(y + 1) * w + x + 1];
+  if (y + 1 < h) s += abs_lv[(y + 1) * w + x];
+  if (y + 2 < h) s += abs_lv[(y + 2) * w + x];
   return s;
+}
+// Square forms (coded region side x side).
+inline void residual_template_pass1(const int *abs_lv, int side, int x, int y, int &loc_sum_abs_pass1,
+                                    int &num_sig_coeff) {
+  residual_template_pass1(abs_lv, side, side, x, y, loc_sum_abs_pass1, num_sig_coeff);
+}
+inline int residual_template_sum_abs(const int *abs_lv, int side, int x, int y) {
+  return residual_template_sum_abs(abs_lv, side, side, x, y);
 }
 
 // 9.3.4.2.8: sig_coeff_flag ctxInc inside the QState 0..1 context set

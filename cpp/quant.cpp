@@ -6,19 +6,35 @@
 
 namespace pyvtm {
 
-static const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
-static const int kLevelScale[6] = {40, 45, 51, 57, 64, 72};
+// Encoder quantisation scales, 2^14 / Qstep for qP % 6; the second row is
+// the first divided by sqrt(2) (qP + 3), for rectNonTsFlag = 1.
+static const int kQuantScale[2][6] = {{26214, 23302, 20560, 18396, 16384, 14564},
+                                      {18396, 16384, 14564, 13107, 11651, 10280}};
+// levelScale[rectNonTsFlag][qP % 6] (8.7.3).
+static const int kLevelScale[2][6] = {{40, 45, 51, 57, 64, 72}, {57, 64, 72, 80, 90, 102}};
 
-int quantize(const int32_t *coeff, int log2n, int qp, int bit_depth, int32_t *level) {
-  const int n = 1 << log2n;
-  const int transform_shift = 15 - bit_depth - log2n;
-  const int qbits = 14 + qp / 6 + transform_shift;
-  const int64_t offset = int64_t(171) << (qbits - 9);  // 1/3 rounding offset for intra
-  const int scale = kQuantScale[qp % 6];
+QuantParams quant_params(int log2w, int log2h, int qp, int bit_depth) {
+  // forward_transform() leaves coefficients at 2^transformShift times the
+  // orthonormal transform, transformShift = 15 - bitDepth - (log2W + log2H) / 2.
+  // For an odd log2W + log2H the half step is taken by the sqrt(2) scale
+  // row and one bit less of shift.
+  const int rect = rect_non_ts_flag(log2w, log2h);
+  const int transform_shift = 15 - bit_depth - ((log2w + log2h) >> 1);
+  QuantParams p;
+  p.scale = kQuantScale[rect][qp % 6];
+  p.qbits = 14 + qp / 6 + transform_shift - rect;
+  p.transform_shift = transform_shift - 0.5 * rect;
+  return p;
+}
+
+int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, int32_t *level) {
+  const int num = 1 << (log2w + log2h);
+  const QuantParams p = quant_params(log2w, log2h, qp, bit_depth);
+  const int64_t offset = int64_t(171) << (p.qbits - 9);  // 1/3 rounding offset for intra
   int nz = 0;
-  for (int i = 0; i < n * n; i++) {
-    const int64_t a = std::abs(int64_t(coeff[i])) * scale;
-    int32_t l = int32_t((a + offset) >> qbits);
+  for (int i = 0; i < num; i++) {
+    const int64_t a = std::abs(int64_t(coeff[i])) * p.scale;
+    int32_t l = int32_t((a + offset) >> p.qbits);
     l = std::min(l, 32767);
     level[i] = coeff[i] < 0 ? -l : l;
     nz += l != 0;
@@ -26,12 +42,15 @@ int quantize(const int32_t *coeff, int log2n, int qp, int bit_depth, int32_t *le
   return nz;
 }
 
-void dequantize(const int32_t *level, int log2n, int qp, int bit_depth, int32_t *coeff) {
-  const int n = 1 << log2n;
-  const int bd_shift = bit_depth + log2n - 5;  // rectNonTsFlag = 0, no dep. quant
+void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff) {
+  const int num = 1 << (log2w + log2h);
+  // 8.7.3 with m = 16 (no scaling list), no dependent quantisation:
+  // bdShift = BitDepth + rectNonTsFlag + ((log2W + log2H) / 2) - 5.
+  const int rect = rect_non_ts_flag(log2w, log2h);
+  const int bd_shift = bit_depth + rect + ((log2w + log2h) >> 1) - 5;
   const int64_t bd_offset = (int64_t(1) << bd_shift) >> 1;
-  const int64_t ls = int64_t(16 * kLevelScale[qp % 6]) << (qp / 6);
-  for (int i = 0; i < n * n; i++) {
+  const int64_t ls = int64_t(16 * kLevelScale[rect][qp % 6]) << (qp / 6);
+  for (int i = 0; i < num; i++) {
     if (!level[i]) { coeff[i] = 0; continue; }
     const int64_t d = (int64_t(level[i]) * ls + bd_offset) >> bd_shift;
     coeff[i] = int32_t(clip3<int64_t>(-32768, 32767, d));

@@ -1,15 +1,40 @@
 // Scalar quantisation (encoder) and the normative scaling process (8.7.3)
-// without scaling lists or dependent quantisation, square blocks.
+// without scaling lists, transform skip or dependent quantisation, for
+// W x H blocks (W, H in {4, 8, 16, 32, 64}).
 #pragma once
 #include <cstdint>
 
 namespace pyvtm {
 
-// qp is qP of 8.7.3 (Qp'Y, Qp'Cb or Qp'Cr, i.e. including QpBdOffset).
-// Returns the number of nonzero levels.
-int quantize(const int32_t *coeff, int log2n, int qp, int bit_depth, int32_t *level);
+// rectNonTsFlag of 8.7.3 (no transform skip): log2W + log2H odd, i.e. the
+// transform gain is not a power of two and a sqrt(2) factor is folded into
+// levelScale (and, in the encoder, into the quantisation scale).
+inline int rect_non_ts_flag(int log2w, int log2h) { return (log2w + log2h) & 1; }
 
-// 8.7.3: TransCoeffLevel -> scaled transform coefficients d (clipped).
-void dequantize(const int32_t *level, int log2n, int qp, int bit_depth, int32_t *coeff);
+// qp is qP of 8.7.3 (Qp'Y, Qp'Cb or Qp'Cr, i.e. including QpBdOffset).
+// Levels are written for all W x H positions (raster, stride W).
+// Returns the number of nonzero levels.
+int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, int32_t *level);
+
+// 8.7.3: TransCoeffLevel -> scaled transform coefficients d (clipped to 16 bit).
+void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff);
+
+// Encoder quantisation parameters shared with rdoq.cpp: the scale Q and
+// right shift qbits with level ~= |coeff| * Q >> qbits, and the (possibly
+// half-integer) transform shift as a real number for distortion weighting.
+struct QuantParams {
+  int scale;               // quantScale[rectNonTsFlag][qP % 6]
+  int qbits;               // 14 + qP / 6 + transformShift (- 1 when rectNonTsFlag)
+  double transform_shift;  // 15 - bitDepth - (log2W + log2H) / 2
+};
+QuantParams quant_params(int log2w, int log2h, int qp, int bit_depth);
+
+// Square forms (W = H = 1 << log2n).
+inline int quantize(const int32_t *coeff, int log2n, int qp, int bit_depth, int32_t *level) {
+  return quantize(coeff, log2n, log2n, qp, bit_depth, level);
+}
+inline void dequantize(const int32_t *level, int log2n, int qp, int bit_depth, int32_t *coeff) {
+  dequantize(level, log2n, log2n, qp, bit_depth, coeff);
+}
 
 }  // namespace pyvtm

@@ -9,11 +9,10 @@
 
 #include "common.h"
 #include "derive.h"
+#include "quant.h"
 #include "tables.h"
 
 namespace pyvtm {
-
-static const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
 
 static inline double cost_bits(const ContextModel &c, int bin) {
   return double(bin_cost(c, bin)) / (1 << kFracBitsShift);
@@ -41,46 +40,47 @@ struct PosInfo {
 };
 }  // namespace
 
-int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_depth, const ContextSet &cs,
-                  double lambda, int32_t *level) {
-  const int n = 1 << log2n;
-  const int zo = std::min(log2n, 5);
-  const int nz = 1 << zo;
-  const int transform_shift = 15 - bit_depth - log2n;
-  const int qbits = 14 + qp / 6 + transform_shift;
-  const double scale = kQuantScale[qp % 6];
-  const double inv_step = scale / std::ldexp(1.0, qbits);  // level per coefficient unit
+int rdoq_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
+                  const ContextSet &cs, double lambda, int32_t *level) {
+  const int tw = 1 << log2w;  // TB stride
+  // Coded (zero-out) region of 7.3.11.11, nzw x nzh.
+  const int zo_w = log2_zo_tb_size(log2w), zo_h = log2_zo_tb_size(log2h);
+  const int nzw = 1 << zo_w, nzh = 1 << zo_h;
+  const QuantParams qpar = quant_params(log2w, log2h, qp, bit_depth);
+  const double scale = qpar.scale;
+  const double inv_step = scale / std::ldexp(1.0, qpar.qbits);  // level per coefficient unit
   const double step = 1.0 / inv_step;
-  const double err_scale = std::ldexp(1.0, -2 * transform_shift);  // to pixel-domain SSE
+  // To pixel-domain SSE: 2^(-2 * transformShift); 2 * transformShift is an integer.
+  const double err_scale = std::ldexp(1.0, -int(std::lround(2 * qpar.transform_shift)));
 
-  for (int i = 0; i < n * n; i++) level[i] = 0;
-  // Rounded levels of the coded region.
+  std::fill(level, level + (size_t(1) << (log2w + log2h)), 0);
+  // Rounded levels of the coded region (stride nzw).
   int abs_lv[32 * 32];
   int max_lv[32 * 32];
   bool any = false;
-  for (int y = 0; y < nz; y++)
-    for (int x = 0; x < nz; x++) {
-      const double a = std::abs(double(coeff[y * n + x])) * inv_step;
+  for (int y = 0; y < nzh; y++)
+    for (int x = 0; x < nzw; x++) {
+      const double a = std::abs(double(coeff[y * tw + x])) * inv_step;
       int l = int(a + 0.5);
       l = std::min(l, 32767);
-      max_lv[y * nz + x] = l;
-      abs_lv[y * nz + x] = 0;
+      max_lv[y * nzw + x] = l;
+      abs_lv[y * nzw + x] = 0;
       any |= l != 0;
     }
   if (!any) return 0;
 
-  const int log2_sbs = zo - 2;
-  const int sbs = 1 << log2_sbs;
-  const ScanPos *scan_sb = diag_scan(log2_sbs, log2_sbs);
+  // 4x4 subblocks on a sbw x sbh grid, both scanned diagonally.
+  const int sbw = 1 << (zo_w - 2), sbh = 1 << (zo_h - 2);
+  const ScanPos *scan_sb = diag_scan(zo_w - 2, zo_h - 2);
   const ScanPos *scan4 = diag_scan(2, 2);
-  const int num_sb = 1 << (2 * log2_sbs);
+  const int num_sb = sbw * sbh;
   const int total = num_sb * 16;
 
   // Last candidate position in scan order.
   int last_scan = -1;
   for (int s = total - 1; s >= 0 && last_scan < 0; s--) {
     const int x = (scan_sb[s >> 4].x << 2) + scan4[s & 15].x, y = (scan_sb[s >> 4].y << 2) + scan4[s & 15].y;
-    if (max_lv[y * nz + x]) last_scan = s;
+    if (max_lv[y * nzw + x]) last_scan = s;
   }
 
 
@@ -90,17 +90,17 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     PosInfo &pi = info[s];
     pi.x = xc;
     pi.y = yc;
-    const double c = std::abs(double(coeff[yc * n + xc]));
+    const double c = std::abs(double(coeff[yc * tw + xc]));
     pi.err0 = c * c * err_scale;
     // Templates from the levels already decided (right/below neighbours).
     int loc_sum, num_sig;
-    residual_template_pass1(abs_lv, nz, xc, yc, loc_sum, num_sig);
+    residual_template_pass1(abs_lv, nzw, nzh, xc, yc, loc_sum, num_sig);
     const int off = gtx_ctx_inc(false, loc_sum, num_sig, xc, yc, c_idx);
     const int last_off = gtx_ctx_inc(true, 0, 0, xc, yc, c_idx);
-    const int rice = rice_param(residual_template_sum_abs(abs_lv, nz, xc, yc), 4);
+    const int rice = rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), 4);
     const ContextModel &sig_m = cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx)];
     pi.cost_sig0 = pi.err0 + lambda * cost_bits(sig_m, 0);
-    const int lmax = max_lv[yc * nz + xc];
+    const int lmax = max_lv[yc * nzw + xc];
     auto level_bits = [&](int l, int ctx_off) {
       // gt1, par, gt3 and remainder bits plus the sign of a level l >= 1.
       double b = 1.0;  // sign
@@ -125,7 +125,7 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     pi.level = best_l;
     pi.cost_sel = best;
     pi.cost_last = best_l ? best_last : 1e300;
-    abs_lv[yc * nz + xc] = best_l;
+    abs_lv[yc * nzw + xc] = best_l;
   }
 
   // Subblock zeroing (sb_coded_flag = 0) for subblocks strictly between the
@@ -141,8 +141,8 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     }
     if (coded && i < last_sb && i > 0) {
       int csbf = 0;
-      if (xs + 1 < sbs) csbf |= sb_coded[ys * sbs + xs + 1];
-      if (ys + 1 < sbs) csbf |= sb_coded[(ys + 1) * sbs + xs];
+      if (xs + 1 < sbw) csbf |= sb_coded[ys * sbw + xs + 1];
+      if (ys + 1 < sbh) csbf |= sb_coded[(ys + 1) * sbw + xs];
       const ContextModel &sb_m = cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(csbf, c_idx)];
       double cost_coded = lambda * cost_bits(sb_m, 1);
       double cost_zero = lambda * cost_bits(sb_m, 0);
@@ -160,21 +160,23 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
         }
       }
     }
-    sb_coded[ys * sbs + xs] = coded;
+    sb_coded[ys * sbw + xs] = coded;
   }
 
   // Last position: minimise sum(cost before) + cost_last + sum(err0 after).
   {
-    const int max_group = last_sig_coeff_prefix_cmax(zo);
-    int ctx_offset, ctx_shift;
-    last_sig_coeff_prefix_ctx(log2n, c_idx, ctx_offset, ctx_shift);
+    // Prefix contexts and cMax per dimension (9.3.4.2.4, 7.3.11.11).
+    const int max_gx = last_sig_coeff_prefix_cmax(zo_w), max_gy = last_sig_coeff_prefix_cmax(zo_h);
+    int off_x, shift_x, off_y, shift_y;
+    last_sig_coeff_prefix_ctx(log2w, c_idx, off_x, shift_x);
+    last_sig_coeff_prefix_ctx(log2h, c_idx, off_y, shift_y);
     auto last_bits = [&](int x, int y) {
       double b = 0;
       const int gx = g_last_group_idx[x], gy = g_last_group_idx[y];
-      for (int i = 0; i < gx; i++) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + ctx_offset + (i >> ctx_shift)], 1);
-      if (gx < max_group) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + ctx_offset + (gx >> ctx_shift)], 0);
-      for (int i = 0; i < gy; i++) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (i >> ctx_shift)], 1);
-      if (gy < max_group) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + ctx_offset + (gy >> ctx_shift)], 0);
+      for (int i = 0; i < gx; i++) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + off_x + (i >> shift_x)], 1);
+      if (gx < max_gx) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + off_x + (gx >> shift_x)], 0);
+      for (int i = 0; i < gy; i++) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + off_y + (i >> shift_y)], 1);
+      if (gy < max_gy) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + off_y + (gy >> shift_y)], 0);
       b += last_sig_coeff_suffix_len(gx) + last_sig_coeff_suffix_len(gy);
       return b;
     };
@@ -197,7 +199,7 @@ int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_de
     for (int s = 0; s <= best_s; s++) {
       const PosInfo &pi = info[s];
       if (pi.level) {
-        level[pi.y * n + pi.x] = coeff[pi.y * n + pi.x] < 0 ? -pi.level : pi.level;
+        level[pi.y * tw + pi.x] = coeff[pi.y * tw + pi.x] < 0 ? -pi.level : pi.level;
         nzc++;
       }
     }

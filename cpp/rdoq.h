@@ -6,10 +6,18 @@
 
 namespace pyvtm {
 
-// Quantises transform coefficients (forward_transform() scale) of a square
-// TB to levels minimising SSE + lambda * bits under the context states cs.
-// qp is qP of 8.7.3. Returns the number of nonzero levels.
-int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_depth, const ContextSet &cs,
-                  double lambda, int32_t *level);
+// Quantises transform coefficients (forward_transform() scale) of a W x H
+// TB (W = 1 << log2w, H = 1 << log2h, raster, stride W) to levels
+// minimising SSE + lambda * bits under the context states cs. Only the
+// Min(W, 32) x Min(H, 32) zero-out region gets nonzero levels. qp is qP of
+// 8.7.3. Returns the number of nonzero levels.
+int rdoq_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
+                  const ContextSet &cs, double lambda, int32_t *level);
+
+// Square form (W = H = 1 << log2n).
+inline int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_depth, const ContextSet &cs,
+                         double lambda, int32_t *level) {
+  return rdoq_quantize(coeff, log2n, log2n, qp, c_idx, bit_depth, cs, lambda, level);
+}
 
 }  // namespace pyvtm

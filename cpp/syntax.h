@@ -32,12 +32,24 @@ int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
 
-// residual_coding() of a square TB (log2n 2..6) whose levels are given in
-// raster order with stride 1 << log2n. At least one level must be nonzero.
-void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2n, int c_idx);
-// Reads residual_coding() of a square TB into levels (raster, stride
-// 1 << log2n, all n x n entries written). Throws DecodeError on levels
-// outside the 16-bit range of TransCoeffLevel.
-void read_residual_coding(CabacReader &r, ContextSet &cs, int log2n, int c_idx, int32_t *levels);
+// residual_coding() (7.3.11.11) of a W x H TB, W = 1 << log2w and
+// H = 1 << log2h in {4, ..., 64}, whose levels are given in raster order with
+// stride W; levels outside the top-left Min(W, 32) x Min(H, 32) zero-out
+// region are ignored (they must be zero). At least one level inside the
+// region must be nonzero.
+void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
+                           int c_idx);
+// Reads residual_coding() of a W x H TB into levels (raster, stride W, all
+// W x H entries written). Throws DecodeError on levels outside the 16-bit
+// range of TransCoeffLevel.
+void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels);
+
+// Square forms (W = H = 1 << log2n).
+inline void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2n, int c_idx) {
+  write_residual_coding(w, cs, levels, log2n, log2n, c_idx);
+}
+inline void read_residual_coding(CabacReader &r, ContextSet &cs, int log2n, int c_idx, int32_t *levels) {
+  read_residual_coding(r, cs, log2n, log2n, c_idx, levels);
+}
 
 }  // namespace pyvtm

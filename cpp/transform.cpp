@@ -8,58 +8,109 @@ namespace pyvtm {
 
 static constexpr int kCoeffMin = -(1 << 15), kCoeffMax = (1 << 15) - 1;
 
-void inverse_transform(const int32_t *coeff, int log2n, int bit_depth, int32_t *residual) {
+// Row k of transMatrix for the N-point DCT-II, N = 1 << log2n (8.7.4.5):
+// the 64-point matrix subsampled, transMatrix_N[k][j] = g_dct64[k * 64 / N][j].
+static inline const int8_t *dct_row(int log2n, int k) { return g_dct64[k << (6 - log2n)]; }
+
+// One-dimensional inverse DCT-II (8.7.4.5, trType 0):
+// y[i] = sum over j < num_in of transMatrix_N[j][i] * x[j], i = 0..N-1.
+// Computed by the even/odd split of the DCT-II matrix (rows 2j of the
+// N-point matrix are the N/2-point matrix; rows are symmetric / antisymmetric
+// for even / odd j), in exact integer arithmetic: the result equals the
+// matrix product of the standard bit for bit.
+template <typename T>
+static void inv_dct_1d(const T *x, int log2n, int num_in, T *y) {
   const int n = 1 << log2n;
-  const int nz = std::min(n, 32);  // nonZeroW/H for DCT-II (8.7.4.1)
-  const int step = 64 >> log2n;
-  // Only the columns / rows up to the last nonzero coefficient contribute
-  // (the skipped products are all zero, so the result is unchanged).
-  int last_x = -1, last_y = -1;
-  for (int y = 0; y < nz; y++)
-    for (int x = 0; x < nz; x++)
-      if (coeff[y * n + x]) { last_x = std::max(last_x, x); last_y = y; }
-  int32_t g[64 * 64];
-  // First stage: vertical 1-D transform of each column (8.7.4.1 step 2).
-  for (int x = 0; x <= last_x; x++) {
-    for (int y = 0; y < n; y++) {
-      int64_t e = 0;
-      for (int k = 0; k <= last_y; k++) e += int64_t(g_dct64[k * step][y]) * coeff[k * n + x];
-      g[y * n + x] = clip3<int32_t>(kCoeffMin, kCoeffMax, int32_t((e + 64) >> 7));
-    }
+  if (n == 1) { y[0] = num_in > 0 ? T(64) * x[0] : T(0); return; }
+  const int h = n >> 1;
+  T xe[32], e[32], o[32];
+  const int num_even = (num_in + 1) >> 1;
+  for (int k = 0; k < num_even; k++) xe[k] = x[2 * k];
+  inv_dct_1d(xe, log2n - 1, num_even, e);
+  for (int m = 0; m < h; m++) o[m] = 0;
+  for (int k = 1; k < num_in; k += 2) {
+    if (!x[k]) continue;
+    const int8_t *row = dct_row(log2n, k);
+    for (int m = 0; m < h; m++) o[m] += T(row[m]) * x[k];
   }
-  // Second stage: horizontal, then bdShift = max(20 - bitDepth, 0).
-  const int bd_shift = std::max(20 - bit_depth, 0);
-  const int64_t rnd = int64_t(1) << (bd_shift - 1);
-  for (int y = 0; y < n; y++) {
-    for (int x = 0; x < n; x++) {
-      int64_t r = 0;
-      for (int k = 0; k <= last_x; k++) r += int64_t(g_dct64[k * step][x]) * g[y * n + k];
-      residual[y * n + x] = int32_t((r + rnd) >> bd_shift);
-    }
+  for (int m = 0; m < h; m++) { y[m] = e[m] + o[m]; y[n - 1 - m] = e[m] - o[m]; }
+}
+
+// One-dimensional forward DCT-II (encoder): y[k] = sum over j < N of
+// transMatrix_N[k][j] * x[j] for k < num_out, by the same even/odd split
+// (exact, so equal to the matrix product).
+static void fwd_dct_1d(const int64_t *x, int log2n, int num_out, int64_t *y) {
+  const int n = 1 << log2n;
+  if (n == 1) { y[0] = 64 * x[0]; return; }
+  const int h = n >> 1;
+  int64_t e[32], o[32], ye[32];
+  for (int m = 0; m < h; m++) { e[m] = x[m] + x[n - 1 - m]; o[m] = x[m] - x[n - 1 - m]; }
+  const int num_even = (num_out + 1) >> 1;
+  fwd_dct_1d(e, log2n - 1, num_even, ye);
+  for (int k = 0; k < num_even; k++) y[2 * k] = ye[k];
+  for (int k = 1; k < num_out; k += 2) {
+    const int8_t *row = dct_row(log2n, k);
+    int64_t s = 0;
+    for (int m = 0; m < h; m++) s += int64_t(row[m]) * o[m];
+    y[k] = s;
   }
 }
 
-void forward_transform(const int32_t *residual, int log2n, int bit_depth, int32_t *coeff) {
-  const int n = 1 << log2n;
-  const int nz = std::min(n, 32);
-  const int step = 64 >> log2n;
-  // Shifts as in the reference encoder: (log2N + bitDepth - 9), (log2N + 6).
-  const int shift1 = log2n + bit_depth - 9;
-  const int shift2 = log2n + 6;
-  int32_t tmp[64 * 64];
-  for (int y = 0; y < n; y++)
-    for (int k = 0; k < nz; k++) {
-      int64_t s = 0;
-      for (int x = 0; x < n; x++) s += int64_t(g_dct64[k * step][x]) * residual[y * n + x];
-      tmp[y * n + k] = int32_t((s + (int64_t(1) << (shift1 - 1))) >> shift1);
-    }
-  for (int i = 0; i < n * n; i++) coeff[i] = 0;
-  for (int x = 0; x < nz; x++)
-    for (int k = 0; k < nz; k++) {
-      int64_t s = 0;
-      for (int y = 0; y < n; y++) s += int64_t(g_dct64[k * step][y]) * tmp[y * n + x];
-      coeff[k * n + x] = int32_t((s + (int64_t(1) << (shift2 - 1))) >> shift2);
-    }
+void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  // nonZeroW / nonZeroH of 8.7.4.1 for DCT-II.
+  const int nz_w = std::min(w, 32), nz_h = std::min(h, 32);
+  // Columns / rows beyond the last nonzero coefficient contribute nothing
+  // (their products are zero), so the 1-D transforms stop there.
+  int last_x = -1, last_y = -1;
+  for (int y = 0; y < nz_h; y++)
+    for (int x = 0; x < nz_w; x++)
+      if (coeff[y * w + x]) { last_x = std::max(last_x, x); last_y = y; }
+  if (last_x < 0) {
+    std::fill(residual, residual + w * h, 0);
+    return;
+  }
+  // Inputs are 16-bit and each output sums at most 32 products of
+  // magnitude <= 90 * 2^15 in either stage, so 32-bit sums cannot overflow.
+  int32_t g[64 * 64];
+  int32_t col[64], e[64];
+  // Stage 1: vertical transform of columns 0..last_x (8.7.4.1 step 2),
+  // then g = Clip3(coeffMin, coeffMax, (e + 64) >> 7).
+  for (int x = 0; x <= last_x; x++) {
+    for (int k = 0; k <= last_y; k++) col[k] = coeff[k * w + x];
+    inv_dct_1d(col, log2h, last_y + 1, e);
+    for (int y = 0; y < h; y++) g[y * w + x] = clip3<int32_t>(kCoeffMin, kCoeffMax, (e[y] + 64) >> 7);
+  }
+  // Stage 2: horizontal transform of each row, then bdShift = Max(20 - bitDepth, 0) (8.7.2).
+  const int bd_shift = std::max(20 - bit_depth, 0);
+  const int32_t rnd = bd_shift ? int32_t(1) << (bd_shift - 1) : 0;
+  for (int y = 0; y < h; y++) {
+    inv_dct_1d(g + y * w, log2w, last_x + 1, e);
+    for (int x = 0; x < w; x++) residual[y * w + x] = (e[x] + rnd) >> bd_shift;
+  }
+}
+
+void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  const int nz_w = std::min(w, 32), nz_h = std::min(h, 32);
+  // Shifts as in the reference encoder: (log2W + bitDepth - 9) after the
+  // horizontal stage, (log2H + 6) after the vertical one.
+  const int shift1 = log2w + bit_depth - 9;
+  const int shift2 = log2h + 6;
+  const int64_t rnd1 = int64_t(1) << (shift1 - 1), rnd2 = int64_t(1) << (shift2 - 1);
+  int64_t tmp[64 * 32];  // h rows of nz_w coefficients
+  int64_t in[64] = {}, out[64];
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) in[x] = residual[y * w + x];
+    fwd_dct_1d(in, log2w, nz_w, out);
+    for (int k = 0; k < nz_w; k++) tmp[y * nz_w + k] = int32_t((out[k] + rnd1) >> shift1);
+  }
+  std::fill(coeff, coeff + w * h, 0);
+  for (int k = 0; k < nz_w; k++) {
+    for (int y = 0; y < h; y++) in[y] = tmp[y * nz_w + k];
+    fwd_dct_1d(in, log2h, nz_h, out);
+    for (int j = 0; j < nz_h; j++) coeff[j * w + k] = int32_t((out[j] + rnd2) >> shift2);
+  }
 }
 
 static int hadamard4x4(const int *d) {
@@ -105,18 +156,25 @@ static int hadamard8x8(const int *d) {
   return s;
 }
 
-uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2n) {
-  const int n = 1 << log2n;
+uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h) {
+  const int w = 1 << log2w, h = 1 << log2h;
   uint64_t total = 0;
-  if (n == 4) {
+  if (w < 8 || h < 8) {
+    // 4x4 tiles, (sum + 1) >> 1 each.
     int d[16];
-    for (int y = 0; y < 4; y++)
-      for (int x = 0; x < 4; x++) d[y * 4 + x] = org[y * org_stride + x] - pred[y * pred_stride + x];
-    return (uint64_t(hadamard4x4(d)) + 1) >> 1;
+    for (int by = 0; by < h; by += 4)
+      for (int bx = 0; bx < w; bx += 4) {
+        for (int y = 0; y < 4; y++)
+          for (int x = 0; x < 4; x++)
+            d[y * 4 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];
+        total += (uint64_t(hadamard4x4(d)) + 1) >> 1;
+      }
+    return total;
   }
+  // 8x8 tiles, (sum + 2) >> 2 each.
   int d[64];
-  for (int by = 0; by < n; by += 8)
-    for (int bx = 0; bx < n; bx += 8) {
+  for (int by = 0; by < h; by += 8)
+    for (int bx = 0; bx < w; bx += 8) {
       for (int y = 0; y < 8; y++)
         for (int x = 0; x < 8; x++)
           d[y * 8 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];

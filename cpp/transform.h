@@ -1,20 +1,36 @@
 // DCT-II transforms: the normative inverse (8.7.4) and an encoder forward
-// transform, for square blocks of side 4..64 with the 64-point zero-out.
+// transform, for W x H blocks with W, H in {4, 8, 16, 32, 64} and the
+// zero-out of coefficients beyond 32 in a 64-long dimension.
 #pragma once
 #include "common.h"
 
 namespace pyvtm {
 
-// Scaled transform coefficients d[y*N + x] (already clipped to 16 bit) ->
-// residual r[y*N + x] (8.7.4.1 with trType 0, bdShift for bit_depth).
-void inverse_transform(const int32_t *coeff, int log2n, int bit_depth, int32_t *residual);
+// Scaled transform coefficients d[y*W + x] (already clipped to 16 bit) ->
+// residual r[y*W + x] (8.7.4.1 with trTypeHor = trTypeVer = 0; only the
+// nonZeroW x nonZeroH = Min(W, 32) x Min(H, 32) top-left coefficients are
+// read; intermediate clipping after the first stage; bdShift for bit_depth).
+void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual);
 
-// Encoder forward transform, residual -> coefficients at the scale the
-// quantiser of quant.h expects. Coefficients outside the top-left 32x32 are
-// zeroed for N = 64.
-void forward_transform(const int32_t *residual, int log2n, int bit_depth, int32_t *coeff);
+// Encoder forward transform (horizontal then vertical), residual ->
+// coefficients at the scale the quantiser of quant.h expects. Coefficients
+// outside the top-left Min(W, 32) x Min(H, 32) are zeroed.
+void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff);
 
-// Sum of absolute Hadamard-transformed differences of an N x N block.
-uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2n);
+// Sum of absolute Hadamard-transformed differences of a W x H block: 8x8
+// tiles when both sides are >= 8, else 4x4 tiles, each normalised so the
+// result is about twice the orthonormal-transform SAD at every size.
+uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h);
+
+// Square forms (W = H = 1 << log2n).
+inline void inverse_transform(const int32_t *coeff, int log2n, int bit_depth, int32_t *residual) {
+  inverse_transform(coeff, log2n, log2n, bit_depth, residual);
+}
+inline void forward_transform(const int32_t *residual, int log2n, int bit_depth, int32_t *coeff) {
+  forward_transform(residual, log2n, log2n, bit_depth, coeff);
+}
+inline uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2n) {
+  return satd(org, org_stride, pred, pred_stride, log2n, log2n);
+}
 
 }  // namespace pyvtm
