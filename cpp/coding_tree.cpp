@@ -12,6 +12,8 @@
 
 namespace pyvtm {
 
+thread_local std::vector<CtTraceEntry> *g_ct_trace = nullptr;
+
 bool TransformUnit::operator==(const TransformUnit &o) const {
   return x == o.x && y == o.y && w == o.w && h == o.h && cbf[0] == o.cbf[0] && cbf[1] == o.cbf[1] &&
          cbf[2] == o.cbf[2];
@@ -321,6 +323,8 @@ void CodingTreeSyntax::coding_tree(const CtNode &n) {
     s = read_split_mode(*r_, cs_, n, a, nb, lim_);
     out_->splits.push_back(uint8_t(s));
   }
+  PYVTM_CT_TRACE(n.tree == DUAL_TREE_CHROMA ? "split_mode(chroma)" : "split_mode", n.x, n.y, s,
+                 split_cu_flag_ctx(n, a, nb));
   if (s == SPLIT_NONE) {
     coding_unit(n);
     return;
@@ -368,6 +372,7 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
       cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm);
       if (cu.luma_mode < 0 || cu.luma_mode >= NUM_LUMA_MODES) throw DecodeError("slice data: invalid intra mode");
     }
+    PYVTM_CT_TRACE("IntraPredModeY", cu.x, cu.y, cu.luma_mode, mpm[1]);
     maps_.set_cu(0, cu);
   }
   if (n.tree != DUAL_TREE_LUMA) {
@@ -380,6 +385,7 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
       read_chroma_mode_syntax(*r_, cs_, cclm, cu.cclm_mode_flag, cu.cclm_mode_idx, cu.chroma_syntax);
     }
     cu.chroma_mode = derive_chroma_mode(maps_, cu);
+    PYVTM_CT_TRACE("IntraPredModeC", cu.x, cu.y, cu.chroma_mode, cclm);
   }
   // transform_tree()
   int tiles[16][4];
@@ -425,6 +431,7 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     }
     if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_));
   }
+  PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
   if (luma && tu.cbf[0]) residual(tu, 0, lw, lh);
   if (chroma)
@@ -441,6 +448,13 @@ void CodingTreeSyntax::residual(TransformUnit &tu, int c, int log2w, int log2h) 
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
     read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c]);
   }
+#ifdef PYVTM_SYNTAX_TRACE
+  const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];
+  int64_t sum = 0;
+  for (size_t k = 0; k < (size_t(1) << (log2w + log2h)); k++) sum = sum * 31 + lv[k];
+  PYVTM_CT_TRACE(c == 0 ? "residual_coding(Y)" : c == 1 ? "residual_coding(Cb)" : "residual_coding(Cr)", tu.x, tu.y,
+                 int(sum & 0x7fffffff), 0);
+#endif
 }
 
 }  // namespace pyvtm

@@ -10,6 +10,7 @@
 // Positions and sizes are in luma samples (also for the chroma tree).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cabac.h"
@@ -107,9 +108,24 @@ void read_chroma_mode_syntax(CabacReader &r, ContextSet &cs, bool cclm_allowed, 
 // The transform tiling of a CU (7.3.11.8, no ISP/SBT): the TUs in order.
 int transform_tiling(int x, int y, int w, int h, int max_tb, int out[][4], int max_out);
 
-// Optional syntax trace (element, position, value) for finding the first
-// divergence between encoder and decoder; enabled with PYVTM_TRACE=path.
-struct SyntaxTrace;
+// Syntax trace of the walker (element, position, value, context index),
+// compiled in with -DPYVTM_SYNTAX_TRACE=ON (CMake): point g_ct_trace at a
+// vector, run the encoder (write) and the decoder (read), and the first
+// entry where the two traces differ is the first diverging element.
+struct CtTraceEntry {
+  const char *element;
+  int x, y, value, ctx;
+  bool operator==(const CtTraceEntry &o) const {
+    return std::string(element) == o.element && x == o.x && y == o.y && value == o.value && ctx == o.ctx;
+  }
+};
+extern thread_local std::vector<CtTraceEntry> *g_ct_trace;
+#ifdef PYVTM_SYNTAX_TRACE
+#define PYVTM_CT_TRACE(elem, x, y, value, ctx) \
+  do { if (g_ct_trace) g_ct_trace->push_back({elem, x, y, int(value), int(ctx)}); } while (0)
+#else
+#define PYVTM_CT_TRACE(elem, x, y, value, ctx) do { } while (0)
+#endif
 
 // The syntax walker: one CTU at a time. In write mode it consumes a record
 // (produced by the search) and emits bins; in read mode it fills a record.

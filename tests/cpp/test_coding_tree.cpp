@@ -66,19 +66,35 @@ Coverage round_trip(const Picture &pic, const EncoderConfig &cfg, const std::str
   Coverage cv;
   std::vector<CtuRecord> enc_recs, dec_recs;
   EncodeResult er;
+  std::vector<CtTraceEntry> trace_w, trace_r;  // filled only in a PYVTM_SYNTAX_TRACE build
   try {
+    g_ct_trace = &trace_w;
     er = encode_picture_records(pic, cfg, Hooks{}, &enc_recs);
+    g_ct_trace = nullptr;
   } catch (const std::exception &e) {
+    g_ct_trace = nullptr;
     check(false, name + ": encoder threw: " + e.what());
     return cv;
   }
   DecodeResult dr;
   try {
+    g_ct_trace = &trace_r;
     dr = decode_bitstream_records(er.bitstream.data(), er.bitstream.size(), DecodeOptions{}, Hooks{}, &dec_recs);
+    g_ct_trace = nullptr;
   } catch (const std::exception &e) {
+    g_ct_trace = nullptr;
     check(false, name + ": decoder threw: " + e.what());
     return cv;
   }
+  for (size_t i = 0; i < trace_w.size() && i < trace_r.size(); i++)
+    if (!(trace_w[i] == trace_r[i])) {
+      const CtTraceEntry &a = trace_w[i], &b = trace_r[i];
+      check(false, name + ": syntax trace diverges at entry " + std::to_string(i) + ": written " + a.element + "(" +
+                       std::to_string(a.x) + "," + std::to_string(a.y) + ")=" + std::to_string(a.value) + " read " +
+                       b.element + "(" + std::to_string(b.x) + "," + std::to_string(b.y) + ")=" + std::to_string(b.value));
+      break;
+    }
+  check(trace_w.size() == trace_r.size(), name + ": syntax trace lengths");
   check(enc_recs.size() == dec_recs.size(), name + ": number of CTU records");
   for (size_t i = 0; i < enc_recs.size() && i < dec_recs.size(); i++) {
     const std::string d = compare_records(enc_recs[i], dec_recs[i]);
