@@ -6,21 +6,193 @@
 
 namespace pyvtm {
 
-void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2n,
+namespace {
+
+constexpr int kMaxSide = 64;               // largest intra block side predicted here
+constexpr int kRefLen = 2 * 128 + 8;       // entries of IntraRefs::top / left
+
+inline Pel clip_pel(int v, int bit_depth) { return Pel(clip3(0, (1 << bit_depth) - 1, v)); }
+
+// intraPredAngle of Table 23 as a function of the distance d from the
+// pure direction (d = predModeIntra - 50 for predModeIntra >= 34,
+// d = 18 - predModeIntra for 2..33, d = 16 - predModeIntra for -14..-1).
+constexpr int kAngleByDist[31] = {0,  1,  2,  3,  4,  6,  8,  10, 12,  14,  16,  18,  20,  23,  26, 29,
+                                  32, 35, 39, 45, 51, 57, 64, 73, 86, 102, 128, 171, 256, 341, 512};
+
+// intraPredAngle of an angular (possibly wide-angle) predModeIntra.
+int intra_pred_angle(int mode) {
+  int d;
+  if (mode >= INTRA_ANGULAR34) d = mode - INTRA_ANGULAR50;
+  else if (mode >= 2) d = INTRA_ANGULAR18 - mode;
+  else d = 16 - mode;  // wide angles -1..-14 mirror 67..80
+  return d < 0 ? -kAngleByDist[-d] : kAngleByDist[d];
+}
+
+// |invAngle| = Round(512 * 32 / |intraPredAngle|) (8.4.5.2.12).
+int inv_angle_abs(int angle) {
+  const int a = std::abs(angle);
+  return (2 * 512 * 32 + a) / (2 * a);
+}
+
+// refFilterFlag of 8.4.5.2.5: planar and the integer-slope angular modes.
+bool ref_filter_flag(int mode) {
+  switch (mode) {
+    case 0: case -14: case -12: case -10: case -6: case 2: case 34: case 66: case 72: case 76: case 78: case 80:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// 8.4.5.2.10 reference sample filtering with [1 2 1] over refW = 2W top and
+// refH = 2H left samples; the last sample of each side stays unfiltered.
+void filter_refs(const IntraRefs &in, int ref_w, int ref_h, IntraRefs &out) {
+  out.top[0] = out.left[0] = Pel((in.left[1] + 2 * in.top[0] + in.top[1] + 2) >> 2);
+  for (int i = 1; i < ref_w; i++) out.top[i] = Pel((in.top[i - 1] + 2 * in.top[i] + in.top[i + 1] + 2) >> 2);
+  for (int i = 1; i < ref_h; i++) out.left[i] = Pel((in.left[i - 1] + 2 * in.left[i] + in.left[i + 1] + 2) >> 2);
+  for (int i = ref_w; i < kRefLen; i++) out.top[i] = in.top[ref_w];
+  for (int i = ref_h; i < kRefLen; i++) out.left[i] = in.left[ref_h];
+}
+
+// 8.4.5.2.14 position-dependent prediction for planar and DC.
+void pdpc_planar_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  const int n_scale = (log2w + log2h - 2) >> 2;
+  for (int y = 0; y < h; y++) {
+    const int sy = (y << 1) >> n_scale;
+    const int wt = sy > 5 ? 0 : 32 >> sy;
+    for (int x = 0; x < w; x++) {
+      const int sx = (x << 1) >> n_scale;
+      const int wl = sx > 5 ? 0 : 32 >> sx;
+      const int v = dst[y * w + x];
+      dst[y * w + x] = Pel(v + ((wl * (r.left[1 + y] - v) + wt * (r.top[1 + x] - v) + 32) >> 6));
+    }
+  }
+}
+
+void predict_planar(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.10
+  const int w = 1 << log2w, h = 1 << log2h;
+  const int tr = r.top[1 + w], bl = r.left[1 + h];  // p[nTbW][-1], p[-1][nTbH]
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const int pred_v = ((h - 1 - y) * r.top[1 + x] + (y + 1) * bl) << log2w;
+      const int pred_h = ((w - 1 - x) * r.left[1 + y] + (x + 1) * tr) << log2h;
+      dst[y * w + x] = Pel((pred_v + pred_h + w * h) >> (log2w + log2h + 1));
+    }
+}
+
+void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.11
+  const int w = 1 << log2w, h = 1 << log2h;
+  int sum = 0, dc;
+  if (w == h) {
+    for (int i = 0; i < w; i++) sum += r.top[1 + i] + r.left[1 + i];
+    dc = (sum + w) >> (log2w + 1);
+  } else if (w > h) {  // longer side only
+    for (int i = 0; i < w; i++) sum += r.top[1 + i];
+    dc = (sum + (w >> 1)) >> log2w;
+  } else {
+    for (int i = 0; i < h; i++) sum += r.left[1 + i];
+    dc = (sum + (h >> 1)) >> log2h;
+  }
+  for (int i = 0; i < w * h; i++) dst[i] = Pel(dc);
+}
+
+// 8.4.5.2.12 angular prediction written for the vertical direction: a
+// bw x bh block predicted from the main reference `main_ref` (above) and the
+// side reference `side_ref` (left), both in the IntraRefs layout (index 0 =
+// corner). Horizontal modes call this with the roles of the references and
+// of width/height exchanged and transpose the result. PDPC (8.4.5.2.14) for
+// intraPredAngle 0 and positive angles (incl. wide angles) is applied here.
+void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss_interp, const Pel *main_ref,
+                     const Pel *side_ref, int bit_depth, Pel *out) {
+  const int bw = 1 << log2bw, bh = 1 << log2bh;
+  const int inv_angle = angle != 0 ? inv_angle_abs(angle) : 0;
+
+  // ref[-bh..-1]: projection of the side reference (negative angles);
+  // ref[0..2bw]: main reference, then ref[refW + 1..] = p[refW - 1][-1].
+  const int main_len = 2 * bw;
+  Pel ref_buf[kMaxSide + 2 * kMaxSide + 8];
+  Pel *ref = ref_buf + bh;
+  for (int i = 0; i <= main_len + 4; i++) ref[i] = main_ref[std::min(i, main_len)];
+  if (angle < 0) {
+    for (int k = -bh; k <= -1; k++) ref[k] = side_ref[std::min((-k * inv_angle + 256) >> 9, bh)];
+  }
+  const int side_len = 2 * bh;
+  auto side = [&](int i) { return int(side_ref[std::min(i, side_len)]); };
+
+  bool apply_pdpc = log2bw >= 2 && log2bh >= 2;
+  int n_scale = 0;
+  if (angle < 0) {
+    apply_pdpc = false;
+  } else if (angle > 0) {
+    n_scale = std::min(2, log2bh - (floor_log2(uint32_t(3 * inv_angle - 2)) - 8));
+    apply_pdpc = apply_pdpc && n_scale >= 0;
+  } else {
+    n_scale = (log2bw + log2bh - 2) >> 2;
+  }
+
+  const bool integer_slope = (std::abs(angle) & 31) == 0;
+  for (int y = 0; y < bh; y++) {
+    const int delta_pos = (y + 1) * angle;
+    const int delta_int = delta_pos >> 5;
+    const int delta_fract = delta_pos & 31;
+    Pel *row = out + y * bw;
+    if (integer_slope) {
+      for (int x = 0; x < bw; x++) row[x] = ref[x + delta_int + 1];
+    } else if (is_luma) {
+      int f[4];  // fG (smoothing) or fC (cubic) interpolation filter
+      if (gauss_interp) {
+        f[0] = 16 - (delta_fract >> 1); f[1] = 32 - (delta_fract >> 1);
+        f[2] = 16 + (delta_fract >> 1); f[3] = delta_fract >> 1;
+      } else {
+        for (int i = 0; i < 4; i++) f[i] = g_intra_cubic_filter[delta_fract][i];
+      }
+      for (int x = 0; x < bw; x++) {
+        const Pel *p = ref + delta_int + x;
+        row[x] = clip_pel((f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6, bit_depth);
+      }
+    } else {  // chroma: two-tap linear interpolation
+      for (int x = 0; x < bw; x++) {
+        const int a = ref[delta_int + x + 1], b = ref[delta_int + x + 2];
+        row[x] = Pel(a + ((delta_fract * (b - a) + 16) >> 5));
+      }
+    }
+    if (!apply_pdpc) continue;
+    if (angle == 0) {  // INTRA_ANGULAR50 (or 18 transposed)
+      const int top_left = ref[0];
+      const int left = side(1 + y);
+      for (int x = 0; x < std::min(3 << n_scale, bw); x++) {
+        const int wl = 32 >> ((2 * x) >> n_scale);
+        row[x] = clip_pel(row[x] + ((wl * (left - top_left) + 32) >> 6), bit_depth);
+      }
+    } else {
+      int inv_angle_sum = 256;
+      for (int x = 0; x < std::min(3 << n_scale, bw); x++) {
+        inv_angle_sum += inv_angle;  // dYInt = ((x + 1) * invAngle + 256) >> 9
+        const int wl = 32 >> ((2 * x) >> n_scale);
+        const int left = side(y + (inv_angle_sum >> 9) + 1);
+        row[x] = Pel(row[x] + ((wl * (left - row[x]) + 32) >> 6));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
                       int bit_depth, IntraRefs &refs) {
-  const int n = 1 << log2n;
-  const int ref_len = 2 * n;  // refW = refH = 2N
+  const int ref_w = 2 << log2w, ref_h = 2 << log2h;
   // Marking in the substitution order of 8.4.5.2.9: p[-1][refH-1] .. p[-1][-1],
-  // then p[0][-1] .. p[refW-1][-1]. Index k = 0..4N in that order.
-  const int total = 2 * ref_len + 1;
-  Pel samples[4 * 64 + 1];
-  bool avail[4 * 64 + 1];
+  // then p[0][-1] .. p[refW-1][-1]. Index k = 0..refH+refW in that order.
+  const int total = ref_h + 1 + ref_w;
+  Pel samples[2 * kRefLen];
+  bool avail[2 * kRefLen];
   int num_avail = 0;
   for (int k = 0; k < total; k++) {
     int x, y;
-    if (k < ref_len) { x = -1; y = ref_len - 1 - k; }
-    else if (k == ref_len) { x = -1; y = -1; }
-    else { x = k - ref_len - 1; y = -1; }
+    if (k < ref_h) { x = -1; y = ref_h - 1 - k; }
+    else if (k == ref_h) { x = -1; y = -1; }
+    else { x = k - ref_h - 1; y = -1; }
     const int xs = x0 + x, ys = y0 + y;
     avail[k] = av.available(xs, ys);
     if (avail[k]) { samples[k] = rec.at(xs, ys); num_avail++; }
@@ -36,185 +208,173 @@ void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y
     for (int k = 1; k < total; k++)
       if (!avail[k]) samples[k] = samples[k - 1];
   }
-  // Scatter into the top/left layout.
-  refs.top[0] = refs.left[0] = samples[ref_len];
-  for (int y = 0; y < ref_len; y++) refs.left[1 + y] = samples[ref_len - 1 - y];
-  for (int x = 0; x < ref_len; x++) refs.top[1 + x] = samples[ref_len + 1 + x];
-  // Two extra samples past the end, replicated (used by 4-tap filters).
-  refs.top[ref_len + 1] = refs.top[ref_len + 2] = refs.top[ref_len];
-  refs.left[ref_len + 1] = refs.left[ref_len + 2] = refs.left[ref_len];
+  // Scatter into the top/left layout; replicate the last samples to the end.
+  refs.top[0] = refs.left[0] = samples[ref_h];
+  for (int y = 0; y < ref_h; y++) refs.left[1 + y] = samples[ref_h - 1 - y];
+  for (int x = 0; x < ref_w; x++) refs.top[1 + x] = samples[ref_h + 1 + x];
+  for (int i = ref_w + 1; i < kRefLen; i++) refs.top[i] = refs.top[ref_w];
+  for (int i = ref_h + 1; i < kRefLen; i++) refs.left[i] = refs.left[ref_h];
 }
 
-// 8.4.5.2.10 reference sample filtering with [1 2 1].
-static void filter_refs(const IntraRefs &in, int n, IntraRefs &out) {
-  const int len = 2 * n;
-  out.top[0] = out.left[0] = Pel((in.left[1] + 2 * in.top[0] + in.top[1] + 2) >> 2);
-  for (int i = 1; i < len; i++) {
-    out.top[i] = Pel((in.top[i - 1] + 2 * in.top[i] + in.top[i + 1] + 2) >> 2);
-    out.left[i] = Pel((in.left[i - 1] + 2 * in.left[i] + in.left[i + 1] + 2) >> 2);
-  }
-  out.top[len] = in.top[len];
-  out.left[len] = in.left[len];
-  out.top[len + 1] = out.top[len + 2] = out.top[len];
-  out.left[len + 1] = out.left[len + 2] = out.left[len];
+int wide_angle_mode(int mode, int log2w, int log2h) {  // 8.4.5.2.7
+  if (log2w == log2h || mode < 2 || mode > INTRA_ANGULAR66) return mode;
+  const int wh_ratio = std::abs(log2w - log2h);
+  if (log2w > log2h && mode < (wh_ratio > 1 ? 8 + 2 * wh_ratio : 8)) return mode + 65;
+  if (log2h > log2w && mode > (wh_ratio > 1 ? 60 - 2 * wh_ratio : 60)) return mode - 67;
+  return mode;
 }
 
-static inline Pel clip_pel(int v, int bit_depth) { return Pel(clip3(0, (1 << bit_depth) - 1, v)); }
-
-// 8.4.5.2.15 position-dependent prediction for planar and DC.
-static void pdpc_planar_dc(const IntraRefs &r, int log2n, Pel *dst) {
-  const int n = 1 << log2n;
-  const int scale = (2 * log2n - 2) >> 2;
-  for (int y = 0; y < n; y++) {
-    const int sy = (y << 1) >> scale;
-    const int wt = sy > 5 ? 0 : 32 >> sy;
-    for (int x = 0; x < n; x++) {
-      const int sx = (x << 1) >> scale;
-      const int wl = sx > 5 ? 0 : 32 >> sx;
-      const int v = dst[y * n + x];
-      dst[y * n + x] = Pel(v + ((wl * (r.left[1 + y] - v) + wt * (r.top[1 + x] - v) + 32) >> 6));
-    }
-  }
-}
-
-static void predict_planar(const IntraRefs &r, int log2n, Pel *dst) {  // 8.4.5.2.11
-  const int n = 1 << log2n;
-  const int tr = r.top[1 + n], bl = r.left[1 + n];
-  for (int y = 0; y < n; y++)
-    for (int x = 0; x < n; x++) {
-      const int pv = ((n - 1 - y) * r.top[1 + x] + (y + 1) * bl) << log2n;
-      const int ph = ((n - 1 - x) * r.left[1 + y] + (x + 1) * tr) << log2n;
-      dst[y * n + x] = Pel((pv + ph + n * n) >> (2 * log2n + 1));
-    }
-}
-
-static void predict_dc(const IntraRefs &r, int log2n, Pel *dst) {  // 8.4.5.2.12
-  const int n = 1 << log2n;
-  int sum = 0;
-  for (int i = 0; i < n; i++) sum += r.top[1 + i] + r.left[1 + i];
-  const Pel dc = Pel((sum + n) >> (log2n + 1));
-  for (int i = 0; i < n * n; i++) dst[i] = dc;
-}
-
-// 8.4.5.2.13 angular modes 2..66 for a square block (no wide angles).
-static void predict_angular(int mode, int log2n, bool is_luma, bool gauss_interp, const IntraRefs &r,
-                            int bit_depth, Pel *dst) {
-  const int n = 1 << log2n;
-  const bool is_ver = mode >= INTRA_ANGULAR34;
-  const int angle_mode = is_ver ? mode - INTRA_ANGULAR50 : -(mode - INTRA_ANGULAR18);
-  const int abs_mode = std::abs(angle_mode);
-  const int angle = (angle_mode < 0 ? -1 : 1) * g_intra_pred_angle[abs_mode];
-  const int inv_angle = g_inv_angle[abs_mode];
-
-  // Main/side reference arrays with room for the negative extension.
-  Pel main_buf[3 * 64 + 8], side_buf[3 * 64 + 8];
-  Pel *ref_main = main_buf + n + 1;
-  Pel *ref_side = side_buf + n + 1;
-  const Pel *src_main = is_ver ? r.top : r.left;
-  const Pel *src_side = is_ver ? r.left : r.top;
-  for (int i = 0; i <= 2 * n + 2; i++) { ref_main[i] = src_main[i]; ref_side[i] = src_side[i]; }
-  if (angle < 0) {
-    for (int k = -n; k <= -1; k++) ref_main[k] = ref_side[std::min((-k * inv_angle + 256) >> 9, n)];
-  }
-
-  bool apply_pdpc = true;
-  int pdpc_scale = 0;
-  if (angle_mode < 0) apply_pdpc = false;
-  else if (angle_mode > 0) {
-    pdpc_scale = std::min(2, log2n - (floor_log2(3 * inv_angle - 2) - 8));
-    apply_pdpc = pdpc_scale >= 0;
-  }
-
-  Pel tmp[64 * 64];
-  Pel *out = is_ver ? dst : tmp;  // horizontal modes predicted transposed
-  if (angle == 0) {
-    const int scale = (2 * log2n - 2) >> 2;
-    for (int y = 0; y < n; y++) {
-      for (int x = 0; x < n; x++) out[y * n + x] = ref_main[x + 1];
-      if (apply_pdpc) {
-        const int top_left = ref_main[0];
-        const int left = ref_side[1 + y];
-        for (int x = 0; x < std::min(3 << scale, n); x++) {
-          const int wl = 32 >> ((2 * x) >> scale);
-          out[y * n + x] = clip_pel(out[y * n + x] + ((wl * (left - top_left) + 32) >> 6), bit_depth);
-        }
-      }
-    }
-  } else {
-    const bool integer_slope = (std::abs(angle) & 31) == 0;
-    for (int y = 0, delta_pos = angle; y < n; y++, delta_pos += angle) {
-      const int delta_int = delta_pos >> 5;
-      const int delta_fract = delta_pos & 31;
-      Pel *row = out + y * n;
-      if (!integer_slope) {
-        if (is_luma) {
-          int f[4];
-          if (gauss_interp) {
-            f[0] = 16 - (delta_fract >> 1); f[1] = 32 - (delta_fract >> 1);
-            f[2] = 16 + (delta_fract >> 1); f[3] = delta_fract >> 1;
-          } else {
-            for (int i = 0; i < 4; i++) f[i] = g_intra_cubic_filter[delta_fract][i];
-          }
-          for (int x = 0; x < n; x++) {
-            const Pel *p = ref_main + delta_int + x;
-            const int v = (f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6;
-            row[x] = clip_pel(v, bit_depth);
-          }
-        } else {
-          for (int x = 0; x < n; x++) {
-            const int a = ref_main[delta_int + x + 1], b = ref_main[delta_int + x + 2];
-            row[x] = Pel(a + ((delta_fract * (b - a) + 16) >> 5));
-          }
-        }
-      } else {
-        for (int x = 0; x < n; x++) row[x] = ref_main[x + delta_int + 1];
-      }
-      if (apply_pdpc) {
-        int inv_angle_sum = 256;
-        for (int x = 0; x < std::min(3 << pdpc_scale, n); x++) {
-          inv_angle_sum += inv_angle;
-          const int wl = 32 >> ((2 * x) >> pdpc_scale);
-          const int left = ref_side[y + (inv_angle_sum >> 9) + 1];
-          row[x] = Pel(row[x] + ((wl * (left - row[x]) + 32) >> 6));
-        }
-      }
-    }
-  }
-  if (!is_ver) {
-    for (int y = 0; y < n; y++)
-      for (int x = 0; x < n; x++) dst[x * n + y] = tmp[y * n + x];
-  }
-}
-
-void predict_intra(int mode, int log2n, bool is_luma, const IntraRefs &refs, int bit_depth, Pel *dst) {
-  const int n = 1 << log2n;
-  // Filtering decisions of 8.4.5.2.6 / 8.4.5.2.13 (square blocks, refIdx 0,
-  // no ISP, no MIP): [1 2 1] reference smoothing or Gaussian interpolation.
+void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  const bool is_luma = c_idx == 0;
+  const int pred_mode = wide_angle_mode(mode, log2w, log2h);
+  // 8.4.5.2.5 / 8.4.5.2.12 filtering decisions (refIdx 0, no ISP, no MIP):
+  // [1 2 1] smoothing of the references for planar and the integer-slope
+  // modes of blocks larger than 32 samples; smoothing (fG) instead of cubic
+  // (fC) interpolation for the other modes far enough from HOR/VER.
   bool ref_filter = false, gauss = false;
-  if (is_luma && mode != INTRA_DC) {
-    if (mode == INTRA_PLANAR) {
-      ref_filter = n * n > 32;
+  if (is_luma && pred_mode != INTRA_DC) {
+    if (ref_filter_flag(pred_mode)) {
+      ref_filter = w * h > 32;
     } else {
-      const int min_dist = std::min(std::abs(mode - INTRA_ANGULAR18), std::abs(mode - INTRA_ANGULAR50));
-      if (min_dist > g_intra_hor_ver_dist_thres[log2n]) {
-        const int abs_mode = std::abs(mode >= INTRA_ANGULAR34 ? mode - INTRA_ANGULAR50 : mode - INTRA_ANGULAR18);
-        const bool integer_slope = (g_intra_pred_angle[abs_mode] & 31) == 0;
-        ref_filter = integer_slope;
-        gauss = !integer_slope;
-      }
+      const int n_tbs = (log2w + log2h) >> 1;
+      const int min_dist_ver_hor =
+          std::min(std::abs(pred_mode - INTRA_ANGULAR50), std::abs(pred_mode - INTRA_ANGULAR18));
+      gauss = min_dist_ver_hor > g_intra_hor_ver_dist_thres[n_tbs];
     }
   }
   IntraRefs filtered;
-  const IntraRefs &r = ref_filter ? (filter_refs(refs, n, filtered), filtered) : refs;
-  if (mode == INTRA_PLANAR) {
-    predict_planar(r, log2n, dst);
-    pdpc_planar_dc(r, log2n, dst);
-  } else if (mode == INTRA_DC) {
-    predict_dc(r, log2n, dst);
-    pdpc_planar_dc(r, log2n, dst);
-  } else {
-    predict_angular(mode, log2n, is_luma, gauss, r, bit_depth, dst);
+  const IntraRefs &r = ref_filter ? (filter_refs(refs, 2 * w, 2 * h, filtered), filtered) : refs;
+  if (pred_mode == INTRA_PLANAR) {
+    predict_planar(r, log2w, log2h, dst);
+    pdpc_planar_dc(r, log2w, log2h, dst);
+  } else if (pred_mode == INTRA_DC) {
+    predict_dc(r, log2w, log2h, dst);
+    pdpc_planar_dc(r, log2w, log2h, dst);
+  } else if (pred_mode >= INTRA_ANGULAR34) {
+    predict_angular(intra_pred_angle(pred_mode), log2w, log2h, is_luma, gauss, r.top, r.left, bit_depth, dst);
+  } else {  // horizontal modes: predict transposed
+    Pel tmp[kMaxSide * kMaxSide];
+    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, bit_depth, tmp);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) dst[y * w + x] = tmp[x * h + y];
   }
+}
+
+// ---------------------------------------------------------------------------
+// 8.4.5.2.13 CCLM (4:2:0, sps_chroma_vertical_collocated_flag = 0).
+
+namespace {
+
+// The luma samples pY[x][y] of 8.4.5.2.13 around the collocated luma block
+// at (x0, y0), with the padding of unavailable left / top neighbours by the
+// block's own first column / row.
+struct CollocatedLuma {
+  const Plane &rec;
+  int x0, y0;
+  bool avail_l, avail_t;
+  int at(int x, int y) const {
+    if (x < 0 && !avail_l) x = 0;
+    if (y < 0 && !avail_t) y = 0;
+    return rec.at(x0 + x, y0 + y);
+  }
+  // Six-tap downsampling centred on luma (x, y) and (x, y + 1).
+  int ds6(int x, int y) const {
+    return (at(x - 1, y) + at(x - 1, y + 1) + 2 * at(x, y) + 2 * at(x, y + 1) + at(x + 1, y) + at(x + 1, y + 1) +
+            4) >> 3;
+  }
+  // Three-tap downsampling of the single luma row y (CTU top boundary).
+  int ds3(int x, int y) const { return (at(x - 1, y) + 2 * at(x, y) + at(x + 1, y) + 2) >> 2; }
+};
+
+constexpr int kDivSigTable[16] = {0, 7, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 0};
+
+}  // namespace
+
+void predict_cclm(int mode, const Plane &rec_luma, const Plane &rec_chroma, const RefAvailability &av_chroma,
+                  int xc, int yc, int log2w, int log2h, int log2_ctu_luma, int bit_depth, Pel *dst) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  const bool avail_l = av_chroma.available(xc - 1, yc);
+  const bool avail_t = av_chroma.available(xc, yc - 1);
+
+  // Numbers of neighbouring chroma samples used on top and left.
+  int num_samp_t, num_samp_l;
+  if (mode == INTRA_LT_CCLM) {
+    num_samp_t = avail_t ? w : 0;
+    num_samp_l = avail_l ? h : 0;
+  } else {
+    int num_top_right = 0, num_left_below = 0;
+    if (avail_t && mode == INTRA_T_CCLM)
+      while (num_top_right < w && av_chroma.available(xc + w + num_top_right, yc - 1)) num_top_right++;
+    if (avail_l && mode == INTRA_L_CCLM)
+      while (num_left_below < h && av_chroma.available(xc - 1, yc + h + num_left_below)) num_left_below++;
+    num_samp_t = (avail_t && mode == INTRA_T_CCLM) ? w + std::min(num_top_right, h) : 0;
+    num_samp_l = (avail_l && mode == INTRA_L_CCLM) ? h + std::min(num_left_below, w) : 0;
+  }
+  if (num_samp_t == 0 && num_samp_l == 0) {
+    for (int i = 0; i < w * h; i++) dst[i] = Pel(1 << (bit_depth - 1));
+    return;
+  }
+
+  const CollocatedLuma py{rec_luma, xc << 1, yc << 1, avail_l, avail_t};
+  const bool ctu_boundary = ((yc << 1) & ((1 << log2_ctu_luma) - 1)) == 0;  // bCTUboundary
+
+  // Pick positions: two per side for LT_CCLM with both sides, else four.
+  const int num_is_4n = (avail_t && avail_l && mode == INTRA_LT_CCLM) ? 0 : 1;
+  int sel_y[4], sel_c[4], cnt = 0;
+  if (num_samp_t > 0) {
+    const int start = num_samp_t >> (2 + num_is_4n);
+    const int step = std::max(1, num_samp_t >> (1 + num_is_4n));
+    const int cnt_t = std::min(num_samp_t, (1 + num_is_4n) << 1);
+    for (int i = 0; i < cnt_t; i++, cnt++) {
+      const int x = start + i * step;
+      sel_c[cnt] = rec_chroma.at(xc + x, yc - 1);
+      sel_y[cnt] = ctu_boundary ? py.ds3(2 * x, -1) : py.ds6(2 * x, -2);
+    }
+  }
+  if (num_samp_l > 0) {
+    const int start = num_samp_l >> (2 + num_is_4n);
+    const int step = std::max(1, num_samp_l >> (1 + num_is_4n));
+    const int cnt_l = std::min(num_samp_l, (1 + num_is_4n) << 1);
+    for (int i = 0; i < cnt_l; i++, cnt++) {
+      const int y = start + i * step;
+      sel_c[cnt] = rec_chroma.at(xc - 1, yc + y);
+      sel_y[cnt] = py.ds6(-2, 2 * y);
+    }
+  }
+  if (cnt == 2) {  // duplicate to four points: {1, 0, 1, 0}
+    sel_y[3] = sel_y[0]; sel_y[2] = sel_y[1]; sel_y[0] = sel_y[1]; sel_y[1] = sel_y[3];
+    sel_c[3] = sel_c[0]; sel_c[2] = sel_c[1]; sel_c[0] = sel_c[1]; sel_c[1] = sel_c[3];
+  }
+
+  // Two smallest and two largest luma values and their chroma averages.
+  int min_idx[2] = {0, 2}, max_idx[2] = {1, 3};
+  if (sel_y[min_idx[0]] > sel_y[min_idx[1]]) std::swap(min_idx[0], min_idx[1]);
+  if (sel_y[max_idx[0]] > sel_y[max_idx[1]]) std::swap(max_idx[0], max_idx[1]);
+  if (sel_y[min_idx[0]] > sel_y[max_idx[1]]) { std::swap(min_idx[0], max_idx[0]); std::swap(min_idx[1], max_idx[1]); }
+  if (sel_y[min_idx[1]] > sel_y[max_idx[0]]) std::swap(min_idx[1], max_idx[0]);
+  const int max_y = (sel_y[max_idx[0]] + sel_y[max_idx[1]] + 1) >> 1;
+  const int max_c = (sel_c[max_idx[0]] + sel_c[max_idx[1]] + 1) >> 1;
+  const int min_y = (sel_y[min_idx[0]] + sel_y[min_idx[1]] + 1) >> 1;
+  const int min_c = (sel_c[min_idx[0]] + sel_c[min_idx[1]] + 1) >> 1;
+
+  // Linear model parameters a, b, k.
+  int a = 0, b = min_c, k = 0;
+  const int diff = max_y - min_y;
+  if (diff != 0) {
+    const int diff_c = max_c - min_c;
+    int x = floor_log2(uint32_t(diff));
+    const int norm_diff = ((diff << 4) >> x) & 15;
+    x += norm_diff != 0 ? 1 : 0;
+    const int y = diff_c != 0 ? floor_log2(uint32_t(std::abs(diff_c))) + 1 : 0;
+    a = (diff_c * (kDivSigTable[norm_diff] | 8) + ((1 << y) >> 1)) >> y;
+    k = 3 + x - y < 1 ? 1 : 3 + x - y;
+    if (3 + x - y < 1) a = a > 0 ? 15 : (a < 0 ? -15 : 0);  // Sign(a) * 15
+    b = min_c - ((a * min_y) >> k);
+  }
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) dst[y * w + x] = clip_pel(((py.ds6(2 * x, 2 * y) * a) >> k) + b, bit_depth);
 }
 
 }  // namespace pyvtm

@@ -1,15 +1,21 @@
-// Intra sample prediction (clause 8.4.5.2) for square blocks.
+// Intra sample prediction (clause 8.4.5.2) for rectangular blocks, 4:2:0,
+// reference line 0, no ISP, no MIP; CCLM (8.4.5.2.13).
 #pragma once
 #include "common.h"
 
 namespace pyvtm {
 
-// Reference samples of one block of side N = 1 << log2n, in the layout
-// top[0] = left[0] = p[-1][-1], top[1 + x] = p[x][-1], left[1 + y] = p[-1][y],
-// for x, y = 0..2N-1 (plus two replicated samples past the end).
+// Chroma intra prediction modes of the cross-component linear model
+// (Table 20): predModeIntra 81..83.
+enum { INTRA_LT_CCLM = 81, INTRA_L_CCLM = 82, INTRA_T_CCLM = 83 };
+
+// Reference samples of one W x H block in the layout
+// top[0] = left[0] = p[-1][-1], top[1 + x] = p[x][-1] for x = 0..2W-1,
+// left[1 + y] = p[-1][y] for y = 0..2H-1; build_intra_refs replicates the
+// last sample of each array up to the end of the array.
 struct IntraRefs {
-  Pel top[2 * 64 + 4];
-  Pel left[2 * 64 + 4];
+  Pel top[2 * 128 + 8];
+  Pel left[2 * 128 + 8];
 };
 
 // Availability callback for reference samples: given a sample position of
@@ -26,13 +32,36 @@ struct RefAvailability {
 };
 
 // 8.4.5.2.8 / 8.4.5.2.9: reference sample availability marking and
-// substitution for the block at (x0, y0) of side N.
-void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2n,
+// substitution for the W x H block at (x0, y0) (refW = 2W, refH = 2H).
+void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
                       int bit_depth, IntraRefs &refs);
 
-// 8.4.5.2.6 and children: predicts the N x N block with predModeIntra
-// `mode` from unfiltered references (filtering is decided and applied
-// here, 8.4.5.2.10..). dst has stride N.
-void predict_intra(int mode, int log2n, bool is_luma, const IntraRefs &refs, int bit_depth, Pel *dst);
+// 8.4.5.2.7: wide-angle intra prediction mode mapping for a W x H block;
+// returns the modified predModeIntra (-14..80).
+int wide_angle_mode(int mode, int log2w, int log2h);
+
+// 8.4.5.2.5 and children: predicts the W x H block (sides 4..64) with
+// predModeIntra `mode` (0..66, mapped to wide angles here) of component
+// c_idx from unfiltered references; reference filtering and the choice of
+// interpolation filter are decided here. dst has stride W.
+void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst);
+
+// 8.4.5.2.13: INTRA_LT_CCLM / INTRA_L_CCLM / INTRA_T_CCLM prediction of the
+// W x H chroma block at chroma position (xc, yc) (4:2:0,
+// sps_chroma_vertical_collocated_flag = 0). rec_luma is the reconstructed
+// luma plane (twice the chroma size), rec_chroma the reconstructed plane of
+// the chroma component being predicted; av_chroma marks the reconstructed
+// chroma samples. log2_ctu_luma = CtbLog2SizeY. dst has stride W.
+void predict_cclm(int mode, const Plane &rec_luma, const Plane &rec_chroma, const RefAvailability &av_chroma,
+                  int xc, int yc, int log2w, int log2h, int log2_ctu_luma, int bit_depth, Pel *dst);
+
+// Square-block entry points kept for existing callers.
+inline void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2n,
+                             int bit_depth, IntraRefs &refs) {
+  build_intra_refs(rec, av, x0, y0, log2n, log2n, bit_depth, refs);
+}
+inline void predict_intra(int mode, int log2n, bool is_luma, const IntraRefs &refs, int bit_depth, Pel *dst) {
+  predict_intra(mode, log2n, log2n, is_luma ? 0 : 1, refs, bit_depth, dst);
+}
 
 }  // namespace pyvtm
