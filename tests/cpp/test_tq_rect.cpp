@@ -311,6 +311,30 @@ void test_residual_roundtrip() {
     }
 }
 
+// SATD of W x H: the sum of its square tiles (8x8 when both sides >= 8,
+// else 4x4), and about the same per-sample value for noise at every size.
+void test_satd_rect() {
+  std::mt19937 rng(5);
+  std::vector<pyvtm::Pel> org(64 * 64), pred(64 * 64);
+  for (auto &v : org) v = pyvtm::Pel(rng() % 1024);
+  for (auto &v : pred) v = pyvtm::Pel(rng() % 1024);
+  double lo = 1e9, hi = 0;
+  for (int lw = 2; lw <= 6; lw++)
+    for (int lh = 2; lh <= 6; lh++) {
+      const int w = 1 << lw, h = 1 << lh;
+      const int t = (lw >= 3 && lh >= 3) ? 3 : 2;
+      uint64_t tiles = 0;
+      for (int y = 0; y < h; y += 1 << t)
+        for (int x = 0; x < w; x += 1 << t) tiles += pyvtm::satd(&org[y * 64 + x], 64, &pred[y * 64 + x], 64, t);
+      const uint64_t s = pyvtm::satd(org.data(), 64, pred.data(), 64, lw, lh);
+      check(s == tiles, "satd " + std::to_string(w) + "x" + std::to_string(h) + " == sum of its tiles");
+      const double per = double(s) / (w * h);
+      lo = std::min(lo, per);
+      hi = std::max(hi, per);
+    }
+  check(hi < 1.25 * lo, "satd per sample comparable across sizes");
+}
+
 // --- (4) square results of the square entry points -------------------------
 struct SquareHashes {
   uint64_t fwd, quant, rdoq, recon, satd, bytes, est;
@@ -399,6 +423,7 @@ int main() {
   test_transform_vs_reference();
   test_quant_roundtrip();
   test_residual_roundtrip();
+  test_satd_rect();
   test_square_unchanged();
   if (g_failures) {
     std::printf("%d FAILURE(S)\n", g_failures);
