@@ -192,26 +192,25 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
 
   // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
   if (!sh.deblocking_disabled) {
-    for (int c = 1; c < 3; c++)
-      if (sh.beta_offset_div2[c] != sh.beta_offset_div2[0] || sh.tc_offset_div2[c] != sh.tc_offset_div2[0])
-        throw DecodeError("deblocking with chroma beta/tc offsets that differ from luma is not supported");
-    // 8.8.3.6.x: QpC = ChromaQpTable[qPi] with qPi = QpY + pps_c_qp_offset (constant QpY).
-    const int qpi_cb = sh.slice_qp + pps.cb_qp_offset, qpi_cr = sh.slice_qp + pps.cr_qp_offset;
-    const int qp_bd = sps.qp_bd_offset();
-    const int qp_cb = sps.chroma_qp(0, clip3(-qp_bd, 63, qpi_cb)), qp_cr = sps.chroma_qp(1, clip3(-qp_bd, 63, qpi_cr));
-    if (qp_cb != qp_cr) throw DecodeError("deblocking with different Cb and Cr QPs is not supported");
+    // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
     DeblockParams dp;
     dp.width = w;
     dp.height = h;
     dp.log2_ctu = sps.seq.log2_ctu_size;
-    dp.qp_y = sh.slice_qp;
-    dp.qp_c = qp_cb;
     dp.bit_depth = sps.seq.bit_depth;
     dp.beta_offset_div2 = sh.beta_offset_div2[0];
     dp.tc_offset_div2 = sh.tc_offset_div2[0];
-    dp.map_stride = recon.map_stride();
-    dp.luma_tb_log2 = recon.luma_tb_log2().data();
-    dp.chroma_tb_log2 = recon.chroma_tb_log2().data();
+    for (int c = 0; c < 2; c++) {
+      dp.chroma_beta_offset_div2[c] = sh.beta_offset_div2[c + 1];
+      dp.chroma_tc_offset_div2[c] = sh.tc_offset_div2[c + 1];
+      dp.chroma_qp_table[c] = sps.chroma_qp_table[c];
+    }
+    dp.chroma_qp_offset[0] = pps.cb_qp_offset;
+    dp.chroma_qp_offset[1] = pps.cr_qp_offset;
+    // Square transform blocks, one QpY (no cu_qp_delta).
+    const DeblockMaps maps = square_block_maps(w, h, recon.map_stride(), recon.luma_tb_log2().data(),
+                                               recon.chroma_tb_log2().data(), sh.slice_qp);
+    maps.attach(dp);
     deblock_picture(recon.planes(), dp);
   }
 

@@ -704,12 +704,12 @@ EncodeResult PictureEncoder::run() {
     dp.width = width_;
     dp.height = height_;
     dp.log2_ctu = log2_ctu_;
-    dp.qp_y = cfg_.qp;
-    dp.qp_c = qp_chroma_c_;
     dp.bit_depth = kBitDepth;
-    dp.map_stride = map_w_;
-    dp.luma_tb_log2 = luma_tb_log2_.data();
-    dp.chroma_tb_log2 = chroma_tb_log2_.data();
+    // Identity ChromaQpTable: QpC = QpY + pps_cb_qp_offset (= pps_cr_qp_offset).
+    dp.chroma_qp_offset[0] = dp.chroma_qp_offset[1] = cfg_.chroma_qp_offset;
+    const DeblockMaps maps =
+        square_block_maps(width_, height_, map_w_, luma_tb_log2_.data(), chroma_tb_log2_.data(), cfg_.qp);
+    maps.attach(dp);
     deblock_picture(rec_, dp);
   }
   CnnifSei cnnif;
