@@ -16,12 +16,11 @@
 #include "cabac.h"
 #include "common.h"
 #include "hooks.h"
+#include "intra_pred.h"
 #include "partition.h"
 
 namespace pyvtm {
 
-// Chroma prediction modes beyond the 67 luma modes (8.4.3, Table 20).
-enum { INTRA_LT_CCLM = 81, INTRA_L_CCLM = 82, INTRA_T_CCLM = 83 };
 
 // One transform unit: luma TB (x, y, w, h); its chroma TBs are at
 // (x/2, y/2) of (w/2) x (h/2) chroma samples (4:2:0).

@@ -178,10 +178,13 @@ void filter_luma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, int len_
   }
 }
 
-// One 2-line chroma edge segment (4:2:0: four luma lines).
-void filter_chroma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, bool large, bool ctu_hor_boundary,
-                           const Thresholds &t, int max_val) {
+// One 2-line chroma edge segment (4:2:0: four luma lines), 8.8.3.6.3 /
+// 8.8.3.6.9-10. len.q == 3 allows the strong filter, len.p == 1 then uses
+// the one-sided variant (horizontal CTU boundary).
+void filter_chroma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, FilterLengths len, const Thresholds &t,
+                           int max_val) {
   const int tc = t.tc, beta = t.beta;
+  const bool large = len.q == 3, ctu_hor_boundary = len.p == 1;
   Line l0{first, across}, l1{first + along, across};
   bool strong = false;
   if (large) {
@@ -227,54 +230,105 @@ void filter_chroma_segment(Pel *first, ptrdiff_t across, ptrdiff_t along, bool l
 
 }  // namespace
 
+FilterLengths luma_max_filter_length(int size_p, int size_q) {
+  if (size_p <= 4 || size_q <= 4) return {1, 1};
+  return {size_p >= 32 ? 7 : 3, size_q >= 32 ? 7 : 3};
+}
+
+FilterLengths chroma_max_filter_length(int size_p, int size_q, bool hor_ctu_boundary) {
+  if (size_p < 8 || size_q < 8) return {1, 1};
+  return {hor_ctu_boundary ? 1 : 3, 3};
+}
+
+int deblock_chroma_qp(const DeblockParams &p, int comp, int qp_p, int qp_q) {
+  // qPi = ((QpQ + QpP + 1) >> 1) + cQpPicOffset; QpC = ChromaQpTable[cIdx - 1][qPi].
+  const int qp_bd = 6 * (p.bit_depth - 8);
+  const int qpi = clip3(-qp_bd, 63, ((qp_p + qp_q + 1) >> 1) + p.chroma_qp_offset[comp - 1]);
+  const int *table = p.chroma_qp_table[comp - 1];
+  return table ? table[qpi + qp_bd] : qpi;
+}
+
 void deblock_picture(Plane planes[3], const DeblockParams &p) {
   const int max_val = (1 << p.bit_depth) - 1;
-  const Thresholds tl = thresholds(p.qp_y, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
-  const Thresholds tch = thresholds(p.qp_c, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
   const int uw = p.width / 4, uh = p.height / 4;
-  auto luma_size = [&](int ux, int uy) { return 1 << p.luma_tb_log2[uy * p.map_stride + ux]; };
-  auto chroma_size = [&](int ux, int uy) { return 1 << p.chroma_tb_log2[uy * p.map_stride + ux]; };
-  auto luma_len = [](int size_p, int size_q, int &len_p, int &len_q) {
-    if (size_p <= 4 || size_q <= 4) { len_p = len_q = 1; return; }
-    len_p = size_p >= 32 ? 7 : 3;
-    len_q = size_q >= 32 ? 7 : 3;
-  };
-  for (int dir = 0; dir < 2; dir++) {  // 0: vertical edges, 1: horizontal edges
+  const ptrdiff_t ms = p.map_stride;
+  for (int dir = 0; dir < 2; dir++) {  // 0: vertical edges, 1: horizontal edges (8.8.3.1)
     const bool ver = dir == 0;
-    // Luma: edges on the 4x4 grid where a transform block starts.
+    const uint8_t bit = ver ? kDeblockEdgeLeft : kDeblockEdgeTop;
+    const ptrdiff_t to_p = ver ? 1 : ms;  // from a unit to its neighbour on the P side
+    const uint8_t *luma_size = ver ? p.luma_tb_w_log2 : p.luma_tb_h_log2;
+    const uint8_t *chroma_size = ver ? p.chroma_tb_w_log2 : p.chroma_tb_h_log2;
+    // Luma: edges on the 4x4 grid, one decision per 4-line segment (8.8.3.6.2).
     Plane &y = planes[0];
+    const int extent = ver ? p.width : p.height;
     for (int uy = 0; uy < uh; uy++)
       for (int ux = 0; ux < uw; ux++) {
-        const int x = ux * 4, yy = uy * 4;
-        const int pos = ver ? x : yy;
-        if (pos == 0) continue;  // picture boundary
-        const int size_q = luma_size(ux, uy);
-        if (pos % size_q) continue;  // not the start of a transform block
-        const int size_p = ver ? luma_size(ux - 1, uy) : luma_size(ux, uy - 1);
-        int len_p, len_q;
-        luma_len(size_p, size_q, len_p, len_q);
-        const bool ctu_hor = !ver && (yy % (1 << p.log2_ctu)) == 0;
-        Pel *q0 = y.row(yy) + x;
-        filter_luma_segment(q0, ver ? 1 : y.stride, ver ? y.stride : 1, len_p, len_q, ctu_hor, tl, max_val);
+        const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
+        const int pos = ver ? ux * 4 : uy * 4;
+        if (pos == 0 || !(p.luma_edge[uq] & bit)) continue;  // no edge, or the picture boundary
+        FilterLengths len = luma_max_filter_length(1 << luma_size[up], 1 << luma_size[uq]);
+        // Keep the long filter inside the picture whatever the maps say.
+        if (pos < 8) len.p = std::min(len.p, 3);
+        if (extent - pos < 8) len.q = std::min(len.q, 3);
+        const bool ctu_hor = !ver && (pos & ((1 << p.log2_ctu) - 1)) == 0;
+        const int qp = (p.qp_y[up] + p.qp_y[uq] + 1) >> 1;
+        const Thresholds t = thresholds(qp, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
+        Pel *q0 = y.row(uy * 4) + ux * 4;
+        filter_luma_segment(q0, ver ? 1 : y.stride, ver ? y.stride : 1, len.p, len.q, ctu_hor, t, max_val);
       }
-    // Chroma: edges on the 8x8 chroma grid where a chroma transform block starts.
+    // Chroma: edges on the 8x8 chroma sample grid, 2-line segments.
     for (int c = 1; c <= 2; c++) {
       Plane &pc = planes[c];
       for (int uy = 0; uy < uh; uy++)
         for (int ux = 0; ux < uw; ux++) {
-          const int xc = ux * 2, yc = uy * 2;
-          const int pos = ver ? xc : yc;
-          if (pos == 0 || pos % 8) continue;
-          const int size_q = chroma_size(ux, uy);
-          if (pos % size_q) continue;
-          const int size_p = ver ? chroma_size(ux - 1, uy) : chroma_size(ux, uy - 1);
-          const bool large = size_p >= 8 && size_q >= 8;
-          const bool ctu_hor = !ver && ((yc * 2) % (1 << p.log2_ctu)) == 0;
-          Pel *q0 = pc.row(yc) + xc;
-          filter_chroma_segment(q0, ver ? 1 : pc.stride, ver ? pc.stride : 1, large, ctu_hor, tch, max_val);
+          const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
+          const int pos = ver ? ux * 2 : uy * 2;  // in chroma samples
+          if (pos == 0 || (pos & 7) || !(p.chroma_edge[uq] & bit)) continue;
+          const bool ctu_hor = !ver && ((pos * 2) & ((1 << p.log2_ctu) - 1)) == 0;
+          const FilterLengths len = chroma_max_filter_length(1 << chroma_size[up], 1 << chroma_size[uq], ctu_hor);
+          const int qp_c = deblock_chroma_qp(p, c, p.qp_y[up], p.qp_y[uq]);
+          const Thresholds t =
+              thresholds(qp_c, p.chroma_beta_offset_div2[c - 1], p.chroma_tc_offset_div2[c - 1], p.bit_depth);
+          Pel *q0 = pc.row(uy * 2) + ux * 2;
+          filter_chroma_segment(q0, ver ? 1 : pc.stride, ver ? pc.stride : 1, len, t, max_val);
         }
     }
   }
+}
+
+void DeblockMaps::attach(DeblockParams &p) const {
+  p.map_stride = map_stride;
+  p.qp_y = qp_y.data();
+  p.luma_edge = luma_edge.data();
+  p.luma_tb_w_log2 = luma_tb_w_log2.data();
+  p.luma_tb_h_log2 = luma_tb_h_log2.data();
+  p.chroma_edge = chroma_edge.data();
+  p.chroma_tb_w_log2 = chroma_tb_w_log2.data();
+  p.chroma_tb_h_log2 = chroma_tb_h_log2.data();
+}
+
+DeblockMaps square_block_maps(int width, int height, int map_stride, const uint8_t *luma_tb_log2,
+                              const uint8_t *chroma_tb_log2, int qp_y) {
+  DeblockMaps m;
+  m.map_stride = map_stride;
+  const size_t n = size_t(map_stride) * size_t(height / 4);
+  m.qp_y.assign(n, int8_t(qp_y));
+  m.luma_tb_w_log2.assign(luma_tb_log2, luma_tb_log2 + n);
+  m.luma_tb_h_log2 = m.luma_tb_w_log2;
+  m.chroma_tb_w_log2.assign(chroma_tb_log2, chroma_tb_log2 + n);
+  m.chroma_tb_h_log2 = m.chroma_tb_w_log2;
+  m.luma_edge.assign(n, 0);
+  m.chroma_edge.assign(n, 0);
+  for (int uy = 0; uy < height / 4; uy++)
+    for (int ux = 0; ux < width / 4; ux++) {
+      const size_t k = size_t(uy) * map_stride + ux;
+      // A block aligned to its size starts where the position is a multiple of it.
+      const int ls = 1 << luma_tb_log2[k], cs = 1 << chroma_tb_log2[k];
+      m.luma_edge[k] = uint8_t(((ux * 4) % ls == 0 ? kDeblockEdgeLeft : 0) | ((uy * 4) % ls == 0 ? kDeblockEdgeTop : 0));
+      m.chroma_edge[k] =
+          uint8_t(((ux * 2) % cs == 0 ? kDeblockEdgeLeft : 0) | ((uy * 2) % cs == 0 ? kDeblockEdgeTop : 0));
+    }
+  return m;
 }
 
 }  // namespace pyvtm

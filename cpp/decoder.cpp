@@ -54,7 +54,7 @@ class PictureReconstructor {
       qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
     }
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
-    edges_.init(width_, height_);
+    edges_.init(width_, height_, sh.slice_qp);
   }
 
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
@@ -162,16 +162,23 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
 
   // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
   if (!sh.deblocking_disabled) {
-    for (int c = 1; c < 3; c++)
-      if (sh.beta_offset_div2[c] != sh.beta_offset_div2[0] || sh.tc_offset_div2[c] != sh.tc_offset_div2[0])
-        throw DecodeError("deblocking with chroma beta/tc offsets that differ from luma is not supported");
-    // 8.8.3.6.x: QpC = ChromaQpTable[qPi] with qPi = QpY + pps_c_qp_offset (constant QpY).
-    const int qpi_cb = sh.slice_qp + pps.cb_qp_offset, qpi_cr = sh.slice_qp + pps.cr_qp_offset;
-    const int qp_bd = sps.qp_bd_offset();
-    const int qp_cb = sps.chroma_qp(0, clip3(-qp_bd, 63, qpi_cb)), qp_cr = sps.chroma_qp(1, clip3(-qp_bd, 63, qpi_cr));
-    deblock_picture(recon.planes(), make_deblock_params(recon.edges(), w, h, sps.seq.bit_depth, sps.seq.log2_ctu_size,
-                                                        sh.slice_qp, qp_cb, qp_cr, sh.beta_offset_div2[0],
-                                                        sh.tc_offset_div2[0]));
+    // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
+    DeblockParams dp;
+    dp.width = w;
+    dp.height = h;
+    dp.log2_ctu = sps.seq.log2_ctu_size;
+    dp.bit_depth = sps.seq.bit_depth;
+    dp.beta_offset_div2 = sh.beta_offset_div2[0];
+    dp.tc_offset_div2 = sh.tc_offset_div2[0];
+    for (int c = 0; c < 2; c++) {
+      dp.chroma_beta_offset_div2[c] = sh.beta_offset_div2[c + 1];
+      dp.chroma_tc_offset_div2[c] = sh.tc_offset_div2[c + 1];
+      dp.chroma_qp_table[c] = sps.chroma_qp_table[c];
+    }
+    dp.chroma_qp_offset[0] = pps.cb_qp_offset;
+    dp.chroma_qp_offset[1] = pps.cr_qp_offset;
+    attach_edge_maps(recon.edges(), dp);
+    deblock_picture(recon.planes(), dp);
   }
 
   DecodeResult res;

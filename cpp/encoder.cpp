@@ -819,10 +819,16 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   // Pass 2: in-loop filters: deblocking (8.8.3), then the optional tool hook.
   if (cfg_.deblocking) {
     TbEdgeMaps edges;
-    edges.init(width_, height_);
+    edges.init(width_, height_, cfg_.qp);
     for (const CtuRecord &r : records) mark_record_edges(edges, r);
-    deblock_picture(pic_.plane, make_deblock_params(edges, width_, height_, kBitDepth, log2_ctu_, cfg_.qp,
-                                                    qp_chroma_c_, qp_chroma_c_, 0, 0));
+    DeblockParams dp;
+    dp.width = width_;
+    dp.height = height_;
+    dp.log2_ctu = log2_ctu_;
+    dp.bit_depth = kBitDepth;
+    dp.chroma_qp_offset[0] = dp.chroma_qp_offset[1] = cfg_.chroma_qp_offset;  // identity ChromaQpTable
+    attach_edge_maps(edges, dp);
+    deblock_picture(pic_.plane, dp);
   }
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;

@@ -1,5 +1,6 @@
 #include "recon.h"
 
+
 #include "coding_tree.h"
 #include "quant.h"
 #include "transform.h"
@@ -33,9 +34,10 @@ void ReconPicture::mark(int comp, int x, int y, int w, int h, uint8_t v) {
   for (int j = y0; j < y1; j++) std::fill(m.begin() + size_t(j) * map_stride + x0, m.begin() + size_t(j) * map_stride + x1, v);
 }
 
-void TbEdgeMaps::init(int w, int h) {
+void TbEdgeMaps::init(int w, int h, int slice_qp_y) {
   stride = w / 4;
   const size_t n = size_t(stride) * (h / 4);
+  qp_y.assign(n, int8_t(slice_qp_y));
   for (int k = 0; k < 2; k++) {
     edge[k].assign(n, 0);
     tb_w_log2[k].assign(n, 0);
@@ -64,9 +66,20 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
     }
 }
 
+void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p) {
+  p.map_stride = e.stride;
+  p.qp_y = e.qp_y.data();
+  p.luma_edge = e.edge[0].data();
+  p.luma_tb_w_log2 = e.tb_w_log2[0].data();
+  p.luma_tb_h_log2 = e.tb_h_log2[0].data();
+  p.chroma_edge = e.edge[1].data();
+  p.chroma_tb_w_log2 = e.tb_w_log2[1].data();
+  p.chroma_tb_h_log2 = e.tb_h_log2[1].data();
+}
+
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst) {
   if (mode >= 81) {
-    predict_cclm(mode, pic.plane[0], pic.availability(comp), x, y, log2w, log2h, pic.log2_ctu, pic.bit_depth, dst);
+    predict_cclm(mode, pic.plane[0], pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.log2_ctu, pic.bit_depth, dst);
     return;
   }
   IntraRefs refs;
@@ -94,3 +107,4 @@ void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int lo
 }
 
 }  // namespace pyvtm
+

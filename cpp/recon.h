@@ -34,7 +34,8 @@ struct TbEdgeMaps {
   int stride = 0;
   std::vector<uint8_t> edge[2];          // bit0: TB edge on the unit's left side, bit1: on its top side
   std::vector<uint8_t> tb_w_log2[2], tb_h_log2[2];
-  void init(int w, int h);
+  std::vector<int8_t> qp_y;  // QpY of the luma CU (one per picture: no cu_qp_delta)
+  void init(int w, int h, int slice_qp_y);
   // The TB covering luma area (x, y, w, h); log2w/log2h in the component's samples.
   void mark(int ch, int x, int y, int w, int h, int log2w, int log2h);
 };
@@ -43,10 +44,8 @@ struct CtuRecord;
 // Marks the luma and chroma TBs of a CTU's record (every CU edge is a TB edge).
 void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec);
 
-// The deblocking parameters of an intra picture with one QpY (no cu_qp_delta)
-// whose TB edges are in e. qp_cb/qp_cr: QpC of 8.8.3.6.3 for the picture's QpY.
-DeblockParams make_deblock_params(const TbEdgeMaps &e, int width, int height, int bit_depth, int log2_ctu, int qp_y,
-                                  int qp_cb, int qp_cr, int beta_offset_div2, int tc_offset_div2);
+// Points the deblocking parameters' per-unit maps at e (which must outlive p).
+void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p);
 
 // Prediction of the TB of component comp at (x, y) of 2^log2w x 2^log2h
 // samples of that component with IntraPredModeY/C `mode` (0..66 or CCLM
