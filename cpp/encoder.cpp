@@ -609,9 +609,12 @@ bool PictureEncoder::encoder_allows_split(const CtNode &n, SplitMode s) const {
   }
   if (cw < min_side || chh < min_side) return false;
   if (split_is_mtt(s) && n.mtt_depth >= eff_.max_mtt_depth) return false;
-  // Chroma blocks two samples high are not produced (single tree).
-  if (n.tree == SINGLE_TREE && n.mode_type == MODE_TYPE_ALL && chh < 8 && mode_type_condition(n, s, lim_) == 0)
-    return false;
+  // Chroma blocks with a side of 2 samples (8x2, 4x2, ...: legal in VVC) are
+  // not produced; the decoder refuses them (decoder.cpp).
+  if (n.tree == DUAL_TREE_CHROMA && (cw < 8 || chh < 8)) return false;
+  if (n.tree == SINGLE_TREE && n.mode_type == MODE_TYPE_ALL) {
+    if (mode_type_condition(n, s, lim_) == 1 ? (n.w < 8 || n.h < 8) : (cw < 8 || chh < 8)) return false;
+  }
   return true;
 }
 
