@@ -366,7 +366,10 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   // CbWidth/CbHeight of this chroma CU (7.4.12.4 reads them at the 64x64 corner).
   if (n.tree != DUAL_TREE_CHROMA) {
     int mpm[6];
-    derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
+    if (w_ && cu.has_mpm)
+      for (int i = 0; i < 6; i++) mpm[i] = cu.mpm[i];
+    else
+      derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
     if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm);
     else {
       cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm);

@@ -42,6 +42,10 @@ struct CodingUnit {
   int chroma_syntax = 4;         // intra_chroma_pred_mode when !cclm_mode_flag
   int chroma_mode = INTRA_PLANAR;  // IntraPredModeC (8.4.3), derived
   int first_tu = 0, num_tu = 0;    // into CtuRecord::tus
+  // Encoder only: the MPM list its search used (CNNMC), which the write pass
+  // codes with instead of running the predictor again.
+  bool has_mpm = false;
+  int8_t mpm[6] = {0, 0, 0, 0, 0, 0};
   bool operator==(const CodingUnit &o) const;
 };
 

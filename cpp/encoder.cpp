@@ -11,6 +11,7 @@
 // children (partition.h), neighbour maps, MPM list, chroma DM and CclmEnabled
 // (coding_tree.h), prediction and reconstruction (recon.h).
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -63,6 +64,10 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     default: e = {2, false, 3, 3, 4}; break;
   }
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
+  if (const char *env = getenv("PYVTM_EFFORT")) {
+    int a, b, c, d, f;
+    if (sscanf(env, "%d,%d,%d,%d,%d", &a, &b, &c, &d, &f) == 5) e = {a, b != 0, c, d, f};
+  }
   return e;
 }
 
@@ -90,10 +95,13 @@ class PictureEncoder {
   // Predicts, transforms, quantises and reconstructs one TB of component
   // comp (position and size in that component's samples) into pic_.
   // Returns cbf; dist is the SSE of the reconstruction.
-  bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, const ContextSet &ctx, int32_t *levels,
-               uint64_t &dist);
+  // The coded flag (tu_y/cb/cr_coded_flag, cr_ctx: tu_cb_coded_flag for Cr)
+  // and the residual are estimated into ctx / e. pred: the prediction when
+  // the caller has it (else computed here).
+  bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
+               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr);
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
-  void cu_mpm(const CodingUnit &cu, int mpm[6]) const;
+  void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
   bool encoder_allows_split(const CtNode &n, SplitMode s) const;
 
@@ -246,11 +254,18 @@ uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pr
   return s;
 }
 
-bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, const ContextSet &ctx,
-                             int32_t *levels, uint64_t &dist) {
+// Codes one TB into pic_ (8.7: prediction + dequantised residual) and
+// estimates its coded flag and residual_coding() bins into ctx / e. The
+// residual is dropped when that is cheaper in J = D + lambda * R.
+bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
+                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in) {
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
-  Pel pred[64 * 64];
-  predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+  Pel pred_buf[64 * 64];
+  const Pel *pred = pred_in;
+  if (!pred) {
+    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred_buf);
+    pred = pred_buf;
+  }
   int32_t resid[64 * 64], coeff[64 * 64];
   for (int j = 0; j < h; j++) {
     const Pel *o = org_[comp].row(y + j) + x;
@@ -261,27 +276,33 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
                      : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
+  ContextModel &flag = ctx.m[comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx];
   if (nz) {
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
-    Pel rec[64 * 64];
-    for (int j = 0; j < h; j++) std::copy_n(pic_.plane[comp].row(y + j) + x, w, rec + j * w);
-    dist = sse(comp, x, y, w, h, rec);
+    uint64_t d = 0;
+    for (int j = 0; j < h; j++) {
+      const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
+      for (int i = 0; i < w; i++) d += uint64_t((o[i] - r[i]) * (o[i] - r[i]));
+    }
     // RD check against dropping the residual (coded flag 0).
-    ContextSet c1 = ctx, c0 = ctx;
+    ContextSet c1 = ctx;
     CabacWriter e1(true), e0(true);
     e1.start();
     e0.start();
-    if (comp == 0) {
-      write_tu_y_coded_flag(e1, c1, 1);
-      write_tu_y_coded_flag(e0, c0, 0);
-    } else {
-      write_tu_cb_coded_flag(e1, c1, 1);
-      write_tu_cb_coded_flag(e0, c0, 0);
-    }
+    ContextModel f0 = flag;
+    e0.encode_bin(f0, 0);
+    e1.encode_bin(c1.m[&flag - ctx.m], 1);
     write_residual_coding(e1, c1, levels, log2w, log2h, comp);
-    if (double(dist_pred) + lam * bits_of(e0) <= double(dist) + lam * bits_of(e1)) nz = 0;
+    if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
+      nz = 0;
+    } else {
+      ctx = c1;
+      e.add_frac_bits(e1.frac_bits());
+      dist = d;
+    }
   }
   if (!nz) {
+    e.encode_bin(flag, 0);
     std::fill(levels, levels + n, 0);
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, nullptr, qp_[comp]);
     dist = dist_pred;
@@ -289,8 +310,12 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   return nz != 0;
 }
 
-void PictureEncoder::cu_mpm(const CodingUnit &cu, int mpm[6]) const {
+void PictureEncoder::cu_mpm(CodingUnit &cu, int mpm[6]) {
   derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
+  // With CNNMC the write pass takes the list from the record: the predictor
+  // runs once per CTU.
+  cu.has_mpm = hooks_.mpm != nullptr;
+  for (int i = 0; i < 6; i++) cu.mpm[i] = int8_t(mpm[i]);
 }
 
 // Rough rate of a luma mode for the SATD stages: MPMs are cheap.
@@ -367,6 +392,12 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     if (std::find(cands.begin(), cands.end(), mpm[1]) == cands.end()) cands.push_back(mpm[1]);
   }
   const size_t area = size_t(cu.w) * cu.h;
+  // One reference set for every candidate of a single-TU CU.
+  IntraRefs refs;
+  Pel pred_buf[64 * 64];
+  if (nt == 1)
+    build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, floor_log2(uint32_t(cu.w)),
+                     floor_log2(uint32_t(cu.h)), kBitDepth, refs);
   std::vector<int32_t> lv(area), best_lv;
   std::vector<Pel> best_rec;
   uint8_t cbf[16] = {0}, best_cbf[16] = {0};
@@ -384,10 +415,13 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     for (int t = 0; t < nt; t++) {
       const int lw = floor_log2(uint32_t(tiles[t][2])), lh = floor_log2(uint32_t(tiles[t][3]));
       uint64_t d;
-      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, lv.data() + off, d);
+      const Pel *pred = nullptr;
+      if (nt == 1) {
+        predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
+        pred = pred_buf;
+      }
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred);
       dist += d;
-      write_tu_y_coded_flag(e, c, cbf[t]);
-      if (cbf[t]) write_residual_coding(e, c, lv.data() + off, lw, lh, 0);
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
@@ -461,11 +495,15 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   const int cx0 = t0.x >> 1, cy0 = t0.y >> 1, lw0 = floor_log2(uint32_t(t0.w)) - 1, lh0 = floor_log2(uint32_t(t0.h)) - 1;
   if (int(cands.size()) > eff_.chroma_rd) {
     Pel pred[32 * 32];
+    IntraRefs refs[2];
+    for (int k = 0; k < 2; k++)
+      build_intra_refs(pic_.plane[1 + k], pic_.availability(1 + k), cx0, cy0, lw0, lh0, kBitDepth, refs[k]);
     for (Cand &c : cands) {
       const int m = mode_of(c);
       c.satd = 0;
       for (int comp = 1; comp <= 2; comp++) {
-        predict_tb(pic_, comp, m, cx0, cy0, lw0, lh0, pred);
+        if (m >= INTRA_LT_CCLM) predict_tb(pic_, comp, m, cx0, cy0, lw0, lh0, pred);
+        else predict_intra(m, lw0, lh0, comp, refs[comp - 1], kBitDepth, pred);
         c.satd += double(satd(org_[comp].row(cy0) + cx0, org_[comp].stride, pred, 1 << lw0, lw0, lh0));
       }
     }
@@ -496,13 +534,9 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       for (int k = 0; k < 2; k++) {
         uint64_t d;
-        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, lv[k].data() + off, d);
+        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d);
         dist += d;
       }
-      write_tu_cb_coded_flag(e, c, cbf[0][t]);
-      write_tu_cr_coded_flag(e, c, cbf[1][t], cbf[0][t]);
-      for (int k = 0; k < 2; k++)
-        if (cbf[k][t]) write_residual_coding(e, c, lv[k].data() + off, lw, lh, 1 + k);
       off += size_t(1) << (lw + lh);
     }
     const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
@@ -552,7 +586,9 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
 }
 
 // One coding unit at node n (SPLIT_NONE).
+static long g_ncu[3], g_area[3];
 double PictureEncoder::search_cu(const CtNode &n, ContextSet &ctx, CtuRecord &rec) {
+  g_ncu[n.tree]++; g_area[n.tree] += n.w*n.h;
   CodingUnit cu;
   cu.x = n.x;
   cu.y = n.y;
@@ -807,9 +843,6 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
         tree_pair(x, y, ctu, 0);
       }
     }
-  // Luma before in-loop filtering, for the CNNMC neighbourhoods of the write pass.
-  Plane luma_unfiltered;
-  if (hooks_.mpm) luma_unfiltered = pic_.plane[0];
   EncodeResult res;
   res.luma_modes = maps_.luma_mode;
   res.cu_log2.resize(maps_.luma_mode.size());
@@ -844,10 +877,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
   for (int cy = 0; cy < ctus_y; cy++)
-    for (int cx = 0; cx < ctus_x; cx++) {
-      begin_ctu(luma_unfiltered, cx * ctu, cy * ctu);
+    for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);
-    }
   // 7.3.8.1: end_of_slice_one_bit follows only the last CTU of the slice.
   writer.encode_terminate(1);
   writer.rbsp_trailing_bits();  // rbsp_slice_trailing_bits()
@@ -873,6 +904,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   append_nal_unit(res.bitstream, hooks_.mpm ? NalUnitType(kNalCnnmcIrap) : NAL_IDR_N_LP, slice);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (records_out) *records_out = std::move(records);
+  fprintf(stderr, "cu evals: single %ld luma %ld chroma %ld; area x %.1f %.1f %.1f\n", g_ncu[0], g_ncu[1], g_ncu[2], g_area[0]/double(width_*height_), g_area[1]/double(width_*height_), g_area[2]/double(width_*height_));
   return res;
 }
 

@@ -392,7 +392,7 @@ SquareHashes square_hashes() {
           w.rbsp_trailing_bits();
           for (uint8_t b : w.bytes()) hb.add(b);
           he.add(e.frac_bits());
-          for (int i = 0; i < pyvtm::CTX_NUM; i++) he.add(c2.m[i].state());
+          for (int i = 0; i < pyvtm::CTX_MTT_SPLIT_CU_VERTICAL_FLAG; i++) he.add(c2.m[i].state());
         }
       }
     }
