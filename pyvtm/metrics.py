@@ -248,14 +248,19 @@ ANCHOR_PEAK_10BIT = 1020.0
 
 
 def _round_clip_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+    # numpy rounding (halves to even): the anchors were made this way, and it
+    # matters: full-range BT.601 chroma of near-grey pixels lands on exact .5
+    # ties (0.418688 + 0.081312 = 0.5), as do some luma values.
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
 
 
 def _box_420(c: np.ndarray) -> np.ndarray:
+    """Mean of each 2x2 block (odd edges replicated), as ``reshape(...).mean(axis=(1, 3))``."""
     h, w = c.shape
     if h & 1 or w & 1:
         c = np.pad(c, ((0, h & 1), (0, w & 1)), mode="edge")
-    return 0.25 * (c[0::2, 0::2] + c[0::2, 1::2] + c[1::2, 0::2] + c[1::2, 1::2])
+    h, w = c.shape
+    return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
 def anchor_source_planes(rgb) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,8 +269,12 @@ def anchor_source_planes(rgb) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Full-range BT.601 in float64: Y = 0.299R + 0.587G + 0.114B,
     Cb = 128 - 0.168736R - 0.331264G + 0.5B, Cr = 128 + 0.5R - 0.418688G - 0.081312B;
     chroma is the 2x2 box average of the unrounded full-resolution chroma (odd
-    edges replicated), then every plane is rounded (half up) and clipped to
-    0..255. Returns uint8 planes of shapes (H, W) and (ceil(H/2), ceil(W/2)).
+    edges replicated), then every plane is rounded (``np.round``: halves to
+    even) and clipped to 0..255. With this construction VVenC reproduces the
+    anchor streams bit for bit (``benchmarks/bench_vtm.py --check``); a
+    handful of tie samples of Cr may still round the other way than the
+    anchors' (PSNR-V within 1e-4 dB). Returns uint8 planes of shapes (H, W)
+    and (ceil(H/2), ceil(W/2)).
     """
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -297,7 +306,8 @@ def anchor_rgb_from_planes(y, cb, cr, bit_depth: int = 10) -> np.ndarray:
     the full-range BT.601 inverse (R = Y + 1.402 Cr', G = Y - 0.344136 Cb' -
     0.714136 Cr', B = Y + 1.772 Cb', with Cb'/Cr' = C - 128 on the 8-bit
     scale) is applied to the samples divided by 2^(bit_depth - 8), and the
-    result is rounded (half up) and clipped to 0..255.
+    result is rounded (``np.round``, halves to even) and clipped to 0..255.
+    This reproduces the anchors' PSNR-RGB exactly.
     """
     s = float(1 << (bit_depth - 8))
     yf = np.asarray(y, dtype=np.float64) / s
@@ -307,7 +317,7 @@ def anchor_rgb_from_planes(y, cb, cr, bit_depth: int = 10) -> np.ndarray:
     cbf, crf = up
     r = yf + 1.402 * crf
     b = yf + 1.772 * cbf
-    g = (yf - 0.299 * r - 0.114 * b) / 0.587
+    g = (yf - 0.299 * r - 0.114 * b) / 0.587    # = Y - 0.344136 Cb' - 0.714136 Cr'
     return _round_clip_u8(np.stack([r, g, b], axis=-1))
 
 
