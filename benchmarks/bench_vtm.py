@@ -104,9 +104,17 @@ def ffmpeg_exe() -> str:
 
 
 def default_encoder() -> Callable:
-    import pyvtm
+    try:
+        import pyvtm
+    except ImportError:
+        sys.path.insert(0, str(ROOT))      # not installed: this checkout (extension built in place)
+    try:
+        import pyvtm
 
-    return pyvtm.encode
+        return pyvtm.encode
+    except ImportError as e:
+        raise SystemExit(f"cannot import pyvtm ({e}): install it (pip install .) or build the extension; "
+                         "--check runs the measurement self-checks without it") from e
 
 
 class Progress:
@@ -294,13 +302,32 @@ def fmt_num(v, spec: str, width: int) -> str:
     return f"{'n/a':>{width}}" if v is None or not np.isfinite(v) else f"{v:{width}{spec}}"
 
 
+def fmt_ratio(v, width: int) -> str:
+    if v is None or not np.isfinite(v):
+        return f"{'n/a':>{width}}"
+    return f"{v:{width}.3f}" if v < 1 else f"{v:{width}.2f}"
+
+
+def _json_safe(x):
+    """NaN/inf -> None, numpy scalars -> Python numbers (strict JSON)."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    return x
+
+
 def print_bd_table(rows: list, images: list, title: str) -> None:
     """rows: (label, bd_summary, s/picture, ratio to VVenC medium of this run)."""
     print(title)
     print(f"{'':26}{'PSNR-Y':>9}{'PSNR-YUV':>10}{'PSNR-RGB':>10}{'enc s/pic':>11}{'x VVenC-med':>13}")
     for label, bd, spp, ratio in rows:
         print(f"{label:26}{fmt_pct(bd['psnr_y']['mean']):>9}{fmt_pct(bd['psnr_yuv']['mean']):>10}"
-              f"{fmt_pct(bd['psnr_rgb']['mean']):>10}{fmt_num(spp, '.2f', 11)}{fmt_num(ratio, '.2f', 13)}")
+              f"{fmt_pct(bd['psnr_rgb']['mean']):>10}{fmt_num(spp, '.2f', 11)}{fmt_ratio(ratio, 13)}")
     print("per picture, PSNR-Y / PSNR-RGB:")
     print(f"{'':26}" + "".join(f"{im:>18}" for im in images))
     for label, bd, _, _ in rows:
@@ -499,7 +526,7 @@ def main(argv=None, encode_fn: Optional[Callable] = None) -> dict:
         r = time_ratio(base, vvenc_pts)
         anchor_ratio = time_ratio(sel(anchors["VVenC-medium"]), sel(vtm))
         print(f"  pyvtm {args.preset}: {seconds_per_picture(base):.2f} s/picture, VVenC medium "
-              f"{seconds_per_picture(vvenc_pts):.2f} s/picture in this run: pyvtm/VVenC = {r:.2f}")
+              f"{seconds_per_picture(vvenc_pts):.2f} s/picture in this run: pyvtm/VVenC = {r:.3f}")
         print(f"  (anchors: VVenC medium / VTM = {anchor_ratio:.3f}, so pyvtm is about {r * anchor_ratio:.3f} x "
               f"VTM's encode time)")
         out["time"]["anchor_vvenc_over_vtm"] = anchor_ratio
@@ -525,13 +552,13 @@ def main(argv=None, encode_fn: Optional[Callable] = None) -> dict:
             ry = rel["psnr_y"]["mean"] if rel else 0.0
             rr = rel["psnr_rgb"]["mean"] if rel else 0.0
             print(f"{name:18}{fmt_pct(bd[name]['psnr_y']['mean']):>11}{fmt_pct(bd[name]['psnr_rgb']['mean']):>9}"
-                  f"{fmt_pct(ry):>11}{fmt_pct(rr):>9}{fmt_num(spp, '.2f', 11)}{fmt_num(rt, '.2f', 8)}"
-                  f"{fmt_num(rv, '.2f', 13)}")
+                  f"{fmt_pct(ry):>11}{fmt_pct(rr):>9}{fmt_num(spp, '.2f', 11)}{fmt_ratio(rt, 8)}"
+                  f"{fmt_ratio(rv, 13)}")
             out["tools"][name] = {"options": configs[name], "bd_vs_vtm": bd[name],
                                   "bd_vs_all_tools": rel, "s_per_picture": spp, "x_all_tools": rt,
                                   "x_vvenc_medium": rv}
     if args.json:
-        args.json.write_text(json.dumps(out, indent=1, default=float))
+        args.json.write_text(json.dumps(_json_safe(out), indent=1, allow_nan=False))
         print(f"\nwrote {args.json}")
     return out
 
