@@ -8,12 +8,15 @@
 * ``psnr_ycbcr(ref, dist)``: 6:1:1 weighted PSNR of (Y, Cb, Cr) planes.
 * ``ssim(a, b, data_range)`` / ``ms_ssim(a, b, data_range)``: single-scale
   SSIM and multi-scale SSIM (Wang, Simoncelli, Bovik 2003), numpy only.
+* ``anchor_source_planes`` / ``anchor_metrics`` / ``bd_rate_pictures``: the
+  exact source construction, metrics and BD-rate of the VTM/VVenC anchors
+  (``shared/anchors/README.md``).
 
 The Bjontegaard deltas follow the common JVET practice: log10 of the rate is
 interpolated as a function of PSNR (or vice versa) with a piecewise cubic
-Hermite interpolant (PCHIP, Fritsch-Carlson slopes) through the measured
-points, and the two curves are integrated over the PSNR (rate) interval they
-share. With four points per curve this matches the piecewise-cubic variant
+Hermite interpolant (PCHIP, Fritsch-Carlson slopes: SciPy's
+``PchipInterpolator``) through the measured points, and the two curves are
+integrated exactly over the PSNR (rate) interval they share. With four points per curve this matches the piecewise-cubic variant
 of the JVET BD-rate sheet; the classic VCEG-M33 cubic polynomial fit is
 available with ``method="polyfit"``.
 """
@@ -24,7 +27,8 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["psnr", "psnr_ycbcr", "ssim", "ms_ssim", "MS_SSIM_WEIGHTS", "bd_rate", "bd_psnr",
-           "pchip_interpolate"]
+           "pchip_interpolate", "anchor_source_planes", "anchor_rgb_from_planes", "anchor_metrics",
+           "bd_rate_pictures", "ANCHOR_BD_QPS", "ANCHOR_PEAK_10BIT"]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
@@ -37,49 +41,20 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
 
 
-def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    h = np.diff(x)
-    delta = np.diff(y) / h
-    n = len(x)
-    d = np.zeros(n)
-    if n == 2:
-        d[:] = delta[0]
-        return d
-    for k in range(1, n - 1):
-        if delta[k - 1] * delta[k] <= 0:
-            d[k] = 0.0
-        else:
-            w1 = 2 * h[k] + h[k - 1]
-            w2 = h[k] + 2 * h[k - 1]
-            d[k] = (w1 + w2) / (w1 / delta[k - 1] + w2 / delta[k])
+def _pchip(x, y):
+    from scipy.interpolate import PchipInterpolator
 
-    def end(h0, h1, d0, d1):
-        s = ((2 * h0 + h1) * d0 - h0 * d1) / (h0 + h1)
-        if np.sign(s) != np.sign(d0):
-            return 0.0
-        if np.sign(d0) != np.sign(d1) and abs(s) > abs(3 * d0):
-            return 3 * d0
-        return s
-
-    d[0] = end(h[0], h[1], delta[0], delta[1])
-    d[-1] = end(h[-1], h[-2], delta[-1], delta[-2])
-    return d
+    return PchipInterpolator(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64),
+                             extrapolate=True)
 
 
 def pchip_interpolate(x: Sequence[float], y: Sequence[float], xi: np.ndarray) -> np.ndarray:
-    """Monotone piecewise cubic Hermite interpolation of (x, y) at xi (x ascending)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    d = _pchip_slopes(x, y)
-    xi = np.asarray(xi, dtype=np.float64)
-    k = np.clip(np.searchsorted(x, xi, side="right") - 1, 0, len(x) - 2)
-    h = x[k + 1] - x[k]
-    t = (xi - x[k]) / h
-    h00 = (1 + 2 * t) * (1 - t) ** 2
-    h10 = t * (1 - t) ** 2
-    h01 = t * t * (3 - 2 * t)
-    h11 = t * t * (t - 1)
-    return h00 * y[k] + h10 * h * d[k] + h01 * y[k + 1] + h11 * h * d[k + 1]
+    """Monotone piecewise cubic Hermite interpolation of (x, y) at xi (x ascending).
+
+    ``scipy.interpolate.PchipInterpolator`` (Fritsch-Carlson slopes, the
+    three-point end conditions); outside [x0, xn] the end cubics are extended.
+    """
+    return np.asarray(_pchip(x, y)(np.asarray(xi, dtype=np.float64)), dtype=np.float64)
 
 
 def _curve(xs, ys):
@@ -98,9 +73,8 @@ def _curve(xs, ys):
 
 def _integral(xs, ys, lo, hi, method):
     if method == "pchip":
-        grid = np.linspace(lo, hi, 20001)
-        vals = pchip_interpolate(xs, ys, grid)
-        return float(np.sum((vals[1:] + vals[:-1]) * 0.5 * np.diff(grid)))
+        # exact integral of the piecewise cubic (its antiderivative, scipy PPoly.integrate)
+        return float(_pchip(xs, ys).integrate(lo, hi))
     if method == "polyfit":
         deg = min(3, len(xs) - 1)
         p = np.polyint(np.polyfit(xs, ys, deg))
@@ -260,3 +234,143 @@ def ms_ssim(a, b, data_range: float = 255.0, weights=MS_SSIM_WEIGHTS) -> float:
         v = np.maximum(np.asarray(vals), 0.0)
         out.append(float(np.prod(v ** wts)))
     return float(np.mean(out))
+
+
+# ---------------------------------------------------------------------------
+# Anchor-exact measurement (shared/anchors/README.md: VTM 23.13 all-intra,
+# VVenC medium/faster RD points). Every codec gets the same 8-bit 4:2:0
+# source; the 10-bit coding input is that source << 2.
+
+#: QPs whose points enter the anchor BD-rates.
+ANCHOR_BD_QPS = (22, 27, 32, 37)
+#: Peak of the 10-bit PSNRs of the anchors (255 << 2).
+ANCHOR_PEAK_10BIT = 1020.0
+
+
+def _round_clip_u8(x: np.ndarray) -> np.ndarray:
+    # numpy rounding (halves to even): the anchors were made this way, and it
+    # matters: full-range BT.601 chroma of near-grey pixels lands on exact .5
+    # ties (0.418688 + 0.081312 = 0.5), as do some luma values.
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def _box_420(c: np.ndarray) -> np.ndarray:
+    """Mean of each 2x2 block (odd edges replicated), as ``reshape(...).mean(axis=(1, 3))``."""
+    h, w = c.shape
+    if h & 1 or w & 1:
+        c = np.pad(c, ((0, h & 1), (0, w & 1)), mode="edge")
+    h, w = c.shape
+    return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def anchor_source_planes(rgb) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-bit 4:2:0 source planes (Y, Cb, Cr) of an (H, W, 3) uint8 RGB picture.
+
+    Full-range BT.601 in float64: Y = 0.299R + 0.587G + 0.114B,
+    Cb = 128 - 0.168736R - 0.331264G + 0.5B, Cr = 128 + 0.5R - 0.418688G - 0.081312B;
+    chroma is the 2x2 box average of the unrounded full-resolution chroma (odd
+    edges replicated), then every plane is rounded (``np.round``: halves to
+    even) and clipped to 0..255. With this construction VVenC reproduces the
+    anchor streams bit for bit (``benchmarks/bench_vtm.py --check``); a
+    handful of tie samples of Cr may still round the other way than the
+    anchors' (PSNR-V within 1e-4 dB). Returns uint8 planes of shapes (H, W)
+    and (ceil(H/2), ceil(W/2)).
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+    f = rgb.astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = 128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b
+    cr = 128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    return _round_clip_u8(y), _round_clip_u8(_box_420(cb)), _round_clip_u8(_box_420(cr))
+
+
+def _upsample2_centred(c: np.ndarray, axis: int) -> np.ndarray:
+    """2x centre-aligned bilinear up-sampling along ``axis`` (taps 3/4, 1/4; edges replicated)."""
+    n = c.shape[axis]
+    idx = np.arange(n)
+    prev = np.take(c, np.maximum(idx - 1, 0), axis=axis)
+    nxt = np.take(c, np.minimum(idx + 1, n - 1), axis=axis)
+    out = np.stack([0.75 * c + 0.25 * prev, 0.75 * c + 0.25 * nxt], axis=axis + 1)
+    shape = list(c.shape)
+    shape[axis] = 2 * n
+    return out.reshape(shape)
+
+
+def anchor_rgb_from_planes(y, cb, cr, bit_depth: int = 10) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of decoded 4:2:0 planes, as the anchors' PSNR-RGB computes it.
+
+    Chroma is up-sampled 2x (centre-aligned bilinear, separable, in float),
+    the full-range BT.601 inverse (R = Y + 1.402 Cr', G = Y - 0.344136 Cb' -
+    0.714136 Cr', B = Y + 1.772 Cb', with Cb'/Cr' = C - 128 on the 8-bit
+    scale) is applied to the samples divided by 2^(bit_depth - 8), and the
+    result is rounded (``np.round``, halves to even) and clipped to 0..255.
+    This reproduces the anchors' PSNR-RGB exactly.
+    """
+    s = float(1 << (bit_depth - 8))
+    yf = np.asarray(y, dtype=np.float64) / s
+    h, w = yf.shape
+    up = [_upsample2_centred(_upsample2_centred(np.asarray(c, dtype=np.float64) / s - 128.0, 0), 1)[:h, :w]
+          for c in (cb, cr)]
+    cbf, crf = up
+    r = yf + 1.402 * crf
+    b = yf + 1.772 * cbf
+    g = (yf - 0.299 * r - 0.114 * b) / 0.587    # = Y - 0.344136 Cb' - 0.714136 Cr'
+    return _round_clip_u8(np.stack([r, g, b], axis=-1))
+
+
+def anchor_metrics(rgb, source, decoded, nbytes: int) -> dict:
+    """The anchors' metrics of one decoded picture.
+
+    ``rgb``: the original (H, W, 3) uint8 picture; ``source``: its 8-bit
+    (Y, Cb, Cr) planes (:func:`anchor_source_planes`); ``decoded``: the
+    10-bit decoded (Y, Cb, Cr) planes (larger planes, e.g. padded to even,
+    are cropped); ``nbytes``: the whole file size. Returns ``bpp`` (8 x
+    bytes / (W x H)), ``psnr_y/u/v`` (10-bit, against source << 2, peak
+    1020), ``psnr_yuv`` ((6Y + U + V) / 8) and ``psnr_rgb`` (peak 255).
+    """
+    h, w = source[0].shape
+    dec = [np.asarray(d)[:s.shape[0], :s.shape[1]] for d, s in zip(decoded, source)]
+    for d, s in zip(dec, source):
+        if d.shape != s.shape:
+            raise ValueError(f"decoded plane {d.shape} is smaller than the source plane {s.shape}")
+    py, pu, pv = (psnr(s.astype(np.int32) << 2, d, ANCHOR_PEAK_10BIT) for s, d in zip(source, dec))
+    rec = anchor_rgb_from_planes(*dec, bit_depth=10)
+    return {"bits": 8 * int(nbytes), "bpp": 8.0 * nbytes / (w * h), "psnr_y": py, "psnr_u": pu,
+            "psnr_v": pv, "psnr_yuv": (6.0 * py + pu + pv) / 8.0, "psnr_rgb": psnr(rgb, rec, 255.0)}
+
+
+def bd_rate_pictures(anchor, test, metric: str = "psnr_y", qps=ANCHOR_BD_QPS,
+                     rate: str = "bpp") -> tuple[float, dict]:
+    """Mean per-picture BD-rate (%) of ``test`` against ``anchor``, as the anchors' README defines it.
+
+    ``anchor``/``test``: iterables of point dicts with keys ``image``, ``qp``,
+    ``rate`` and ``metric`` (the anchor JSON records). For each picture
+    present in ``test`` the points at ``qps`` of both sides enter
+    :func:`bd_rate` (PCHIP of log-rate over the overlapping PSNR range);
+    returns (mean over pictures, {image: BD-rate}). KeyError when a picture
+    or QP is missing on either side.
+    """
+    def index(points):
+        d = {}
+        for p in points:
+            d[(p["image"], int(p["qp"]))] = p
+        return d
+
+    ia, it = index(anchor), index(test)
+    images = sorted({img for img, _ in it})
+    per = {}
+    for img in images:
+        pa, pt = [], []
+        for qp in qps:
+            for idx, out, who in ((ia, pa, "anchor"), (it, pt, "test")):
+                if (img, qp) not in idx:
+                    raise KeyError(f"{who} has no point for {img} at QP {qp}")
+                out.append((idx[(img, qp)][rate], idx[(img, qp)][metric]))
+        a, t = np.array(pa), np.array(pt)
+        per[img] = float(bd_rate(a[:, 0], a[:, 1], t[:, 0], t[:, 1]))
+    if not per:
+        raise ValueError("no pictures to compare")
+    return float(np.mean(list(per.values()))), per
