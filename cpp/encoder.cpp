@@ -11,7 +11,6 @@
 // children (partition.h), neighbour maps, MPM list, chroma DM and CclmEnabled
 // (coding_tree.h), prediction and reconstruction (recon.h).
 #include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -49,7 +48,8 @@ double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFra
 
 // Search effort of a speed preset (EncoderConfig::preset).
 struct SearchEffort {
-  int max_mtt_depth;  // deepest multi-type split the search tries
+  int max_mtt_depth;    // deepest multi-type split the search tries (luma / single tree)
+  int max_mtt_depth_c;  // the same in the chroma tree
   bool tt_always;     // ternary splits tried everywhere (else only after the same-direction binary split won)
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
@@ -59,15 +59,11 @@ struct SearchEffort {
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, false, 2, 2, 4}; break;
-    case 2: e = {3, true, 4, 8, 2}; break;
-    default: e = {2, false, 3, 3, 4}; break;
+    case 0: e = {1, 1, false, 2, 2, 4}; break;
+    case 2: e = {3, 3, true, 4, 8, 2}; break;
+    default: e = {2, 2, false, 3, 3, 4}; break;
   }
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
-  if (const char *env = getenv("PYVTM_EFFORT")) {
-    int a, b, c, d, f;
-    if (sscanf(env, "%d,%d,%d,%d,%d", &a, &b, &c, &d, &f) == 5) e = {a, b != 0, c, d, f};
-  }
   return e;
 }
 
@@ -586,9 +582,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
 }
 
 // One coding unit at node n (SPLIT_NONE).
-static long g_ncu[3], g_area[3];
 double PictureEncoder::search_cu(const CtNode &n, ContextSet &ctx, CtuRecord &rec) {
-  g_ncu[n.tree]++; g_area[n.tree] += n.w*n.h;
   CodingUnit cu;
   cu.x = n.x;
   cu.y = n.y;
@@ -644,7 +638,8 @@ bool PictureEncoder::encoder_allows_split(const CtNode &n, SplitMode s) const {
     default: break;
   }
   if (cw < min_side || chh < min_side) return false;
-  if (split_is_mtt(s) && n.mtt_depth >= eff_.max_mtt_depth) return false;
+  if (split_is_mtt(s) && n.mtt_depth >= (n.tree == DUAL_TREE_CHROMA ? eff_.max_mtt_depth_c : eff_.max_mtt_depth))
+    return false;
   // Chroma blocks with a side of 2 samples (8x2, 4x2, ...: legal in VVC) are
   // not produced; the decoder refuses them (decoder.cpp).
   if (n.tree == DUAL_TREE_CHROMA && (cw < 8 || chh < 8)) return false;
@@ -904,7 +899,6 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   append_nal_unit(res.bitstream, hooks_.mpm ? NalUnitType(kNalCnnmcIrap) : NAL_IDR_N_LP, slice);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (records_out) *records_out = std::move(records);
-  fprintf(stderr, "cu evals: single %ld luma %ld chroma %ld; area x %.1f %.1f %.1f\n", g_ncu[0], g_ncu[1], g_ncu[2], g_area[0]/double(width_*height_), g_area[1]/double(width_*height_), g_area[2]/double(width_*height_));
   return res;
 }
 
