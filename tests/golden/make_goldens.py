@@ -63,20 +63,31 @@ def checker(h, w, cell):
     return np.stack([m, m // 2, 255 - m], -1)
 
 
-# name -> (source description, image factory, qp, encoder options)
+# name -> (source description, image factory, qp, encoder options, frozen)
+# Frozen streams were written by an earlier encoder (quadtree only, before the
+# multi-type tree) and are kept as they are: they are checked, never re-encoded.
 def golden_specs():
     k = kodak_dir()
     return [
-        ("smooth_64x48_qp32", "synthetic smooth pattern", lambda: smooth(48, 64), 32, {}),
-        ("noise_33x17_qp22", "uniform noise, odd size (conformance window)", lambda: noise(17, 33, 1), 22, {}),
+        ("smooth_64x48_qp32", "synthetic smooth pattern", lambda: smooth(48, 64), 32, {}, True),
+        ("noise_33x17_qp22", "uniform noise, odd size (conformance window)", lambda: noise(17, 33, 1), 22, {}, True),
         ("checker_80x48_qp42_nodbk", "checkerboard, deblocking off", lambda: checker(48, 80, 6), 42,
-         {"deblocking": False}),
+         {"deblocking": False}, True),
         ("kodim23_128x96_qp27", "kodim23 crop [100:196, 300:428]",
-         lambda: load_rgb(k / "kodim23.png")[100:196, 300:428], 27, {}),
+         lambda: load_rgb(k / "kodim23.png")[100:196, 300:428], 27, {}, True),
         ("kodim01_136x72_qp37_mincu3", "kodim01 crop [200:272, 240:376], min_cu_log2 3",
-         lambda: load_rgb(k / "kodim01.png")[200:272, 240:376], 37, {"min_cu_log2": 3}),
+         lambda: load_rgb(k / "kodim01.png")[200:272, 240:376], 37, {"min_cu_log2": 3}, True),
         ("kodim19_264x136_qp42_nordoq", "kodim19 crop [300:436, 100:364], rdoq off, 2 intra RD candidates",
-         lambda: load_rgb(k / "kodim19.png")[300:436, 100:364], 42, {"rdoq": False, "intra_rd_candidates": 2}),
+         lambda: load_rgb(k / "kodim19.png")[300:436, 100:364], 42, {"rdoq": False, "intra_rd_candidates": 2}, True),
+        # Multi-type tree, dual tree and CCLM (the defaults since the coding-tree layer).
+        ("kodim05_192x128_qp32_mtt", "kodim05 crop [200:328, 300:492], default tools (MTT, dual tree, CCLM)",
+         lambda: load_rgb(k / "kodim05.png")[200:328, 300:492], 32, {}, False),
+        ("kodim15_128x128_qp27_single_tree", "kodim15 crop [120:248, 200:328], MTT with one coding tree",
+         lambda: load_rgb(k / "kodim15.png")[120:248, 200:328], 27, {"dual_tree": False}, False),
+        ("kodim21_200x136_qp37_slow", "kodim21 crop [100:236, 300:500], preset slow",
+         lambda: load_rgb(k / "kodim21.png")[100:236, 300:500], 37, {"preset": "slow"}, False),
+        ("smooth_40x24_qp30_fast", "synthetic smooth pattern smaller than a CTU, preset fast",
+         lambda: smooth(24, 40), 30, {"preset": "fast"}, False),
     ]
 
 
@@ -100,7 +111,22 @@ def main(argv=None) -> int:
     manifest_path = HERE / "manifest.json"
     if manifest_path.exists():
         old = {e["file"]: e for e in json.loads(manifest_path.read_text())["streams"]}
-    for name, source, make, qp, opts in golden_specs():
+    for name, source, make, qp, opts, frozen in golden_specs():
+        fname = f"{name}.266"
+        prev = old.get(fname)
+        if frozen:
+            if prev is None or not (HERE / fname).exists():
+                print(f"{fname}: frozen stream missing", file=sys.stderr)
+                return 1
+            data = (HERE / fname).read_bytes()
+            dec = pyvtm.decode(data, ycbcr=True)
+            h, w = dec[0].shape
+            if not (yuv_md5(dec) == prev["md5"] == yuv_md5(decode_vvc(data, w, h))):
+                print(f"{fname}: frozen stream no longer decodes to its md5", file=sys.stderr)
+                return 1
+            entries.append(prev)
+            print(f"{fname}: frozen, decodes to its md5")
+            continue
         res = pyvtm.encode(make(), qp=qp, **opts)
         dec = pyvtm.decode(res.bitstream, ycbcr=True)
         h, w = dec[0].shape
@@ -109,10 +135,8 @@ def main(argv=None) -> int:
         if not (md5 == yuv_md5(res.recon_ycbcr) == yuv_md5(ff)):
             print(f"{name}: encoder recon, pyvtm decoder and FFmpeg disagree; not writing goldens", file=sys.stderr)
             return 1
-        fname = f"{name}.266"
         entries.append({"file": fname, "md5": md5, "width": w, "height": h, "qp": qp, "options": opts,
                         "source": source, "bytes": len(res.bitstream)})
-        prev = old.get(fname)
         same_stream = (HERE / fname).exists() and (HERE / fname).read_bytes() == res.bitstream
         status = "unchanged" if prev and prev["md5"] == md5 and same_stream else (
             "stream changed, same md5" if prev and prev["md5"] == md5 else "NEW/CHANGED md5")
