@@ -362,6 +362,10 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
     cu.x = n.x; cu.y = n.y; cu.w = n.w; cu.h = n.h; cu.tree = n.tree;
   }
   cu.cqt_depth = n.cqt_depth;
+  if (r_ && n.tree != DUAL_TREE_LUMA && (cu.w < 8 || cu.h < 8))
+    throw DecodeError("slice data: a " + std::to_string(cu.w / 2) + "x" + std::to_string(cu.h / 2) +
+                      " chroma coding unit at luma (" + std::to_string(cu.x) + "," + std::to_string(cu.y) +
+                      ") (chroma blocks with a side of 2 samples are not supported)");
   // Map entries are set before the modes so that CclmEnabled sees the
   // CbWidth/CbHeight of this chroma CU (7.4.12.4 reads them at the 64x64 corner).
   if (n.tree != DUAL_TREE_CHROMA) {

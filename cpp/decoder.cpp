@@ -84,10 +84,6 @@ class PictureReconstructor {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
-    if (log2w < 2 || log2h < 2)
-      throw DecodeError("slice data: a " + std::to_string(1 << log2w) + "x" + std::to_string(1 << log2h) +
-                        " chroma block at (" + std::to_string(x) + "," + std::to_string(y) +
-                        ") (chroma blocks with a side of 2 samples are not supported)");
     Pel pred[64 * 64];
     predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
