@@ -201,7 +201,7 @@ SplitMode read_split_mode(CabacReader &r, ContextSet &cs, const CtNode &n, const
   if (!a.any()) throw DecodeError("slice data: a block crossing the picture boundary has no allowed split");
   int qt;
   if (a.qt && a.any_mtt()) qt = r.decode_bin(cs.m[CTX_SPLIT_QT_FLAG + split_qt_flag_ctx(n, nb)]);
-  else qt = a.qt ? 1 : 0;
+  else qt = infer_split_qt_flag(a);
   if (qt) return SPLIT_QT;
   int vertical;
   if ((a.bt_hor || a.tt_hor) && (a.bt_ver || a.tt_ver))

@@ -13,25 +13,6 @@
 namespace pyvtm {
 
 // ---------------------------------------------------------------------------
-// 9.3.4.2.2: split_cu_flag. ctxInc = condL + condA + 3 * ctxSetIdx with
-// condL = availableL && CbHeight[left] < cbHeight and
-// condA = availableA && CbWidth[above] < cbWidth. The sizes may equally be
-// given as their log2 (only the comparison matters). With only quadtree
-// splits allowed (max MTT depth 0) ctxSetIdx = (2 * allowSplitQt - 1) / 2 = 0.
-inline int split_cu_flag_ctx_inc(bool avail_l, int cb_height_l, bool avail_a, int cb_width_a, int cb_width,
-                                 int cb_height, int ctx_set_idx = 0) {
-  return int(avail_l && cb_height_l < cb_height) + int(avail_a && cb_width_a < cb_width) + 3 * ctx_set_idx;
-}
-
-// 7.3.11.4: ModeTypeCondition == 1 for a quadtree split of an 8x8 node
-// (cbWidth * cbHeight == 64) in a single tree of an I slice, 4:2:0, without
-// sps_qtbtt_dual_tree_intra_flag: the split starts a local dual tree (luma
-// children in DUAL_TREE_LUMA, then one DUAL_TREE_CHROMA CU at the node).
-inline bool qt_split_starts_local_dual_tree(int log2_cb_size, TreeType tree) {
-  return log2_cb_size == 3 && tree == SINGLE_TREE;
-}
-
-// ---------------------------------------------------------------------------
 // 8.4.2: candModeList from the two neighbour candidates, as a 6-entry list
 // whose entry 0 is INTRA_PLANAR (the entry selected by
 // intra_luma_not_planar_flag = 0); entries 1..5 are candModeList[0..4].

@@ -160,8 +160,9 @@ int mtt_split_cu_binary_flag_ctx(const CtNode &n, int vertical_flag) {
 int infer_split_cu_flag(const CtNode &n, const PartitionLimits &lim) { return node_inside(n, lim) ? 0 : 1; }
 
 int infer_split_qt_flag(const AllowedSplits &a) {
-  // Absent split_qt_flag: 1 when only the quadtree split is allowed.
-  return (a.qt && !a.any_mtt()) ? 1 : (!a.any_mtt() ? 1 : 0);
+  // 7.4.12.4: an absent split_qt_flag (with split_cu_flag = 1) is 1 when the
+  // quadtree split is allowed (then no multi-type split is), else 0.
+  return a.qt ? 1 : 0;
 }
 
 int infer_mtt_vertical_flag(const AllowedSplits &a) { return (a.bt_hor || a.tt_hor) ? 0 : 1; }

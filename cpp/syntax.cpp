@@ -11,13 +11,6 @@
 
 namespace pyvtm {
 
-void write_split_cu_flag(CabacWriter &w, ContextSet &cs, int flag, int ctx_inc) {
-  w.encode_bin(cs.m[CTX_SPLIT_CU_FLAG + ctx_inc], flag);
-}
-int read_split_cu_flag(CabacReader &r, ContextSet &cs, int ctx_inc) {
-  return r.decode_bin(cs.m[CTX_SPLIT_CU_FLAG + ctx_inc]);
-}
-
 void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6]) {
   int idx = -1;
   for (int i = 0; i < 6; i++)

@@ -11,17 +11,14 @@
 
 namespace pyvtm {
 
-// split_cu_flag; ctx_inc from 9.3.4.2.2 (condL + condA + 3 * ctxSetIdx).
-void write_split_cu_flag(CabacWriter &w, ContextSet &cs, int flag, int ctx_inc);
-int read_split_cu_flag(CabacReader &r, ContextSet &cs, int ctx_inc);
-
 // intra_luma_mpm_flag / intra_luma_not_planar_flag / intra_luma_mpm_idx /
 // intra_luma_mpm_remainder for `mode` given the 6-entry candidate list
 // (entry 0 is INTRA_PLANAR).
 void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6]);
 int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]);  // returns the mode
 
-// intra_chroma_pred_mode (0..4, 4 = DM), without CCLM.
+// intra_chroma_pred_mode (0..4, 4 = DM): the syntax after cclm_mode_flag = 0
+// (coding_tree.cpp codes the CCLM part).
 void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value);
 int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs);
 
