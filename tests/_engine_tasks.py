@@ -16,12 +16,17 @@ def fail_on_3(x):
 
 
 def kill_once(task):
-    """SIGKILLs its own worker on the first attempt (marker file absent), then returns."""
+    """First attempt (marker file absent): writes its pid to the marker and waits to be
+    killed (``self``: SIGKILLs itself); later attempts return ``value`` and their pid."""
     marker = Path(task["marker"])
-    if not marker.exists():
-        marker.write_text(str(os.getpid()))
-        os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(30)
+    if task.get("kill", True) and not marker.exists():
+        tmp = marker.with_name(marker.name + ".tmp")
+        tmp.write_text(str(os.getpid()))
+        os.replace(tmp, marker)
+        if task.get("self"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(task.get("sleep", 60))
+        return {"value": None, "pid": os.getpid()}
     return {"value": task["value"], "pid": os.getpid()}
 
 

@@ -185,7 +185,11 @@ def _worker_main(conn) -> None:
             return
         if msg is None:
             return
-        fn, task = msg
+        fn, task = msg  # unpickling imported fn's module: the task's clock starts now
+        try:
+            conn.send(("started",))
+        except (OSError, EOFError):
+            return
         try:
             out = ("ok", fn(task))
         except BaseException as e:  # noqa: BLE001 - reported to the driver
@@ -265,7 +269,7 @@ class _Proc:
         self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
         self.proc.start()
         child.close()
-        self.job: Optional[tuple[int, int, float]] = None  # (index, attempt, start time)
+        self.job: Optional[tuple[int, int, float]] = None  # (index, attempt, start time or inf)
 
     def kill(self) -> None:
         try:
@@ -357,30 +361,34 @@ class LocalEngine(Engine):
                         idle.append(w)
                         yield i, TaskFailed(i, "error", f"task cannot be sent to a worker: {e}", att)
                         continue
-                    w.job = (i, att, time.monotonic())
+                    w.job = (i, att, float("inf"))  # its clock starts when the worker takes it
                     busy.append(w)
                 wait = 1.0
                 if self.timeout is not None:
                     now = time.monotonic()
-                    wait = max(0.01, min([w.job[2] + self.timeout - now for w in busy] + [wait]))
+                    wait = max(0.01, min([w.job[2] + self.timeout - now for w in busy
+                                          if w.job[2] != float("inf")] + [wait]))
                 multiprocessing.connection.wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
                                                 timeout=wait)
                 for w in list(busy):
                     i, att, t0 = w.job
                     outcome = None  # ("ok", r) | (kind, message, exc)
-                    if w.conn.poll():
+                    while outcome is None and w.conn.poll():
                         try:
                             msg = w.conn.recv()
-                            if msg[0] == "ok":
+                            if msg[0] == "started":
+                                t0 = time.monotonic()
+                                w.job = (i, att, t0)
+                            elif msg[0] == "ok":
                                 outcome = ("ok", msg[1], None)
                             else:
                                 outcome = ("error", msg[2], msg[1])
                         except (EOFError, OSError, pickle.UnpicklingError) as e:
                             outcome = ("crash", f"worker process died ({_exit_text(w.proc)}) before its result "
                                                 f"was read ({type(e).__name__})", None)
-                    elif not w.proc.is_alive():
+                    if outcome is None and not w.proc.is_alive():
                         outcome = ("crash", f"worker process died ({_exit_text(w.proc)})", None)
-                    elif self.timeout is not None and time.monotonic() - t0 > self.timeout:
+                    elif outcome is None and self.timeout is not None and time.monotonic() - t0 > self.timeout:
                         outcome = ("timeout", f"ran longer than {self.timeout:g} s (worker killed)", None)
                     if outcome is None:
                         continue
