@@ -9,9 +9,12 @@ Two engines behind one interface, :class:`Engine`:
   past the timeout: that task, and only that one, is retried or reported.
 * :class:`RayEngine` (``--engine ray``): tasks on a Ray cluster
   (``address``: a running cluster, e.g. ``auto`` or ``ray://head:10001``;
-  without one, a local Ray instance with ``jobs`` CPUs). Ray retries a task
-  whose worker died (``max_retries``); timeouts cancel the task (killing its
-  worker) and resubmit it. Needs ``pip install 'pyvtm[ray]'``.
+  without one, a local Ray instance with ``jobs`` CPUs), at most ``jobs`` in
+  flight. Each task is a streaming generator that first reports that a
+  worker took it, so the timeout clock starts there as on the local engine;
+  a task whose worker died (``WorkerCrashedError``, out of memory, node lost)
+  or that ran past the timeout (cancelled, its worker killed) is submitted
+  again by the engine. Needs ``pip install 'pyvtm[ray]'``.
 
 Both run a picklable module-level function ``fn(task)`` over a list of
 tasks and yield ``(index, result)`` as tasks finish (any order). A task
@@ -442,9 +445,15 @@ def ray_available() -> bool:
         return False
 
 
+_STARTED = "pyvtm.engine:started"
+
+
 def _ray_call(fn, task):
+    """Ray task (a streaming generator): first a marker when the worker takes
+    the task (the driver starts its clock then), then fn's result."""
     _worker_init()
-    return fn(task)
+    yield _STARTED
+    yield fn(task)
 
 
 def _ray_version_probe() -> dict:
@@ -495,8 +504,9 @@ class RayEngine(Engine):
                                    f"{pyvtm.__version__}: install the same pyvtm on every node")
         if self.jobs is None:
             self.jobs = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._remote = ray.remote(num_cpus=1, max_retries=self.retries,
-                                  retry_exceptions=self.retry_exceptions)(_ray_call)
+        # The engine retries (not Ray) so that attempts and the timeout clock are
+        # counted alike on both engines.
+        self._remote = ray.remote(num_cpus=1, num_returns="streaming", max_retries=0)(_ray_call)
         self._staged: dict[str, StagedInput] = {}
 
     def close(self) -> None:
@@ -517,42 +527,56 @@ class RayEngine(Engine):
         ray = self._ray
         from ray import exceptions as rex
 
+        inf = float("inf")
         pending = deque((i, 1) for i in range(len(tasks)))
-        inflight: dict[Any, tuple[int, int, float]] = {}
+        inflight: dict[Any, list] = {}  # generator -> [index, attempt, start time or inf]
         try:
             while pending or inflight:
                 while pending and len(inflight) < self.jobs:
                     i, att = pending.popleft()
-                    inflight[self._remote.remote(fn, tasks[i])] = (i, att, time.monotonic())
+                    inflight[self._remote.remote(fn, tasks[i])] = [i, att, inf]
                 wait = 1.0
                 if self.timeout is not None:
                     now = time.monotonic()
-                    wait = max(0.01, min([t + self.timeout - now for _, _, t in inflight.values()] + [wait]))
+                    wait = max(0.01, min([t + self.timeout - now for _, _, t in inflight.values() if t != inf]
+                                         + [wait]))
                 ready, _ = ray.wait(list(inflight), num_returns=1, timeout=wait)
-                for ref in ready:
-                    i, att, _ = inflight.pop(ref)
+                for gen in ready:
+                    i, att, _ = inflight[gen]
+                    fail = None
                     try:
-                        yield i, ray.get(ref)
+                        val = ray.get(next(gen))
+                        if isinstance(val, str) and val == _STARTED:
+                            inflight[gen][2] = time.monotonic()
+                            continue
+                        inflight.pop(gen)
+                        yield i, val
                         continue
                     except rex.RayTaskError as e:
                         cause = getattr(e, "cause", None)
                         exc = cause if isinstance(cause, BaseException) else None
-                        msg = f"{type(exc).__name__}: {exc}" if exc is not None else str(e).strip().splitlines()[-1]
-                        yield i, TaskFailed(i, "error", msg, att + (self.retries if self.retry_exceptions else 0),
-                                            exc)
-                    except (rex.WorkerCrashedError, rex.OutOfMemoryError, rex.NodeDiedError,
-                            rex.ObjectLostError, rex.TaskCancelledError, rex.RaySystemError) as e:
-                        # Ray has already retried max_retries times.
+                        msg = (f"{type(exc).__name__}: {exc}" if exc is not None
+                               else str(e).strip().splitlines()[-1])
+                        fail = ("error", msg, exc)
+                    except StopIteration:
+                        fail = ("crash", "the task ended without a result", None)
+                    except rex.RayError as e:  # worker died, out of memory, node died, ...
                         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                        yield i, TaskFailed(i, "crash", f"{type(e).__name__}: {first}", att + self.retries)
+                        fail = ("crash", f"{type(e).__name__}: {first}", None)
+                    inflight.pop(gen)
+                    kind, msg, exc = fail
+                    if att <= self.retries and (kind != "error" or self.retry_exceptions):
+                        pending.append((i, att + 1))
+                    else:
+                        yield i, TaskFailed(i, kind, msg, att, exc)
                 if self.timeout is not None:
                     now = time.monotonic()
-                    for ref, (i, att, t0) in list(inflight.items()):
+                    for gen, (i, att, t0) in list(inflight.items()):
                         if now - t0 <= self.timeout:
                             continue
-                        inflight.pop(ref)
+                        inflight.pop(gen)
                         try:
-                            ray.cancel(ref, force=True)
+                            ray.cancel(gen, force=True)
                         except Exception:  # pragma: no cover - already finished
                             pass
                         if att <= self.retries:
@@ -561,9 +585,9 @@ class RayEngine(Engine):
                             yield i, TaskFailed(i, "timeout", f"ran longer than {self.timeout:g} s (cancelled)",
                                                 att)
         finally:
-            for ref in inflight:
+            for gen in inflight:
                 try:
-                    ray.cancel(ref, force=True)
+                    ray.cancel(gen, force=True)
                 except Exception:  # pragma: no cover
                     pass
 
