@@ -7,6 +7,8 @@ A task is one ``pyvtm allocate`` encode (:func:`pyvtm.utils.allocate._encode_job
 picture, encode at ``--qp``, metrics) of a ``--crop`` x ``--crop`` crop of a picture of the
 folder, saved as PNG. Each (engine, jobs) first runs ``jobs`` tasks untimed (workers started,
 pyvtm imported), then times ``--tasks`` tasks. Ray runs on a local instance with ``jobs`` CPUs.
+"busy workers" = tasks/s x mean encode seconds: the workers the engine kept encoding (ideal: the
+worker count); on a machine whose cores are shared, the encodes themselves slow down instead.
 """
 from __future__ import annotations
 
@@ -85,12 +87,14 @@ def main(argv=None) -> int:
     base = {r["engine"]: r["tasks_per_s"] for r in rows if r["jobs"] == 1}
     print(f"\n{a.tasks} encodes of {a.crop}x{a.crop} crops at QP {a.qp}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("| engine | workers | tasks/s | speed-up | s per encode | engine start + warm-up |")
-    print("|---|---:|---:|---:|---:|---:|")
+    # busy workers = tasks/s x seconds per encode: how many workers the engine kept encoding
+    # (ideal: the worker count); below it is engine overhead, a slower encode is CPU contention.
+    print("| engine | workers | tasks/s | speed-up | s per encode | busy workers | engine start + warm-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         sp = r["tasks_per_s"] / base[r["engine"]] if r["engine"] in base else float("nan")
         print(f"| {r['engine']} | {r['jobs']} | {r['tasks_per_s']:.3f} | {sp:.2f}x | {r['mean_encode_s']:.2f} | "
-              f"{r['startup_s']:.1f} s |")
+              f"{r['tasks_per_s'] * r['mean_encode_s']:.2f} | {r['startup_s']:.1f} s |")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
     return 0

@@ -497,7 +497,13 @@ class RayEngine(Engine):
             kwargs.update(init_kwargs or {})
             ray.init(address=address, **kwargs)
             self._owns = True
-            probe = ray.get(ray.remote(num_cpus=0)(_ray_version_probe).remote())
+            try:
+                probe = ray.get(ray.remote(num_cpus=0)(_ray_version_probe).remote(), timeout=600)
+            except Exception as e:
+                self.close()
+                raise RuntimeError(f"the Ray workers cannot run pyvtm ({type(e).__name__}: "
+                                   f"{str(e).strip().splitlines()[-1] if str(e).strip() else ''}): install "
+                                   f"pyvtm {pyvtm.__version__} on every node of the cluster") from e
             if probe["pyvtm"] != pyvtm.__version__:
                 self.close()
                 raise RuntimeError(f"the Ray workers run pyvtm {probe['pyvtm']}, this driver pyvtm "
