@@ -69,7 +69,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .engine import TaskFailed, TaskFailures, add_engine_arguments, as_engine, engine_from_args, open_input
+from .engine import TaskFailed, add_engine_arguments, as_engine, engine_from_args, open_input
 
 __all__ = [
     "list_images", "build_cnnif_dataset", "build_cnnmc_dataset", "load_dataset", "save_dataset",

@@ -30,16 +30,19 @@ killed) are retried up to ``retries`` times; a Python exception raised by
 ``retry_exceptions=True``.
 
 Inputs: tasks carry small things (paths, parameters). Input files go
-through :meth:`Engine.stage`: the path itself on the local engine, an
-object-store reference to the file's bytes (put once per file, shared by
-all the tasks of that file) on Ray, so workers on other nodes need no shared
-file system. Workers read a staged input with :func:`open_input`. Results
+through :meth:`Engine.stage`: the path itself on the local engine; on Ray a
+handle whose bytes are put in the object store when the first task that
+needs them is submitted (once per file, shared by the tasks of that file,
+released after the last), so workers on other nodes need no shared file
+system and a large data set is not in the store all at once. A staged
+handle may be a task itself or a field of a dict / dataclass / tuple task. Workers read a staged input with :func:`open_input`. Results
 come back to the driver, which writes every cache entry itself (the caches
 live on the driver's disk whatever the engine).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -148,11 +151,12 @@ def _worker_init() -> None:
 
 @dataclass(frozen=True)
 class StagedInput:
-    """An input file moved through Ray's object store: its name and a
-    reference to its bytes (see :meth:`Engine.stage`)."""
+    """An input file moved through Ray's object store (see :meth:`Engine.stage`):
+    its path on the driver and, in a submitted task, a reference to its bytes."""
 
     name: str
-    ref: Any
+    path: str
+    ref: Any = None
 
 
 def open_input(handle):
@@ -163,6 +167,8 @@ def open_input(handle):
 
         import ray
 
+        if handle.ref is None:
+            return handle.path
         data = ray.get(handle.ref)
         f = io.BytesIO(data)
         f.name = handle.name
@@ -522,12 +528,42 @@ class RayEngine(Engine):
         self._owns = False
 
     def stage(self, path) -> Any:
+        # The bytes go to the object store when the first task that needs them is
+        # submitted, and are let go after the last one finished (see _map): a big
+        # data set is never in the store all at once.
         key = str(Path(path).resolve())
         h = self._staged.get(key)
         if h is None:
-            h = StagedInput(Path(path).name, self._ray.put(Path(path).read_bytes()))
+            h = StagedInput(Path(path).name, key)
             self._staged[key] = h
         return h
+
+    def _inputs(self, task) -> list[StagedInput]:
+        if isinstance(task, dict):
+            vals = list(task.values())
+        elif dataclasses.is_dataclass(task) and not isinstance(task, type):
+            vals = [getattr(task, f.name) for f in dataclasses.fields(task)]
+        elif isinstance(task, (list, tuple)):
+            vals = list(task)
+        else:
+            vals = [task]
+        return [v for v in vals if isinstance(v, StagedInput) and v.ref is None]
+
+    def _with_refs(self, task, refs: dict):
+        def sub(v):
+            return dataclasses.replace(v, ref=refs[v.path]) if isinstance(v, StagedInput) and v.ref is None else v
+
+        if isinstance(task, dict):
+            return {k: sub(v) for k, v in task.items()}
+        if dataclasses.is_dataclass(task) and not isinstance(task, type):
+            return dataclasses.replace(task, **{f.name: sub(getattr(task, f.name)) for f in dataclasses.fields(task)
+                                                if f.init})
+        if isinstance(task, tuple):
+            return type(task)(sub(v) for v in task) if not hasattr(task, "_fields") else type(task)(
+                *(sub(v) for v in task))
+        if isinstance(task, list):
+            return [sub(v) for v in task]
+        return sub(task)
 
     def _map(self, fn, tasks):
         ray = self._ray
@@ -536,11 +572,28 @@ class RayEngine(Engine):
         inf = float("inf")
         pending = deque((i, 1) for i in range(len(tasks)))
         inflight: dict[Any, list] = {}  # generator -> [index, attempt, start time or inf]
+        needs = [[h.path for h in self._inputs(t)] for t in tasks]
+        uses: dict[str, int] = {}
+        for paths in needs:
+            for p in paths:
+                uses[p] = uses.get(p, 0) + 1
+        refs: dict[str, Any] = {}  # input path -> object ref, while a task still needs it
+
+        def done(i):
+            for p in needs[i]:
+                uses[p] -= 1
+                if uses[p] == 0:
+                    refs.pop(p, None)
+
         try:
             while pending or inflight:
                 while pending and len(inflight) < self.jobs:
                     i, att = pending.popleft()
-                    inflight[self._remote.remote(fn, tasks[i])] = [i, att, inf]
+                    for p in needs[i]:
+                        if p not in refs:
+                            refs[p] = ray.put(Path(p).read_bytes())
+                    task = self._with_refs(tasks[i], refs) if needs[i] else tasks[i]
+                    inflight[self._remote.remote(fn, task)] = [i, att, inf]
                 wait = 1.0
                 if self.timeout is not None:
                     now = time.monotonic()
@@ -556,6 +609,7 @@ class RayEngine(Engine):
                             inflight[gen][2] = time.monotonic()
                             continue
                         inflight.pop(gen)
+                        done(i)
                         yield i, val
                         continue
                     except rex.RayTaskError as e:
@@ -574,6 +628,7 @@ class RayEngine(Engine):
                     if att <= self.retries and (kind != "error" or self.retry_exceptions):
                         pending.append((i, att + 1))
                     else:
+                        done(i)
                         yield i, TaskFailed(i, kind, msg, att, exc)
                 if self.timeout is not None:
                     now = time.monotonic()
@@ -588,6 +643,7 @@ class RayEngine(Engine):
                         if att <= self.retries:
                             pending.append((i, att + 1))
                         else:
+                            done(i)
                             yield i, TaskFailed(i, "timeout", f"ran longer than {self.timeout:g} s (cancelled)",
                                                 att)
         finally:
