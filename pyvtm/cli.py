@@ -1,11 +1,16 @@
 """Command-line interface: ``pyvtm <command> ...`` (also ``python -m pyvtm``).
 
+The batch commands (allocate, eval, dataset) run their encodes on
+``--engine local`` (processes, default) or ``--engine ray`` (a Ray cluster),
+see :mod:`pyvtm.utils.engine`; ``train`` runs under ``torchrun`` for DDP.
+
 Commands:
   encode   encode an image (or the shipped sample) to a VVC bitstream
   decode   decode a VVC bitstream (.266) to an image (.png, ...) or raw .yuv
   info     print pyvtm, torch and libtorch versions
   allocate choose a QP per image of a folder to meet a total bpp budget
   eval     RD points, BD-rates and RD plot of pyvtm against other codecs
+  dataset  build a CNN training / evaluation data set with pyvtm's encoder
   train    train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset
   export   export a training checkpoint as a TorchScript model file (pyvtm/weights/ format)
 """
@@ -165,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .utils import allocate as _allocate, evaluate as _evaluate  # issue 5: allocate, eval
     _allocate.add_parser(sub)
     _evaluate.add_parser(sub)
+    from .utils import dataset as _dataset  # issue 14: batch commands share --engine/--jobs/--resume/-o
+    _dataset.add_parser(sub)
     return p
 
 

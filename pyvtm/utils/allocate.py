@@ -62,7 +62,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .runner import Runner, file_key, list_images, options_key, options_label, write_json_atomic
+from .engine import Engine, TaskFailed, add_engine_arguments, as_engine, engine_from_args, open_input, raise_first
+from .runner import file_key, list_images, options_key, options_label, write_json_atomic
 
 __all__ = ["allocate", "solve_mckp", "solve_mckp_dp", "solve_mckp_lagrangian", "AllocationResult",
            "METRICS", "METHODS"]
@@ -198,14 +199,14 @@ def solve_mckp(costs, values, budget: int, dp_limit: float = 1e8) -> tuple[Optio
 
 
 def _encode_job(task: dict) -> dict:
-    """Worker: encode one (image, QP), write the cache entry, return its record."""
+    """Worker: encode one (image, QP); its record and the bitstream (``"bitstream"``)."""
     import pyvtm
     from PIL import Image
 
     from ..colour import rgb_to_ycbcr
     from ..metrics import psnr, psnr_ycbcr
 
-    with Image.open(task["path"]) as im:
+    with Image.open(open_input(task["path"])) as im:
         rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
     res = pyvtm.encode(rgb, int(task["qp"]), **task["opts"])
     h, w = rgb.shape[:2]
@@ -222,13 +223,16 @@ def _encode_job(task: dict) -> dict:
         "psnr_cb": psnr(planes[1], rec[1], 1023.0), "psnr_cr": psnr(planes[2], rec[2], 1023.0),
         "seconds": res.seconds,
     }
-    stem = Path(task["cache"])
+    return {**record, "bitstream": bytes(res.bitstream)}
+
+
+def _write_cache_entry(stem: Path, record: dict, bitstream: bytes) -> None:
+    """Driver side: ``stem.266`` then ``stem.json`` (written last: marks the entry complete)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     tmp = stem.with_name(stem.name + f".266.tmp{os.getpid()}")
-    tmp.write_bytes(res.bitstream)
+    tmp.write_bytes(bitstream)
     os.replace(tmp, stem.with_suffix(".266"))
-    write_json_atomic(stem.with_suffix(".json"), record)  # written last: marks the entry complete
-    return record
+    write_json_atomic(stem.with_suffix(".json"), record)
 
 
 @dataclass
@@ -248,7 +252,7 @@ class _Image:
 class _Encoder:
     """Points (image, QP) -> record, from memory, the disk cache or fresh encodes."""
 
-    def __init__(self, images: list[_Image], opts: dict, cache_dir: Path, runner: Runner,
+    def __init__(self, images: list[_Image], opts: dict, cache_dir: Path, runner: Engine,
                  resume: bool, qp_range: tuple[int, int]):
         import pyvtm
 
@@ -311,13 +315,20 @@ class _Encoder:
         self.requested[phase] = self.requested.get(phase, 0) + len(seen)
         if not todo:
             return
-        tasks = [{"path": str(self.images[i].path), "name": self.images[i].name, "key": self.images[i].key,
-                  "qp": qp, "opts": self.opts, "cache": str(self._stem(self.images[i], qp))}
-                 for i, qp in todo]
+        tasks = [{"path": self.runner.stage(self.images[i].path), "name": self.images[i].name,
+                  "key": self.images[i].key, "qp": qp, "opts": self.opts} for i, qp in todo]
+        failed = []
         for k, rec in self.runner.map(_encode_job, tasks, desc=f"{phase} ({len(tasks)} encodes)"):
+            if isinstance(rec, TaskFailed):
+                failed.append(rec)
+                continue
             i, qp = todo[k]
+            bits = rec.pop("bitstream")
+            _write_cache_entry(self._stem(self.images[i], qp), rec, bits)
             self.points[(i, qp)] = rec
             self.encoded += 1
+        # Every finished encode is in the cache: a rerun with resume redoes only the failed ones.
+        raise_first(failed, tasks, hint="The other encodes are cached: rerun with --resume.")
 
     def bitstream_path(self, i: int, qp: int) -> Path:
         return self._stem(self.images[i], qp).with_suffix(".266")
@@ -540,8 +551,9 @@ def _row(im: _Image, rec: dict) -> dict:
 
 
 def allocate(folder, target_bpp: float = 0.15, *, metric: str = "rgb", method: str = "selection",
-             qps="22-51", jobs: int = 1, out=None, resume: bool = False, options: Optional[dict] = None,
-             step: int = 3, cache_dir=None, progress: bool = True, write: bool = True) -> AllocationResult:
+             qps="22-51", jobs: Optional[int] = None, out=None, resume: bool = False,
+             options: Optional[dict] = None, step: int = 3, cache_dir=None, progress: bool = True,
+             write: bool = True, engine=None) -> AllocationResult:
     """Choose one QP per image of ``folder`` so that all bitstreams fit ``target_bpp``.
 
     Args:
@@ -554,7 +566,13 @@ def allocate(folder, target_bpp: float = 0.15, *, metric: str = "rgb", method: s
         method: ``"selection"`` (coarse-to-fine operational search + exact
             MCKP) or ``"unra"`` (model-based allocation, verified).
         qps: allowed QPs, ``"lo-hi"`` or ``(lo, hi)`` (default 22-51).
-        jobs: encoder processes.
+        jobs: parallel encodes (default: the engine's).
+        engine: ``"local"`` (default), ``"ray"`` or an
+            :class:`pyvtm.utils.engine.Engine` (used as it is, not closed).
+            An encode that still fails after the engine's retries stops the
+            allocation once the other encodes of its batch are done (they are
+            cached; rerun with ``resume=True``); an exception of the encoder
+            (e.g. TypeError for an unknown option) is raised as it is.
         out: output folder (default ``pyvtm-allocate``): bitstreams in
             ``OUT/<method>/``, reports ``OUT/allocation-<method>.json/.csv``.
         resume: reuse cached encodes (``OUT/cache`` or ``cache_dir``).
@@ -590,7 +608,8 @@ def allocate(folder, target_bpp: float = 0.15, *, metric: str = "rgb", method: s
     budget_bits = math.floor(target_bpp * total_pixels)
     budget_bytes = budget_bits // 8
 
-    with Runner(jobs, progress=progress) as runner:
+    runner, owned = as_engine(engine, jobs, progress)
+    try:
         enc = _Encoder(images, opts, cache, runner, resume, (qlo, qhi))
         q0 = min(qhi, max(qlo, 37))
         qu = _uniform_search(enc, budget_bytes, q0)
@@ -602,6 +621,9 @@ def allocate(folder, target_bpp: float = 0.15, *, metric: str = "rgb", method: s
             extra["unra_rounds"] = rounds
             extra["models"] = [{"image": im.name, **m} for im, m in zip(images, models)]
             extra["model"] = "R(QP) = a*exp(-b*QP) bytes, PSNR(QP) = c - d*QP  (i.e. MSE(R) = C*R^-k)"
+    finally:
+        if owned:
+            runner.close()
     assert qsel is not None
     rows = [_row(im, enc.get(im.index, q)) for im, q in zip(images, qsel)]
     urows = [_row(im, enc.get(im.index, qu)) for im in images]
@@ -695,10 +717,8 @@ def add_parser(sub) -> None:
                    help="selection (operational search + exact knapsack) or unra (model-based); "
                         "default selection")
     a.add_argument("--qps", default="22-51", help="allowed QP range lo-hi (default 22-51)")
-    a.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)),
-                   help="parallel encoder processes")
-    a.add_argument("--out", default="pyvtm-allocate", help="output folder (default ./pyvtm-allocate)")
-    a.add_argument("--resume", action="store_true", help="reuse cached encodes in OUT/cache")
+    a.add_argument("-o", "--out", default="pyvtm-allocate", help="output folder (default ./pyvtm-allocate)")
+    add_engine_arguments(a, resume_help="reuse cached encodes in OUT/cache (or --cache)", jobs_help="encodes")
     a.add_argument("--cache", help="cache folder (default OUT/cache)")
     a.add_argument("--step", type=int, default=3, help="coarse QP step of the selection method (default 3)")
     a.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
@@ -709,9 +729,10 @@ def add_parser(sub) -> None:
 def run_cli(args) -> int:
     from .runner import parse_options
 
-    res = allocate(args.dir, args.target_bpp, metric=args.metric, method=args.method, qps=args.qps,
-                   jobs=args.jobs, out=args.out, resume=args.resume, options=parse_options(args.opt),
-                   step=args.step, cache_dir=args.cache)
+    with engine_from_args(args) as eng:
+        res = allocate(args.dir, args.target_bpp, metric=args.metric, method=args.method, qps=args.qps,
+                       out=args.out, resume=args.resume, options=parse_options(args.opt),
+                       step=args.step, cache_dir=args.cache, engine=eng)
     print(summary_text(res))
     out = Path(args.out)
     print(f"-> {out / res.method}/*.266, {out / f'allocation-{res.method}.json'}, "

@@ -31,6 +31,20 @@ CNNMC (MPM predictor)
     labelled ``mode_source="proxy-gradient"`` in the file and in every model
     trained on it.
 
+Execution: the encodes run on :mod:`pyvtm.utils.engine` (``engine="local"``
+processes, the default, or ``"ray"``; ``jobs`` at once). With ``cache=DIR``
+each finished task's result is kept in ``DIR`` (one pickle per task, keyed
+by the image's content, the crop, the QPs and the pyvtm version), and
+``resume=True`` reuses them: an interrupted build of a large set continues
+where it stopped. A task that fails for good (after the engine's retries)
+is left out and listed in the file's metadata (``meta["failed"]``); the
+output is otherwise the same on every engine. Command line::
+
+    pyvtm dataset cnnif|cnnmc|evalset IMG_OR_DIR... -o OUT.npz.xz [--engine ray] [--jobs N] [--resume]
+
+(also ``python -m pyvtm.utils.dataset``, where ``OUT`` may be the first
+positional argument instead of ``-o``).
+
 Storage: one ``.npz.xz`` file (an uncompressed ``.npz`` compressed with
 LZMA; about 1.7 bytes per luma sample for CNNIF), read back with
 :func:`load_dataset`. Reconstructions are stored as ``rec - orig`` (int16),
@@ -38,18 +52,24 @@ which compresses much better than the reconstruction itself.
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import hashlib
 import io
 import json
 import lzma
 import math
 import os
+import pickle
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
+
+from .engine import TaskFailed, add_engine_arguments, as_engine, engine_from_args, open_input
 
 __all__ = [
     "list_images", "build_cnnif_dataset", "build_cnnmc_dataset", "load_dataset", "save_dataset",
@@ -148,22 +168,78 @@ class _Progress:
             self.bar.close()
 
 
-def _map(func, tasks, workers: int, progress: _Progress):
-    """Ordered map over tasks with a process pool (fork) or in-process."""
-    results = []
-    if workers <= 1:
-        for t in tasks:
-            results.append(func(t))
-            progress.update()
-        return results
-    import multiprocessing as mp
+def _task_keys(kind: str, tasks: Sequence) -> list[str]:
+    """Cache key of each task: its kind, fields and the content of its image."""
+    import pyvtm
 
-    ctx = mp.get_context("fork") if sys.platform != "win32" else mp.get_context()
-    with ctx.Pool(workers) as pool:
-        for r in pool.imap(func, tasks, chunksize=1):
-            results.append(r)
-            progress.update()
-    return results
+    from .runner import file_key
+
+    fkeys: dict[str, str] = {}
+    keys = []
+    for t in tasks:
+        if t.path not in fkeys:
+            fkeys[t.path] = file_key(t.path)
+        fields = {k: v for k, v in dataclasses.asdict(t).items() if k not in ("path", "src")}
+        s = json.dumps([kind, fkeys[t.path], fields, pyvtm.__version__], sort_keys=True, default=list)
+        keys.append(f"{kind}-{Path(t.path).stem}-{hashlib.sha1(s.encode()).hexdigest()[:16]}")
+    return keys
+
+
+def _run_tasks(kind: str, func, tasks: list, *, engine, jobs, progress: bool, cache, resume: bool):
+    """Results of ``func`` over tasks, in task order (None where a task failed
+    for good), and the failures as JSON records. Cached results are reused
+    with ``resume``; every fresh result is written to ``cache``."""
+    results: list[Any] = [None] * len(tasks)
+    todo = list(range(len(tasks)))
+    cdir = Path(cache) if cache is not None else None
+    keys = _task_keys(kind, tasks) if cdir is not None else []
+    if cdir is not None:
+        cdir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            todo = []
+            for i, k in enumerate(keys):
+                try:
+                    with open(cdir / f"{k}.pkl", "rb") as f:
+                        results[i] = pickle.load(f)
+                except (OSError, EOFError, pickle.UnpicklingError):
+                    todo.append(i)
+    failed = []
+    if not todo:
+        return results, failed
+    eng, owned = as_engine(engine, jobs, progress)
+    try:
+        sub = [dataclasses.replace(tasks[i], src=eng.stage(tasks[i].path)) for i in todo]
+        for k, r in eng.map(func, sub, desc=f"{kind} ({len(sub)} tasks)"):
+            i = todo[k]
+            if isinstance(r, TaskFailed):
+                t = tasks[i]
+                rec = {"image": t.path, **{f: v for f, v in dataclasses.asdict(t).items()
+                                          if f not in ("path", "src")}, "kind": r.kind,
+                       "attempts": r.attempts, "message": r.message}
+                failed.append(rec)
+                print(f"warning: {kind} task {i} ({t.path}) {r.kind}: {r.message}", file=sys.stderr)
+                continue
+            results[i] = r
+            if cdir is not None:
+                tmp = cdir / f"{keys[i]}.pkl.tmp{os.getpid()}"
+                with open(tmp, "wb") as f:
+                    pickle.dump(r, f, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, cdir / f"{keys[i]}.pkl")
+    finally:
+        if owned:
+            eng.close()
+    failed.sort(key=lambda r: json.dumps(r, sort_keys=True, default=list))
+    return results, failed
+
+
+def _check_any(kind: str, results: list, failed: list, failures: Optional[list]) -> list[int]:
+    """Indices of the tasks that have a result; ``failures`` (the caller's list) gets the failed ones."""
+    if failures is not None:
+        failures.extend(failed)
+    keep = [i for i, r in enumerate(results) if r is not None]
+    if not keep:
+        raise RuntimeError(f"every {kind} task failed; first: {failed[0] if failed else '?'}")
+    return keep
 
 
 # ---------------------------------------------------------------------------
@@ -216,13 +292,14 @@ class _IfTask:
     x0: int
     size: int
     qps: tuple
+    src: Any = None  # the engine's handle of the image (path or object-store reference)
 
 
 def _cnnif_task(t: _IfTask):
     import pyvtm
     from pyvtm.colour import rgb_to_ycbcr
 
-    rgb = _load_rgb(t.path)[t.y0:t.y0 + t.size, t.x0:t.x0 + t.size]
+    rgb = _load_rgb(open_input(t.src if t.src is not None else t.path))[t.y0:t.y0 + t.size, t.x0:t.x0 + t.size]
     planes = rgb_to_ycbcr(np.ascontiguousarray(rgb))
     recs, stats = [], []
     for qp in t.qps:
@@ -234,7 +311,9 @@ def _cnnif_task(t: _IfTask):
 
 def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(range(27, 43)),
                         crop: int = 256, crops_per_image: int = 2, qps_per_crop: int = 1,
-                        seed: int = 0, workers: int = 2, progress: bool = True) -> Path:
+                        seed: int = 0, workers: Optional[int] = None, progress: bool = True,
+                        jobs: Optional[int] = None, engine=None, cache=None, resume: bool = False,
+                        failures: Optional[list] = None) -> Path:
     """Build a CNNIF training set (see the module docstring).
 
     ``images``: image paths (use :func:`list_images`). Each gets
@@ -243,7 +322,9 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
     Arrays in the file: ``orig_y/cb/cr`` (one per crop), ``diff_y/cb/cr``
     (``rec - orig`` per sample, int16), ``crop_index``, ``qp``, ``bpp``,
     ``psnr_y`` per sample, ``crop_image``/``crop_pos`` per crop and the image
-    names in the metadata.
+    names in the metadata. ``jobs``/``engine``/``cache``/``resume``: see the
+    module docstring (``workers`` is the former name of ``jobs``); ``failures``:
+    a list that gets a record per task that failed for good.
     """
     if crop % 8:
         raise ValueError("crop must be a multiple of 8")
@@ -264,9 +345,11 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
     qlist = stratified_qps(len(tasks) * qps_per_crop, qps, rng).reshape(len(tasks), qps_per_crop)
     for t, q in zip(tasks, qlist):
         t.qps = tuple(int(v) for v in q)
-    bar = _Progress(len(tasks), "cnnif dataset", progress)
-    results = _map(_cnnif_task, tasks, workers, bar)
-    bar.close()
+    results, failed = _run_tasks("cnnif", _cnnif_task, tasks, engine=engine, jobs=jobs or workers,
+                                 progress=progress, cache=cache, resume=resume)
+    keep = _check_any("cnnif", results, failed, failures)
+    tasks, results = [tasks[i] for i in keep], [results[i] for i in keep]
+    crop_image, qlist = [crop_image[i] for i in keep], qlist[keep]
 
     n_crop = len(tasks)
     arrays: dict = {}
@@ -284,33 +367,45 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
             "images": [os.path.relpath(p) if not os.path.isabs(p) else p for p in paths],
             "colour": "YCbCr 4:2:0 10-bit, BT.601 full range (pyvtm.colour)",
             "recon": "pyvtm.encode output (after deblocking)", "seed": seed}
+    if failed:
+        meta["failed"] = failed
     return save_dataset(out, arrays, meta)
 
 
 # ---------------------------------------------------------------------------
 # whole pictures (evaluation)
 
-def _eval_task(t):
+@dataclass
+class _EvalTask:
+    path: str
+    qps: tuple
+    src: Any = None
+
+
+def _eval_task(t: _EvalTask):
     import pyvtm
     from pyvtm.colour import rgb_to_ycbcr
 
-    path, qps = t
-    planes = rgb_to_ycbcr(_load_rgb(path))
+    planes = rgb_to_ycbcr(_load_rgb(open_input(t.src if t.src is not None else t.path)))
     out = []
-    for qp in qps:
+    for qp in t.qps:
         res = pyvtm.encode(planes, qp=int(qp))
         out.append((tuple(np.asarray(p, dtype=np.uint16) for p in res.recon_ycbcr), res.bpp, res.psnr_y))
     return planes, out
 
 
-def build_eval_set(images: Sequence, out, *, qps: Sequence[int] = (27, 32, 37, 42), workers: int = 2,
-                   progress: bool = True) -> Path:
+def build_eval_set(images: Sequence, out, *, qps: Sequence[int] = (27, 32, 37, 42),
+                   workers: Optional[int] = None, progress: bool = True, jobs: Optional[int] = None,
+                   engine=None, cache=None, resume: bool = False,
+                        failures: Optional[list] = None) -> Path:
     """Whole pictures encoded at each QP (for evaluating CNNIF), e.g. Kodak.
     Read back with :func:`load_eval_set`."""
     paths = [str(p) for p in images]
-    bar = _Progress(len(paths), "eval set", progress)
-    results = _map(_eval_task, [(p, tuple(qps)) for p in paths], workers, bar)
-    bar.close()
+    tasks = [_EvalTask(p, tuple(int(q) for q in qps)) for p in paths]
+    results, failed = _run_tasks("evalset", _eval_task, tasks, engine=engine, jobs=jobs or workers,
+                                 progress=progress, cache=cache, resume=resume)
+    keep = _check_any("evalset", results, failed, failures)
+    paths, results = [paths[i] for i in keep], [results[i] for i in keep]
     arrays = {}
     for i, (planes, recs) in enumerate(results):
         for c, name in enumerate(("y", "cb", "cr")):
@@ -321,6 +416,8 @@ def build_eval_set(images: Sequence, out, *, qps: Sequence[int] = (27, 32, 37, 4
             "images": [Path(p).name for p in paths],
             "bpp": [[r[1] for r in recs] for _, recs in results],
             "psnr_y": [[r[2] for r in recs] for _, recs in results]}
+    if failed:
+        meta["failed"] = failed
     return save_dataset(out, arrays, meta)
 
 
@@ -407,12 +504,13 @@ class _McTask:
     size: int
     qp: int
     proxy: Optional[str]
+    src: Any = None
 
 
 def _cnnmc_task(t: _McTask):
     from pyvtm.colour import rgb_to_ycbcr
 
-    rgb = _load_rgb(t.path)[t.y0:t.y0 + t.size, t.x0:t.x0 + t.size]
+    rgb = _load_rgb(open_input(t.src if t.src is not None else t.path))[t.y0:t.y0 + t.size, t.x0:t.x0 + t.size]
     y, cb, cr = rgb_to_ycbcr(np.ascontiguousarray(rgb))
     if t.proxy is None:
         out = encode_with_modes(y, cb, cr, t.qp)
@@ -430,8 +528,10 @@ def _cnnmc_task(t: _McTask):
 
 
 def build_cnnmc_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(range(27, 43)),
-                        crop: int = 512, crops_per_image: int = 1, seed: int = 0, workers: int = 2,
-                        proxy: Optional[str] = None, store_bits: int = 10, progress: bool = True) -> Path:
+                        crop: int = 512, crops_per_image: int = 1, seed: int = 0, workers: Optional[int] = None,
+                        proxy: Optional[str] = None, store_bits: int = 10, progress: bool = True,
+                        jobs: Optional[int] = None, engine=None, cache=None, resume: bool = False,
+                        failures: Optional[list] = None) -> Path:
     """Build a CNNMC training set (see the module docstring).
 
     Arrays: ``rec_y`` (N, crop, crop), the luma reconstruction before
@@ -462,11 +562,12 @@ def build_cnnmc_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
         raise ValueError(f"no image is at least {crop}x{crop}")
     for t, q in zip(tasks, stratified_qps(len(tasks), qps, rng)):
         t.qp = int(q)
-    bar = _Progress(len(tasks), "cnnmc dataset", progress)
-    results = _map(_cnnmc_task, tasks, workers, bar)
-    bar.close()
     if store_bits not in (8, 10):
         raise ValueError("store_bits must be 8 or 10")
+    results, failed = _run_tasks("cnnmc", _cnnmc_task, tasks, engine=engine, jobs=jobs or workers,
+                                 progress=progress, cache=cache, resume=resume)
+    keep = _check_any("cnnmc", results, failed, failures)
+    tasks, results = [tasks[i] for i in keep], [results[i] for i in keep]
     rec = np.stack([r[1] for r in results]).astype(np.uint16)
     if store_bits == 8:
         rec = np.minimum((rec.astype(np.int32) + 2) >> 2, 255).astype(np.uint8)
@@ -481,38 +582,79 @@ def build_cnnmc_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
             "images": paths, "mode_source": "encoder" if proxy is None else f"proxy-{proxy}",
             "recon": "pyvtm encoder, luma before in-loop filtering", "store_bits": store_bits,
             "seed": seed}
+    if failed:
+        meta["failed"] = failed
     return save_dataset(out, arrays, meta)
 
 
-def _main(argv=None) -> int:  # python -m pyvtm.utils.dataset cnnif|cnnmc OUT IMG...
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m pyvtm.utils.dataset")
-    p.add_argument("kind", choices=["cnnif", "cnnmc"])
-    p.add_argument("out")
-    p.add_argument("images", nargs="+")
+def _add_arguments(p) -> None:
+    p.add_argument("kind", choices=["cnnif", "cnnmc", "evalset"],
+                   help="cnnif (filter pairs), cnnmc (mode maps) or evalset (whole pictures at each QP)")
+    p.add_argument("paths", nargs="+", metavar="IMG_OR_DIR",
+                   help="images or folders (recursive); without -o the first is the output file")
+    p.add_argument("-o", "--out", help="output file (.npz.xz)")
     p.add_argument("--qp-min", type=int, default=27)
     p.add_argument("--qp-max", type=int, default=42)
+    p.add_argument("--qps", help="evalset QPs, comma-separated (default 27,32,37,42)")
     p.add_argument("--crop", type=int)
     p.add_argument("--crops-per-image", type=int, default=None)
     p.add_argument("--qps-per-crop", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=max(1, min(os.cpu_count() or 1, 8)))
     p.add_argument("--proxy", choices=["gradient"], default=None)
     p.add_argument("--store-bits", type=int, default=10, choices=[8, 10])
-    a = p.parse_args(argv)
-    imgs = list_images(a.images)
-    qps = range(a.qp_min, a.qp_max + 1)
-    if a.kind == "cnnif":
-        path = build_cnnif_dataset(imgs, a.out, qps=qps, crop=a.crop or 256,
-                                   crops_per_image=a.crops_per_image or 2, qps_per_crop=a.qps_per_crop,
-                                   seed=a.seed, workers=a.workers)
+    p.add_argument("--cache", help="per-task cache folder (default OUT.cache)")
+    p.add_argument("--workers", type=int, dest="workers", help=argparse.SUPPRESS)  # former name of --jobs
+    add_engine_arguments(p, resume_help="reuse the finished tasks in the cache folder", jobs_help="encodes")
+
+
+def add_parser(sub) -> None:
+    """Register ``pyvtm dataset`` on an argparse sub-parser collection."""
+    p = sub.add_parser("dataset", help="build a training/evaluation data set with pyvtm's encoder",
+                       description="Encode crops (cnnif, cnnmc) or whole pictures (evalset) of the given "
+                                   "images and write one .npz.xz data set.")
+    _add_arguments(p)
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(a) -> int:
+    paths = list(a.paths)
+    if a.out is None:
+        if len(paths) < 2:
+            raise ValueError("give the output file with -o OUT (or as the first of the paths)")
+        out = paths.pop(0)
     else:
-        path = build_cnnmc_dataset(imgs, a.out, qps=qps, crop=a.crop or 512,
-                                   crops_per_image=a.crops_per_image or 1, seed=a.seed,
-                                   workers=a.workers, proxy=a.proxy, store_bits=a.store_bits)
+        out = a.out
+    imgs = list_images(paths)
+    qps = range(a.qp_min, a.qp_max + 1)
+    cache = a.cache or str(out) + ".cache"
+    jobs = a.jobs if a.jobs is not None else a.workers
+    a.jobs = jobs
+    failed: list = []
+    with engine_from_args(a) as eng:
+        kw = dict(engine=eng, cache=cache, resume=a.resume, failures=failed)
+        if a.kind == "cnnif":
+            path = build_cnnif_dataset(imgs, out, qps=qps, crop=a.crop or 256,
+                                       crops_per_image=a.crops_per_image or 2, qps_per_crop=a.qps_per_crop,
+                                       seed=a.seed, **kw)
+        elif a.kind == "cnnmc":
+            path = build_cnnmc_dataset(imgs, out, qps=qps, crop=a.crop or 512,
+                                       crops_per_image=a.crops_per_image or 1, seed=a.seed,
+                                       proxy=a.proxy, store_bits=a.store_bits, **kw)
+        else:
+            eq = [int(q) for q in a.qps.split(",")] if a.qps else [27, 32, 37, 42]
+            path = build_eval_set(imgs, out, qps=eq, **kw)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if failed:
+        print(f"{len(failed)} task(s) failed and were left out (meta['failed']); "
+              f"--resume reruns only those", file=sys.stderr)
+        return 1
     return 0
+
+
+def _main(argv=None) -> int:  # python -m pyvtm.utils.dataset cnnif|cnnmc|evalset [OUT] IMG... [-o OUT]
+    p = argparse.ArgumentParser(prog="python -m pyvtm.utils.dataset")
+    _add_arguments(p)
+    return run_cli(p.parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

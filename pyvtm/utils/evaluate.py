@@ -31,8 +31,8 @@ import csv
 import io
 import json
 import math
-import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +40,8 @@ from typing import Optional
 
 import numpy as np
 
-from .runner import Runner, file_key, list_images, options_key, options_label, parse_options, write_json_atomic
+from .engine import TaskFailed, add_engine_arguments, as_engine, engine_from_args, open_input
+from .runner import file_key, list_images, options_key, options_label, parse_options, write_json_atomic
 
 __all__ = ["evaluate", "CODECS", "DEFAULT_GRIDS", "codec_available", "bd_table", "quality_at_bpp"]
 
@@ -305,7 +306,7 @@ def _eval_job(task: dict) -> dict:
     from ..colour import rgb_to_ycbcr, ycbcr_to_rgb
     from ..metrics import psnr, psnr_ycbcr
 
-    with Image.open(task["path"]) as im:
+    with Image.open(open_input(task["path"])) as im:
         rgb = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     h, w = rgb.shape[:2]
     planes = rgb_to_ycbcr(rgb)
@@ -332,9 +333,7 @@ def _eval_job(task: dict) -> dict:
         "ms_ssim_rgb": ms_rgb, "ms_ssim_y": ms_y, "seconds": sec, "settings": SETTINGS[codec],
         "version": task["version"],
     }
-    if task.get("cache"):
-        write_json_atomic(task["cache"], rec)
-    return rec
+    return rec  # the driver writes the cache entry (task["cache"])
 
 
 # ---------------------------------------------------------------------------
@@ -492,9 +491,9 @@ def _parse_grid(spec: str) -> list:
 
 
 def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anchor: str = "vvenc",
-             pyvtm_opts: Optional[list[dict]] = None, jobs: int = 1, out=None, resume: bool = False,
-             images: Optional[int] = None, at_bpp: float = 0.15, progress: bool = True,
-             plot: bool = True, log=print) -> dict:
+             pyvtm_opts: Optional[list[dict]] = None, jobs: Optional[int] = None, out=None,
+             resume: bool = False, images: Optional[int] = None, at_bpp: float = 0.15, progress: bool = True,
+             plot: bool = True, log=print, engine=None) -> dict:
     """Measure RD points of ``codecs`` on the images of ``folder`` and write the reports.
 
     Args:
@@ -511,8 +510,15 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
             ``rd_curves.png``; per-point cache in ``OUT/cache``.
         resume: reuse cached points.
         at_bpp: also report each codec's mean quality interpolated at this bpp.
+        engine: ``"local"`` (default), ``"ray"`` or an
+            :class:`pyvtm.utils.engine.Engine` (used as it is, not closed);
+            ``jobs``: its parallel tasks (default: the engine's).
 
-    Returns the summary dict (also written to ``summary.json``).
+    A point whose encode fails (after the engine's retries) is reported in
+    ``summary["failed"]`` and ``OUT/failures.json`` and left out; the other
+    points are measured and reported as usual (``--resume`` later runs only
+    the missing ones). Returns the summary dict (also written to
+    ``summary.json``).
     """
     codecs = list(codecs) if codecs else list(CODECS)
     for c in codecs:
@@ -555,7 +561,7 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
             for param in grid:
                 okey = options_key(opts)
                 cpath = out / "cache" / f"{base}-{okey}" / f"{f.stem}-{key}" / f"{_PARAM_NAME[base]}{param}.json"
-                t = {"codec": base, "label": label, "opts": opts, "path": str(f), "name": f.name,
+                t = {"codec": base, "label": label, "opts": opts, "path": f, "name": f.name,
                      "param": param, "cache": str(cpath), "version": pyvtm.__version__}
                 if resume and cpath.is_file():
                     try:
@@ -569,13 +575,31 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
                 tasks.append(t)
     tasks.sort(key=lambda t: _COST.get(t["codec"], 9))
     points = list(cached)
-    with Runner(jobs, progress=progress) as runner:
-        for _, rec in runner.map(_eval_job, tasks, desc=f"eval ({len(tasks)} points)"):
+    failed = []
+    eng, owned = as_engine(engine, jobs, progress)
+    try:
+        for t in tasks:
+            t["path"] = eng.stage(t["path"])  # a path, or an object-store reference on Ray
+        for k, rec in eng.map(_eval_job, tasks, desc=f"eval ({len(tasks)} points)"):
+            t = tasks[k]
+            if isinstance(rec, TaskFailed):
+                failed.append({**rec.to_json(), "task": {"codec": t["label"], "image": t["name"],
+                                                          "param": t["param"]}})
+                log(f"warning: {t['label']} {t['name']} {_PARAM_NAME[t['codec']]} {t['param']}: {rec.kind}: "
+                    f"{rec.message}")
+                continue
+            write_json_atomic(t["cache"], rec)
             points.append(rec)
+    finally:
+        if owned:
+            eng.close()
     order = {l: i for i, l in enumerate(labels)}
     points.sort(key=lambda p: (order[p["codec"]], p["image"], p["bpp"]))
 
     out.mkdir(parents=True, exist_ok=True)
+    failed.sort(key=lambda f: (order[f["task"]["codec"]], f["task"]["image"], str(f["task"]["param"])))
+    if failed or (out / "failures.json").exists():
+        write_json_atomic(out / "failures.json", failed)
     cols = ["codec", "image", "param_name", "param", "width", "height", "bytes", "bpp", "psnr_y", "psnr_rgb",
             "psnr_ycbcr", "ms_ssim_rgb", "ms_ssim_y", "seconds"]
     with open(out / "points.csv", "w", newline="") as fh:
@@ -602,6 +626,7 @@ def evaluate(folder, codecs=None, *, qps=None, grids: Optional[dict] = None, anc
         "bd": table, "at_bpp": at_bpp, "quality_at_bpp": at,
         "mean_seconds": {c: float(np.mean([p["seconds"] for p in points if p["codec"] == c] or [float("nan")]))
                          for c in labels},
+        "failed": failed,
     }
     write_json_atomic(out / "summary.json", summary)
     md = summary_markdown(summary)
@@ -657,9 +682,8 @@ def add_parser(sub) -> None:
                    help="extra pyvtm variant with these encoder options (repeatable)")
     e.add_argument("--images", type=int, help="use only the first N images")
     e.add_argument("--at-bpp", type=float, default=0.15, help="report quality at this bpp (default 0.15)")
-    e.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel processes")
-    e.add_argument("--out", default="pyvtm-eval", help="output folder (default ./pyvtm-eval)")
-    e.add_argument("--resume", action="store_true", help="reuse cached points in OUT/cache")
+    e.add_argument("-o", "--out", default="pyvtm-eval", help="output folder (default ./pyvtm-eval)")
+    add_engine_arguments(e, resume_help="reuse cached points in OUT/cache", jobs_help="encodes")
     e.set_defaults(func=run_cli)
 
 
@@ -673,10 +697,15 @@ def run_cli(args) -> int:
         grids[k.strip()] = _parse_grid(v)
     qps = [int(q) for q in _parse_grid(args.qps)] if args.qps else None
     variants = [parse_options([o]) for o in args.pyvtm_opts]
-    s = evaluate(args.dir, codecs, qps=qps, grids=grids, anchor=args.anchor, pyvtm_opts=variants,
-                 jobs=args.jobs, out=args.out, resume=args.resume, images=args.images, at_bpp=args.at_bpp)
+    with engine_from_args(args) as eng:
+        s = evaluate(args.dir, codecs, qps=qps, grids=grids, anchor=args.anchor, pyvtm_opts=variants,
+                     out=args.out, resume=args.resume, images=args.images, at_bpp=args.at_bpp, engine=eng)
     print(f"{len(s['images'])} images, anchor {s['anchor']}")
     print(summary_markdown(s), end="")
     out = Path(args.out)
     print(f"-> {out / 'points.csv'}, {out / 'bd_rate.csv'}, {out / 'summary.md'}, {out / 'rd_curves.png'}")
+    if s["failed"]:
+        print(f"{len(s['failed'])} point(s) failed: see {out / 'failures.json'} (--resume reruns only those)",
+              file=sys.stderr)
+        return 1
     return 0

@@ -1,7 +1,8 @@
 """Shared plumbing of ``pyvtm allocate`` and ``pyvtm eval``.
 
-* :class:`Runner`: runs picklable jobs in a ``ProcessPoolExecutor`` (or in
-  this process for ``jobs=1``) with a progress bar.
+* :class:`Runner`: runs picklable jobs on local processes (or in this
+  process for ``jobs=1``) with a progress bar; a thin wrapper over
+  :class:`pyvtm.utils.engine.LocalEngine` (the execution layer, local or Ray).
 * :class:`Progress`: tqdm when it is installed, else a plain bar on stderr.
 * :func:`list_images`, :func:`file_key`: the images of a folder and a content
   hash used in cache keys.
@@ -14,8 +15,6 @@ import json
 import os
 import sys
 import time
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
@@ -81,18 +80,20 @@ class Progress:
 
 
 class Runner:
-    """Runs ``fn(task)`` over tasks on ``jobs`` processes (``jobs=1``: in this process).
+    """Runs ``fn(task)`` over tasks on ``jobs`` local processes (``jobs=1``: in this process).
 
-    Use as a context manager so that the worker processes are reused across
-    batches and shut down at the end.
+    Kept for callers of the former process-pool runner: a
+    :class:`pyvtm.utils.engine.LocalEngine` whose :meth:`map` raises the first
+    failure (after the other tasks finished) instead of yielding it. New code
+    uses :mod:`pyvtm.utils.engine` (local or Ray engine, failures reported).
     """
 
     def __init__(self, jobs: int = 1, progress: bool = True):
-        if jobs < 1:
-            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        from .engine import LocalEngine
+
+        self._engine = LocalEngine(jobs, progress=progress)
         self.jobs = jobs
         self.progress = progress
-        self._pool: Optional[ProcessPoolExecutor] = None
 
     def __enter__(self) -> "Runner":
         return self
@@ -101,48 +102,20 @@ class Runner:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._engine.close()
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], desc: str = "") -> Iterator[tuple[int, Any]]:
-        """Yields ``(index, result)`` as tasks complete (any order)."""
-        bar = Progress(len(tasks), desc, enabled=self.progress)
-        try:
-            if self.jobs == 1 or len(tasks) <= 1:
-                for i, t in enumerate(tasks):
-                    r = fn(t)
-                    bar.update()
-                    yield i, r
-                return
-            if self._pool is None:
-                # "spawn": forking a process whose torch / OpenMP runtime has
-                # already started threads is unsafe (the child may crash).
-                self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
-                                                 mp_context=multiprocessing.get_context("spawn"))
-            futs = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
-            try:
-                for f in as_completed(futs):
-                    r = f.result()
-                    bar.update()
-                    yield futs[f], r
-            finally:
-                for f in futs:
-                    f.cancel()
-        finally:
-            bar.close()
+        """Yields ``(index, result)`` as tasks complete (any order); raises a failure at the end."""
+        from .engine import TaskFailed, raise_first
 
-
-def _worker_init() -> None:
-    # One encode per process: keep libraries from spawning their own thread pools.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except Exception:  # pragma: no cover - torch is a dependency, but be lenient
-        pass
+        tasks = list(tasks)
+        failed = []
+        for i, r in self._engine.map(fn, tasks, desc):
+            if isinstance(r, TaskFailed):
+                failed.append(r)
+            else:
+                yield i, r
+        raise_first(failed, tasks)
 
 
 def list_images(folder) -> list[Path]:

@@ -19,6 +19,18 @@
 * ``DIR/last.pt`` is written every ``ckpt_every`` steps and at the end
   (model, optimiser, step, RNG states, history); ``resume=True`` continues
   from it. ``DIR/log.jsonl`` holds the training log.
+* Several GPUs or nodes: start the same command under ``torchrun``
+  (``torchrun --nproc-per-node N -m pyvtm train ...``). A process that sees
+  ``WORLD_SIZE > 1`` joins the process group (NCCL on CUDA, gloo on CPU),
+  wraps the network in DistributedDataParallel and draws its own samples
+  (generator seeded ``seed + 7919 * rank``); ``batch`` is the global batch,
+  split evenly over the processes, so the schedule and the hyper-parameters
+  mean the same as in one process. Rank 0 alone logs, validates and writes
+  the checkpoint (which holds every rank's RNG state, so ``resume`` under the
+  same world size continues each rank's stream, and the parameter checksums
+  of all replicas at the end). With a time budget, rank 0's clock decides
+  the step count, the schedule position and the stop for all ranks. Without
+  ``torchrun`` (the default) nothing of this is used.
 """
 from __future__ import annotations
 
@@ -269,11 +281,106 @@ class _Budget:
         return (time.time() - self.t_start) / span
 
 
+class _Dist:
+    """The ``torchrun`` process group (``WORLD_SIZE > 1``), or one process."""
+
+    def __init__(self, dev: torch.device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.owned = False
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+                self.owned = True
+            self.world, self.rank = dist.get_world_size(), dist.get_rank()
+
+    @property
+    def on(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, model: torch.nn.Module, dev: torch.device) -> torch.nn.Module:
+        if not self.on:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+
+    def local_batch(self, batch: int) -> int:
+        if batch % self.world:
+            raise ValueError(f"batch {batch} is not a multiple of the {self.world} processes")
+        return batch // self.world
+
+    def seed(self, seed: int) -> int:
+        return seed + 7919 * self.rank
+
+    def sync_budget(self, budget: "_Budget", step: int) -> tuple[bool, int, Optional[float]]:
+        """(done, total steps, time progress), from rank 0 when there is a time budget."""
+        done, total, prog = budget.done(step), budget.total(step), budget.progress(step)
+        if self.on and budget.deadline is not None:
+            import torch.distributed as dist
+
+            t = torch.tensor([float(done), float(total), -1.0 if prog is None else prog], dtype=torch.float64)
+            if dist.get_backend() == "nccl":
+                t = t.cuda()
+            dist.broadcast(t, 0)
+            t = t.cpu()
+            done, total = bool(t[0] > 0.5), int(t[1])
+            prog = None if t[2] < 0 else float(t[2])
+        return done, total, prog
+
+    def gather(self, obj) -> list:
+        if not self.on:
+            return [obj]
+        import torch.distributed as dist
+
+        out = [None] * self.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def close(self) -> None:
+        if self.owned:
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()
+            self.owned = False
+
+
+def _param_checksum(model: torch.nn.Module) -> float:
+    return float(sum(p.detach().double().sum().item() for p in model.parameters()))
+
+
+def _restore_rng(ck: dict, gen: torch.Generator, dist: "_Dist", seed: int) -> None:
+    """Each rank's generator from the checkpoint (same world size), else rank 0's
+    state for rank 0 and a fresh seed for the others."""
+    ranks = ck.get("rng_ranks")
+    if ranks is not None and len(ranks) == dist.world:
+        st = ranks[dist.rank]
+    elif dist.main:
+        st = ck["rng"]
+    else:
+        gen.manual_seed(dist.seed(seed) + int(ck["step"]))
+        return
+    gen.set_state(st["gen"])
+    torch.set_rng_state(st["torch"])
+
+
 def _device(device: str) -> torch.device:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and world > 1:  # torchrun: one GPU per process
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     d = torch.device(device)
     if d.type == "cuda":
+        if d.index is not None:
+            torch.cuda.set_device(d)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -318,13 +425,18 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
                 warmup: int = 200, device: str = "auto", val_every: int = 10, eval_every: int = 1000,
                 ckpt_every: int = 500, seed: int = 0, resume: bool = False, progress: bool = True,
                 log_every: int = 100, echo: bool = True) -> dict:
-    """Train a CNNIF preset; returns the final checkpoint dict (also in ``out_dir/last.pt``)."""
+    """Train a CNNIF preset; returns the final checkpoint dict (also in ``out_dir/last.pt``).
+
+    Under ``torchrun`` the processes train one model together (DDP; see the
+    module docstring); ``batch`` is then the global batch."""
     dev = _device(device)
+    dist = _Dist(dev)
+    echo = echo and dist.main
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "last.pt"
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(dist.seed(seed))
     model = CNNIFilter(preset, layout=layout, qp_input=qp_input).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     step, history, train_seconds = 0, [], 0.0
@@ -340,12 +452,14 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         opt.load_state_dict(ck["optimizer"])
         step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
-        gen.set_state(ck["rng"]["gen"])
-        torch.set_rng_state(ck["rng"]["torch"])
+        _restore_rng(ck, gen, dist, seed)
         cfg = ck["train_config"]
         if steps is None and minutes is None:
             steps = ck.get("total_steps")
-        _log(out_dir, {"event": "resume", "step": step}, echo)
+        if dist.main:
+            _log(out_dir, {"event": "resume", "step": step}, echo)
+    net, model = model, dist.wrap(model, dev)
+    local_batch = dist.local_batch(batch)
     data = CnnifData(data_paths, dev, "train", val_every)
     val = CnnifData(data_paths, dev, "val", val_every) if val_every > 0 else None
     if len(val or []) == 0:
@@ -354,24 +468,31 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
     model.train()
     t_start = time.time()
 
-    def checkpoint(total: int) -> dict:
-        ck = {"kind": "cnnif", "model_config": model.config(), "model": model.state_dict(),
+    def checkpoint(total: int, final: bool = False) -> dict:
+        rngs = dist.gather(_rng_state(gen))  # collective: every rank calls checkpoint()
+        ck = {"kind": "cnnif", "model_config": net.config(), "model": net.state_dict(),
               "optimizer": opt.state_dict(), "step": step, "total_steps": total, "history": history,
-              "rng": _rng_state(gen), "train_config": cfg,
+              "rng": rngs[0], "train_config": cfg,
               "train_seconds": train_seconds + time.time() - t_start,
               "data_samples": len(data), "device": str(dev), "torch": torch.__version__}
-        _save(ckpt_path, ck)
+        if dist.on:
+            ck["rng_ranks"] = rngs
+            ck["ddp"] = {"world_size": dist.world, "batch_per_rank": local_batch,
+                         "param_checksums": dist.gather(_param_checksum(net)) if final else None}
+        if dist.main:
+            _save(ckpt_path, ck)
         return ck
 
-    bar = _Progress(steps or 0, f"train {preset}", progress and steps is not None and not echo)
+    bar = _Progress(steps or 0, f"train {preset}", progress and steps is not None and not echo and dist.main)
     run_loss = 0.0
     ck = None
-    while not budget.done(step):
-        total = budget.total(step)
-        prog = budget.progress(step)
+    while True:
+        done, total, prog = dist.sync_budget(budget, step)
+        if done:
+            break
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, total, lr, warmup, prog)
-        rec, org, qp = data.sample(batch, patch, gen)
+        rec, org, qp = data.sample(local_batch, patch, gen)
         out = model(rec[0], rec[1], rec[2], qp)
         use_l1 = step < l1_fraction * total and (prog is None or prog < l1_fraction)
         num = 0.0
@@ -388,22 +509,24 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
         step += 1
         run_loss += float(loss.detach()) if step % log_every == 0 or step < 3 else 0.0
         bar.update()
-        if step % log_every == 0:
+        if step % log_every == 0 and dist.main:
             _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()),
                            "kind": "l1" if use_l1 else "mse", "lr": opt.param_groups[0]["lr"],
                            "sec": round(time.time() - t_start, 1)}, echo)
-        if val is not None and eval_every and step % eval_every == 0:
-            ev = evaluate_cnnif_crops(model, val, max_samples=64)
+        if val is not None and eval_every and step % eval_every == 0 and dist.main:
+            ev = evaluate_cnnif_crops(net, val, max_samples=64)
             history.append({"step": step, **ev})
             _log(out_dir, {"step": step, **ev}, echo)
         if ckpt_every and step % ckpt_every == 0:
             ck = checkpoint(total)
     bar.close()
-    if val is not None:
-        ev = evaluate_cnnif_crops(model, val)
+    if val is not None and dist.main:
+        ev = evaluate_cnnif_crops(net, val)
         history.append({"step": step, "final": True, **ev})
         _log(out_dir, {"step": step, "final": True, **ev}, echo)
-    return checkpoint(budget.total(step))
+    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
+    dist.close()
+    return ck
 
 
 def cnnif_from_checkpoint(ck) -> CNNIFilter:
@@ -493,13 +616,17 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
                 batch: int = 32, lr: float = 2e-3, warmup: int = 200, device: str = "auto",
                 val_every: int = 10, eval_every: int = 2000, ckpt_every: int = 500, seed: int = 0,
                 resume: bool = False, progress: bool = True, log_every: int = 100, echo: bool = True) -> dict:
-    """Train the CNNMC preset; returns the final checkpoint dict (``out_dir/last.pt``)."""
+    """Train the CNNMC preset; returns the final checkpoint dict (``out_dir/last.pt``).
+
+    Under ``torchrun``: DDP, as :func:`train_cnnif`."""
     dev = _device(device)
+    dist = _Dist(dev)
+    echo = echo and dist.main
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / "last.pt"
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(dist.seed(seed))
     model = CNNMCNet().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     step, history, train_seconds = 0, [], 0.0
@@ -512,12 +639,14 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
-        gen.set_state(ck["rng"]["gen"])
-        torch.set_rng_state(ck["rng"]["torch"])
+        _restore_rng(ck, gen, dist, seed)
         cfg = ck["train_config"]
         if steps is None and minutes is None:
             steps = ck.get("total_steps")
-        _log(out_dir, {"event": "resume", "step": step}, echo)
+        if dist.main:
+            _log(out_dir, {"event": "resume", "step": step}, echo)
+    net, model = model, dist.wrap(model, dev)
+    local_batch = dist.local_batch(batch)
     data = CnnmcData(data_paths, dev, "train", val_every)
     val = CnnmcData(data_paths, dev, "val", val_every) if val_every > 0 else None
     if val is not None and len(val) == 0:
@@ -526,22 +655,29 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
     model.train()
     t_start = time.time()
 
-    def checkpoint(total: int) -> dict:
-        ck = {"kind": "cnnmc", "model_config": model.config(), "model": model.state_dict(),
+    def checkpoint(total: int, final: bool = False) -> dict:
+        rngs = dist.gather(_rng_state(gen))  # collective: every rank calls checkpoint()
+        ck = {"kind": "cnnmc", "model_config": net.config(), "model": net.state_dict(),
               "optimizer": opt.state_dict(), "step": step, "total_steps": total, "history": history,
-              "rng": _rng_state(gen), "train_config": cfg, "mode_source": sorted(data.mode_sources),
+              "rng": rngs[0], "train_config": cfg, "mode_source": sorted(data.mode_sources),
               "train_seconds": train_seconds + time.time() - t_start, "data_ctus": len(data),
               "device": str(dev), "torch": torch.__version__}
-        _save(ckpt_path, ck)
+        if dist.on:
+            ck["rng_ranks"] = rngs
+            ck["ddp"] = {"world_size": dist.world, "batch_per_rank": local_batch,
+                         "param_checksums": dist.gather(_param_checksum(net)) if final else None}
+        if dist.main:
+            _save(ckpt_path, ck)
         return ck
 
-    bar = _Progress(steps or 0, "train cnnmc", progress and steps is not None and not echo)
-    while not budget.done(step):
-        total = budget.total(step)
-        prog = budget.progress(step)
+    bar = _Progress(steps or 0, "train cnnmc", progress and steps is not None and not echo and dist.main)
+    while True:
+        done, total, prog = dist.sync_budget(budget, step)
+        if done:
+            break
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, total, lr, warmup, prog)
-        recon, modes, av, target = data.sample(batch, gen)
+        recon, modes, av, target = data.sample(local_batch, gen)
         logits = model(recon, modes, av)
         loss = F.cross_entropy(logits, torch.where(target > 66, torch.full_like(target, -100), target),
                                ignore_index=-100)
@@ -551,21 +687,23 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
         opt.step()
         step += 1
         bar.update()
-        if step % log_every == 0:
+        if step % log_every == 0 and dist.main:
             _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()),
                            "lr": opt.param_groups[0]["lr"], "sec": round(time.time() - t_start, 1)}, echo)
-        if val is not None and eval_every and step % eval_every == 0:
-            ev = evaluate_cnnmc(model, val, max_ctus=256)
+        if val is not None and eval_every and step % eval_every == 0 and dist.main:
+            ev = evaluate_cnnmc(net, val, max_ctus=256)
             history.append({"step": step, **ev})
             _log(out_dir, {"step": step, **ev}, echo)
         if ckpt_every and step % ckpt_every == 0:
             checkpoint(total)
     bar.close()
-    if val is not None:
-        ev = evaluate_cnnmc(model, val)
+    if val is not None and dist.main:
+        ev = evaluate_cnnmc(net, val)
         history.append({"step": step, "final": True, **ev})
         _log(out_dir, {"step": step, "final": True, **ev}, echo)
-    return checkpoint(budget.total(step))
+    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
+    dist.close()
+    return ck
 
 
 def cnnmc_from_checkpoint(ck) -> CNNMCNet:
@@ -583,7 +721,7 @@ def cnnmc_from_checkpoint(ck) -> CNNMCNet:
 def add_train_arguments(p) -> None:
     p.add_argument("tool", choices=["cnnif", "cnnmc"], help="which network to train")
     p.add_argument("data", nargs="+", help="data set files from pyvtm.utils.dataset")
-    p.add_argument("--out", required=True, help="output folder (checkpoint last.pt, log.jsonl)")
+    p.add_argument("-o", "--out", required=True, help="output folder (checkpoint last.pt, log.jsonl)")
     p.add_argument("--preset", default=None, help="cnnif | cnnif_s (cnnif tool; default cnnif_s)")
     p.add_argument("--layout", default="rgb", choices=["rgb", "yuv444", "yuv420"])
     p.add_argument("--no-qp-input", action="store_true", help="CNNIF without the QP plane")
@@ -613,5 +751,6 @@ def run_train_command(a) -> int:
         ck = train_cnnmc(a.data, a.out, steps=a.steps, minutes=a.minutes, batch=a.batch or 32,
                          lr=a.lr or 2e-3, device=a.device, val_every=a.val_every,
                          eval_every=a.eval_every, ckpt_every=a.ckpt_every, seed=a.seed, resume=a.resume)
-    print(f"{a.tool}: {ck['step']} steps, checkpoint {Path(a.out) / 'last.pt'}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"{a.tool}: {ck['step']} steps, checkpoint {Path(a.out) / 'last.pt'}")
     return 0
