@@ -51,6 +51,17 @@ def test_encode_sample(tmp_path):
     assert np.array_equal(np.asarray(Image.open(rec).convert("RGB")), res.recon_rgb)
 
 
+@pytest.mark.parametrize("flags,opts", [(["--preset", "fast", "--no-cclm"], dict(preset="fast", cclm=False)),
+                                        (["--no-mtt", "--no-dual-tree"], dict(mtt=False, dual_tree=False))])
+def test_encode_tool_flags(tmp_path, flags, opts):
+    """The CLI's preset/tool flags reach the encoder: same bytes as the API with those options."""
+    out = tmp_path / "out.266"
+    p = run_cli(["encode", "-o", str(out), "--qp", "32", *flags], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes() == pyvtm.encode(load_sample(), qp=32, **opts).bitstream
+    assert out.read_bytes() != pyvtm.encode(load_sample(), qp=32).bitstream
+
+
 def test_encode_default_output_name(tmp_path):
     p = run_cli(["encode", "--qp", "42"], cwd=tmp_path)
     assert p.returncode == 0, p.stderr
