@@ -257,6 +257,40 @@ int transform_tiling(int x, int y, int w, int h, int max_tb, int out[][4], int m
   return 1;
 }
 
+SplitStep split_step(const CtNode &n, SplitMode s, const PartitionLimits &lim, CodingMaps &maps) {
+  SplitStep st;
+  // MttSplitMode of depth 0/1 nodes on the 32x32 grid (used by CclmEnabled).
+  if (s != SPLIT_QT && !(n.x & 31) && !(n.y & 31) && n.mtt_depth <= 1)
+    maps.msm[n.mtt_depth][size_t(n.y >> 5) * maps.stride32 + (n.x >> 5)] = uint8_t(s);
+  const ModeType mt = mode_type_condition(n, s, lim) == 1 ? MODE_TYPE_INTRA : n.mode_type;
+  const TreeType child_tree = mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE ? DUAL_TREE_LUMA : n.tree;
+  st.num_kids = split_children(n, s, mt, child_tree, lim, st.kids);
+  st.local_chroma = n.mode_type == MODE_TYPE_ALL && mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE;
+  if (st.local_chroma) {
+    // The chroma CU of a local dual tree covers the whole node.
+    st.chroma = n;
+    st.chroma.tree = DUAL_TREE_CHROMA;
+    st.chroma.mode_type = MODE_TYPE_INTRA;
+    st.chroma.depth_offset = 0;
+    st.chroma.part_idx = 0;
+    st.chroma.parent_split = s;
+  }
+  return st;
+}
+
+std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb) {
+  int tiles[16][4];
+  const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, max_tb, tiles, 16);
+  std::vector<TransformUnit> tus(static_cast<size_t>(nt));
+  for (int t = 0; t < nt; t++) {
+    tus[size_t(t)].x = tiles[t][0];
+    tus[size_t(t)].y = tiles[t][1];
+    tus[size_t(t)].w = tiles[t][2];
+    tus[size_t(t)].h = tiles[t][3];
+  }
+  return tus;
+}
+
 // --- walker ---------------------------------------------------------------------
 
 void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec) {
@@ -329,26 +363,9 @@ void CodingTreeSyntax::coding_tree(const CtNode &n) {
     coding_unit(n);
     return;
   }
-  // MttSplitMode of depth 0/1 nodes on the 32x32 grid (used by CclmEnabled).
-  if (s != SPLIT_QT && !(n.x & 31) && !(n.y & 31) && n.mtt_depth <= 1)
-    maps_.msm[n.mtt_depth][size_t(n.y >> 5) * maps_.stride32 + (n.x >> 5)] = uint8_t(s);
-  const int cond = mode_type_condition(n, s, lim_);
-  const ModeType mt = cond == 1 ? MODE_TYPE_INTRA : n.mode_type;
-  const TreeType child_tree = mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE ? DUAL_TREE_LUMA : n.tree;
-  CtNode kids[4];
-  const int nk = split_children(n, s, mt, child_tree, lim_, kids);
-  for (int i = 0; i < nk; i++) coding_tree(kids[i]);
-  if (n.mode_type == MODE_TYPE_ALL && mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE) {
-    // The chroma CU of a local dual tree covers the whole node.
-    CtNode c = n;
-    c.tree = DUAL_TREE_CHROMA;
-    c.mode_type = MODE_TYPE_INTRA;
-    c.mtt_depth = n.mtt_depth;
-    c.depth_offset = 0;
-    c.part_idx = 0;
-    c.parent_split = s;
-    coding_tree(c);
-  }
+  const SplitStep st = split_step(n, s, lim_, maps_);
+  for (int i = 0; i < st.num_kids; i++) coding_tree(st.kids[i]);
+  if (st.local_chroma) coding_tree(st.chroma);
 }
 
 void CodingTreeSyntax::coding_unit(const CtNode &n) {

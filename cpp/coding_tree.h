@@ -108,8 +108,22 @@ void write_chroma_mode_syntax(CabacWriter &w, ContextSet &cs, bool cclm_allowed,
 void read_chroma_mode_syntax(CabacReader &r, ContextSet &cs, bool cclm_allowed, int &cclm_flag, int &cclm_idx,
                              int &chroma_syntax);
 
+// One coding_tree() step below a split node (7.3.11.4), shared by the walker
+// and the encoder's search: records MttSplitMode on the 32x32 grid (for
+// CclmEnabled), derives the children with their mode and tree types and, for a
+// local dual tree, the chroma node coded after them (no split is coded there).
+struct SplitStep {
+  CtNode kids[4];
+  int num_kids = 0;
+  bool local_chroma = false;
+  CtNode chroma;
+};
+SplitStep split_step(const CtNode &n, SplitMode s, const PartitionLimits &lim, CodingMaps &maps);
+
 // The transform tiling of a CU (7.3.11.8, no ISP/SBT): the TUs in order.
 int transform_tiling(int x, int y, int w, int h, int max_tb, int out[][4], int max_out);
+// The TUs of a CU (transform_tiling) with no coded residual yet.
+std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb);
 
 // Syntax trace of the walker (element, position, value, context index),
 // compiled in with -DPYVTM_SYNTAX_TRACE=ON (CMake): point g_ct_trace at a

@@ -449,22 +449,16 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   maps_.set_cu(0, cu);
   ctx = best_ctx;
   // TUs (luma parts).
-  cur.tus.clear();
+  cur.tus = cu_transform_units(cu, lim_.max_tb);
   size_t off = 0;
-  for (int t = 0; t < nt; t++) {
-    TransformUnit tu;
-    tu.x = tiles[t][0];
-    tu.y = tiles[t][1];
-    tu.w = tiles[t][2];
-    tu.h = tiles[t][3];
-    tu.cbf[0] = best_cbf[t];
+  for (TransformUnit &tu : cur.tus) {
     const size_t n = size_t(tu.w) * tu.h;
+    tu.cbf[0] = best_cbf[&tu - cur.tus.data()];
     if (tu.cbf[0]) {
       tu.coeff_offset[0] = uint32_t(cur.coeffs.size());
       cur.coeffs.insert(cur.coeffs.end(), best_lv.begin() + long(off), best_lv.begin() + long(off + n));
     }
     off += n;
-    cur.tus.push_back(tu);
   }
   return best_cost;
 }
@@ -595,16 +589,7 @@ double PictureEncoder::search_cu(const CtNode &n, ContextSet &ctx, CtuRecord &re
   if (n.tree != DUAL_TREE_CHROMA) {
     cost += search_luma(cu, ctx, cur);
   } else {
-    int tiles[16][4];
-    const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, lim_.max_tb, tiles, 16);
-    for (int t = 0; t < nt; t++) {
-      TransformUnit tu;
-      tu.x = tiles[t][0];
-      tu.y = tiles[t][1];
-      tu.w = tiles[t][2];
-      tu.h = tiles[t][3];
-      cur.tus.push_back(tu);
-    }
+    cur.tus = cu_transform_units(cu, lim_.max_tb);
   }
   if (n.tree != DUAL_TREE_LUMA) {
     if (n.tree == DUAL_TREE_CHROMA) maps_.set_cu(1, cu);
@@ -689,24 +674,11 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
     if (s == SPLIT_NONE) {
       cost += search_cu(n, c, r);
     } else {
-      if (s != SPLIT_QT && !(n.x & 31) && !(n.y & 31) && n.mtt_depth <= 1)
-        maps_.msm[n.mtt_depth][size_t(n.y >> 5) * maps_.stride32 + (n.x >> 5)] = uint8_t(s);
-      const int cond = mode_type_condition(n, s, lim_);
-      const ModeType mt = cond == 1 ? MODE_TYPE_INTRA : n.mode_type;
-      const TreeType child_tree = mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE ? DUAL_TREE_LUMA : n.tree;
-      CtNode kids[4];
-      const int nk = split_children(n, s, mt, child_tree, lim_, kids);
-      for (int i = 0; i < nk && cost < best_cost; i++) cost += search_tree(kids[i], c, r);
-      if (cost < best_cost && n.mode_type == MODE_TYPE_ALL && mt == MODE_TYPE_INTRA && n.tree == SINGLE_TREE) {
-        // The chroma CU of the local dual tree (its coding_tree() has no split).
-        CtNode cn = n;
-        cn.tree = DUAL_TREE_CHROMA;
-        cn.mode_type = MODE_TYPE_INTRA;
-        cn.depth_offset = 0;
-        cn.part_idx = 0;
-        cn.parent_split = s;
-        r.splits.push_back(uint8_t(SPLIT_NONE));
-        cost += search_cu(cn, c, r);
+      const SplitStep st = split_step(n, s, lim_, maps_);
+      for (int i = 0; i < st.num_kids && cost < best_cost; i++) cost += search_tree(st.kids[i], c, r);
+      if (cost < best_cost && st.local_chroma) {
+        r.splits.push_back(uint8_t(SPLIT_NONE));  // the chroma node's coding_tree() codes no split
+        cost += search_cu(st.chroma, c, r);
       }
     }
     if (cost < best_cost) {

