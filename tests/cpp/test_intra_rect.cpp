@@ -4,6 +4,7 @@
 // the wide-angle mode mapping (8.4.5.2.7) and CCLM (8.4.5.2.13).
 // Plain executable: exit 0 = pass.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -298,6 +299,254 @@ void test_wide_angle_mapping() {
   check(wide_angle_mode(53, 2, 6) == -14 && wide_angle_mode(52, 2, 6) == 52, "4x64 bottom of the range");
 }
 
+// ---------------------------------------------------------------------------
+// (4) CCLM (8.4.5.2.13).
+
+constexpr int kSceneC = 256;       // chroma plane side of a CCLM scene
+constexpr int kXc = 64, kYc = 64;  // chroma block position; luma (128, 128)
+
+struct CclmScene {
+  Plane luma, chroma;
+  std::vector<uint8_t> map;  // chroma availability, one byte per sample
+  CclmScene() {
+    luma.allocate(2 * kSceneC, 2 * kSceneC);
+    chroma.allocate(kSceneC, kSceneC);
+    map.assign(size_t(kSceneC) * kSceneC, 0);
+  }
+  RefAvailability av() const { return RefAvailability{map.data(), kSceneC, 0, kSceneC, kSceneC}; }
+  void mark(int x0, int y0, int x1, int y1) {
+    for (int y = y0; y < y1; y++)
+      for (int x = x0; x < x1; x++) map[size_t(y) * kSceneC + x] = 1;
+  }
+  // Luma sample at (x, y) relative to the collocated luma block.
+  Pel &l(int x, int y) { return luma.at(2 * kXc + x, 2 * kYc + y); }
+};
+
+// The downsampled luma of 8.4.5.2.13 at chroma offset (x, y) from the block,
+// written out from the standard's equations: six taps over luma rows 2y and
+// 2y + 1 (the top neighbour row uses luma rows -2, -1), three taps over luma
+// row -1 alone for the top row at a CTU top boundary; without the left
+// neighbour pY[-1][*] = pY[0][*].
+int ds_expected(CclmScene &s, int x, int y, bool avail_l, bool ctu_top) {
+  auto p = [&](int xx, int yy) { return int(s.l(xx < 0 && !avail_l ? 0 : xx, yy)); };
+  if (y < 0 && ctu_top) return (p(2 * x - 1, -1) + 2 * p(2 * x, -1) + p(2 * x + 1, -1) + 2) >> 2;
+  const int xx = 2 * x, yy = 2 * y;
+  return (p(xx - 1, yy) + p(xx - 1, yy + 1) + 2 * p(xx, yy) + 2 * p(xx, yy + 1) + p(xx + 1, yy) +
+          p(xx + 1, yy + 1) + 4) >> 3;
+}
+
+struct Affine { double a, b; };
+
+int affine(const Affine &f, int ds) { return int(std::floor(f.a * ds + f.b + 0.5)); }
+
+// Chroma neighbours (top row x = -1..2W-1, left column y = 0..2H-1) set to
+// the affine function of the downsampled luma there.
+void set_chroma_neighbours(CclmScene &s, int w, int h, const Affine &f, bool avail_l, bool ctu_top) {
+  for (int x = -1; x < 2 * w; x++) s.chroma.at(kXc + x, kYc - 1) = Pel(affine(f, ds_expected(s, x, -1, avail_l, ctu_top)));
+  for (int y = 0; y < 2 * h; y++) s.chroma.at(kXc - 1, kYc + y) = Pel(affine(f, ds_expected(s, -1, y, avail_l, ctu_top)));
+}
+
+// Largest |prediction - affine(ds)| over the block.
+double cclm_error(CclmScene &s, int mode, int log2w, int log2h, const Affine &f, bool avail_l, int log2_ctu,
+                  std::vector<Pel> *pred_out = nullptr) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  std::vector<Pel> pred(size_t(w * h));
+  predict_cclm(mode, s.luma, s.chroma, s.av(), kXc, kYc, log2w, log2h, log2_ctu, kBitDepth, pred.data());
+  double err = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      err = std::max(err, std::abs(pred[size_t(y * w + x)] - (f.a * ds_expected(s, x, y, avail_l, false) + f.b)));
+  if (pred_out) *pred_out = pred;
+  return err;
+}
+
+// Luma of the scene: above the block a ramp along x (identical rows), left
+// of it a ramp along y, inside a plane with both slopes (the 6-tap filter
+// reproduces linear luma exactly, checked below).
+void fill_luma(CclmScene &s, int w, int h) {
+  const int cx = 64 / w, by = std::max(2, 128 / h), bx = 4;
+  for (int y = -8; y < 4 * h; y++)
+    for (int x = -8; x < 4 * w; x++) {
+      int v;
+      if (y < 0) v = 300 + cx * x;
+      else if (x < 0) v = 100 - bx + by * y;
+      else v = 100 + bx * x + by * y;
+      s.l(x, y) = Pel(v);
+    }
+}
+
+void test_cclm_affine() {
+  const Affine slopes[] = {{1, 0}, {0.5, 100}, {0.75, 50}, {-1, 1000}, {-0.5, 700}, {1.25, -100}, {0, 600}};
+  enum { FULL, TOP_ONLY, LEFT_ONLY, NONE };
+  const char *avail_names[] = {"full", "top only", "left only", "none"};
+  const char *mode_names[] = {"LT_CCLM", "L_CCLM", "T_CCLM"};
+  CclmScene s;
+  // The test's downsampling reproduces linear luma: inside the block
+  // ds(x, y) = 100 + 4 * 2x + by * (2y + 1/2).
+  {
+    fill_luma(s, 16, 16);
+    bool ok = true;
+    for (int y = 0; y < 16; y++)
+      for (int x = 0; x < 16; x++) ok = ok && ds_expected(s, x, y, true, false) == 100 + 8 * x + 8 * (2 * y) + 4;
+    check(ok, "6-tap downsampling of linear luma");
+  }
+  for (int mode = INTRA_LT_CCLM; mode <= INTRA_T_CCLM; mode++)
+    for (int avail = FULL; avail <= NONE; avail++) {
+      double worst = 0;
+      int default_bad = 0;
+      for (int log2w = kLog2Min; log2w <= kLog2Max; log2w++)
+        for (int log2h = kLog2Min; log2h <= kLog2Max; log2h++) {
+          const int w = 1 << log2w, h = 1 << log2h;
+          fill_luma(s, w, h);
+          std::fill(s.map.begin(), s.map.end(), 0);
+          // Above-right / below-left available only where that keeps the
+          // number of samples a power of two (exact slope): T_CCLM uses
+          // W + Min(numTopRight, H) samples, L_CCLM H + Min(numLeftBelow, W).
+          const int top_ext = w <= h ? 2 * w : w, left_ext = h <= w ? 2 * h : h;
+          const bool avail_t = avail == FULL || avail == TOP_ONLY;
+          const bool avail_l = avail == FULL || avail == LEFT_ONLY;
+          if (avail_t) s.mark(0, 0, kXc + top_ext, kYc);
+          if (avail_l) s.mark(0, kYc, kXc, kYc + left_ext);
+          const bool none = (mode == INTRA_LT_CCLM && !avail_t && !avail_l) || (mode == INTRA_L_CCLM && !avail_l) ||
+                            (mode == INTRA_T_CCLM && !avail_t);
+          for (const Affine &f : slopes) {
+            set_chroma_neighbours(s, w, h, f, avail_l, false);
+            std::vector<Pel> pred;
+            const double err = cclm_error(s, mode, log2w, log2h, f, avail_l, 8, &pred);
+            if (none) {
+              for (Pel v : pred) default_bad += v != 512;
+            } else {
+              worst = std::max(worst, err);
+            }
+          }
+        }
+      const std::string what = std::string(mode_names[mode - INTRA_LT_CCLM]) + ", " + avail_names[avail];
+      std::printf("CCLM %-22s max |pred - (a*ds + b)| = %.2f\n", what.c_str(), worst);
+      check(worst <= 1.0, "CCLM predicts the affine function: " + what);
+      check(default_bad == 0, "CCLM without samples predicts 1 << (BitDepth - 1): " + what);
+    }
+}
+
+// T_CCLM / L_CCLM take their extra samples above-right / below-left: with
+// the first W (H) neighbours at one luma level the model comes only from
+// the extension; LT_CCLM on the same scene predicts flat.
+void test_cclm_extension() {
+  CclmScene s;
+  const Affine f{1, 50};
+  for (int side = 0; side < 2; side++) {
+    const int log2w = 3, log2h = 3, w = 8, h = 8;
+    for (int y = -8; y < 4 * h; y++)
+      for (int x = -8; x < 4 * w; x++) {
+        int v = 200 + 3 * x + 5 * y;  // inside the block
+        if (y < 0) v = side == 0 ? (x < 2 * w + 2 ? 400 : 400 + 8 * (x - 2 * w)) : 400;
+        else if (x < 0) v = side == 1 ? (y < 2 * h + 2 ? 400 : 400 + 8 * (y - 2 * h)) : 400;
+        s.l(x, y) = Pel(v);
+      }
+    std::fill(s.map.begin(), s.map.end(), 0);
+    s.mark(0, 0, kXc + 2 * w, kYc);
+    s.mark(0, kYc, kXc, kYc + 2 * h);
+    set_chroma_neighbours(s, w, h, f, true, false);
+    const int mode = side == 0 ? INTRA_T_CCLM : INTRA_L_CCLM;
+    const double err = cclm_error(s, mode, log2w, log2h, f, true, 8);
+    check(err <= 1.0, std::string(side == 0 ? "T_CCLM uses above-right" : "L_CCLM uses below-left"));
+    std::vector<Pel> pred;
+    cclm_error(s, INTRA_LT_CCLM, log2w, log2h, f, true, 8, &pred);
+    bool flat = true;
+    for (Pel v : pred) flat = flat && v == pred[0];
+    check(flat, "LT_CCLM ignores the extension");
+  }
+}
+
+// bCTUboundary: at a CTU top boundary only luma row -1 feeds the top
+// neighbours (three taps). Scenes whose chroma follows the three-tap (or
+// the six-tap) downsampling are predicted exactly only with (without) the
+// boundary; the other rows are made inconsistent on purpose.
+void test_cclm_ctu_boundary() {
+  CclmScene s;
+  std::mt19937 rng(9);
+  const int sizes[][2] = {{3, 3}, {4, 2}, {2, 4}};
+  for (const auto &sz : sizes) {
+    const int log2w = sz[0], log2h = sz[1], w = 1 << log2w, h = 1 << log2h;
+    for (int mode : {int(INTRA_LT_CCLM), int(INTRA_T_CCLM)}) {
+      std::fill(s.map.begin(), s.map.end(), 0);
+      s.mark(0, 0, kXc + 2 * w, kYc);
+      s.mark(0, kYc, kXc, kYc + 2 * h);
+      const Affine f{1, 40};
+      const std::string what = std::to_string(w) + "x" + std::to_string(h) + (mode == INTRA_T_CCLM ? " T" : " LT");
+      // (a) Row -1 a ramp, rows above random: chroma from the three taps.
+      fill_luma(s, w, h);
+      for (int y = -8; y <= -2; y++)
+        for (int x = -8; x < 4 * w; x++) s.l(x, y) = Pel(rng() % 1024);
+      set_chroma_neighbours(s, w, h, f, true, true);
+      // yc = 64 (luma 128): a CTU top for CtbSizeY 128, not for 256.
+      check(cclm_error(s, mode, log2w, log2h, f, true, 7) <= 1.0, "CTU boundary uses one luma row " + what);
+      check(cclm_error(s, mode, log2w, log2h, f, true, 8) > 1.0, "inside a CTU both rows are used " + what);
+      // (b) Row -2 = row -1 + 64: chroma from the six taps.
+      fill_luma(s, w, h);
+      for (int x = -8; x < 4 * w; x++) s.l(x, -2) = Pel(s.l(x, -1) + 64);
+      set_chroma_neighbours(s, w, h, f, true, false);
+      check(cclm_error(s, mode, log2w, log2h, f, true, 8) <= 1.0, "inside a CTU: six taps over two rows " + what);
+      check(cclm_error(s, mode, log2w, log2h, f, true, 7) > 1.0, "CTU boundary ignores row -2 " + what);
+    }
+  }
+}
+
+// The neighbour positions CCLM reads: chroma neighbours are random except
+// at the positions 8.4.5.2.13 picks (transcribed below), which hold 600;
+// luma is random. Reading only the picked positions gives a = 0, b = 600.
+void test_cclm_pick_positions() {
+  CclmScene s;
+  std::mt19937 rng(21);
+  int bad_blocks = 0, blocks = 0;
+  for (int mode = INTRA_LT_CCLM; mode <= INTRA_T_CCLM; mode++)
+    for (int log2w = kLog2Min; log2w <= kLog2Max; log2w++)
+      for (int log2h = kLog2Min; log2h <= kLog2Max; log2h++)
+        for (int avail = 0; avail < 4; avail++) {
+          const int w = 1 << log2w, h = 1 << log2h;
+          const bool avail_t = avail != 2, avail_l = avail != 1;
+          // Partly available above-right / below-left extensions.
+          const int num_top_right = avail == 3 ? w : int(rng() % (w + 1));
+          const int num_left_below = avail == 3 ? h : int(rng() % (h + 1));
+          std::fill(s.map.begin(), s.map.end(), 0);
+          if (avail_t) s.mark(0, 0, kXc + w + num_top_right, kYc);
+          if (avail_l) s.mark(0, kYc, kXc, kYc + h + num_left_below);
+          for (int y = -8; y < 4 * h; y++)
+            for (int x = -8; x < 4 * w; x++) s.l(x, y) = Pel(rng() % 1024);
+          for (int x = -1; x < 2 * w; x++) s.chroma.at(kXc + x, kYc - 1) = Pel(rng() % 1024);
+          for (int y = 0; y < 2 * h; y++) s.chroma.at(kXc - 1, kYc + y) = Pel(rng() % 1024);
+          // numSampT / numSampL, then startPosN, pickStepN, cntN.
+          int num_samp_t, num_samp_l;
+          if (mode == INTRA_LT_CCLM) {
+            num_samp_t = avail_t ? w : 0;
+            num_samp_l = avail_l ? h : 0;
+          } else {
+            num_samp_t = avail_t && mode == INTRA_T_CCLM ? w + std::min(num_top_right, h) : 0;
+            num_samp_l = avail_l && mode == INTRA_L_CCLM ? h + std::min(num_left_below, w) : 0;
+          }
+          const int num_is_4n = avail_t && avail_l && mode == INTRA_LT_CCLM ? 0 : 1;
+          for (int side = 0; side < 2; side++) {
+            const int n = side == 0 ? num_samp_t : num_samp_l;
+            if (n == 0) continue;
+            const int start = n >> (2 + num_is_4n), step = std::max(1, n >> (1 + num_is_4n));
+            const int cnt = std::min(n, (1 + num_is_4n) << 1);
+            for (int i = 0; i < cnt; i++) {
+              const int pos = start + i * step;
+              if (side == 0) s.chroma.at(kXc + pos, kYc - 1) = 600;
+              else s.chroma.at(kXc - 1, kYc + pos) = 600;
+            }
+          }
+          const int want = num_samp_t == 0 && num_samp_l == 0 ? 512 : 600;
+          std::vector<Pel> pred(size_t(w * h));
+          predict_cclm(mode, s.luma, s.chroma, s.av(), kXc, kYc, log2w, log2h, 8, kBitDepth, pred.data());
+          bool ok = true;
+          for (Pel v : pred) ok = ok && v == want;
+          bad_blocks += !ok;
+          blocks++;
+        }
+  check(bad_blocks == 0, "CCLM reads exactly the picked neighbours (" + std::to_string(bad_blocks) + " of " +
+                             std::to_string(blocks) + " blocks wrong)");
+}
+
 }  // namespace
 
 int main() {
@@ -306,6 +555,10 @@ int main() {
   test_rect_transpose();
   test_rect_hand_cases();
   test_wide_angle_mapping();
+  test_cclm_affine();
+  test_cclm_extension();
+  test_cclm_ctu_boundary();
+  test_cclm_pick_positions();
   if (g_failures) {
     std::printf("%d failure(s)\n", g_failures);
     return 1;
