@@ -1,7 +1,7 @@
 // Unit tests of rectangular intra sample prediction and CCLM
 // (cpp/intra_pred.cpp, clause 8.4.5.2): square outputs unchanged against a
 // hash recorded from the square-only predictor, rectangular properties,
-// the wide-angle mode mapping (8.4.5.2.7) and CCLM (8.4.5.2.13).
+// the wide-angle mode mapping (8.4.5.2.7) and CCLM (8.4.5.2.14).
 // Plain executable: exit 0 = pass.
 #include <algorithm>
 #include <cmath>
@@ -127,6 +127,53 @@ void test_rect_constant() {
       }
 }
 
+// build_intra_refs for W x H (8.4.5.2.8 / 8.4.5.2.9): 2W top and 2H left
+// samples; unavailable above-right samples repeat p[W-1][-1], unavailable
+// below-left samples take p[-1][H-1] (substitution runs from p[-1][2H-1]
+// upwards); nothing available gives 1 << (BitDepth - 1); the last sample
+// is repeated to the end of each array.
+void test_rect_refs() {
+  std::mt19937 rng(31);
+  Plane pl;
+  pl.allocate(256, 256);
+  for (auto &v : pl.data) v = Pel(rng() % 1024);
+  std::vector<uint8_t> map(64 * 64);
+  const RefAvailability av{map.data(), 64, 2, 256, 256};
+  const int x0 = 64, y0 = 64;
+  for (int log2w = kLog2Min; log2w <= kLog2Max; log2w++)
+    for (int log2h = kLog2Min; log2h <= kLog2Max; log2h++) {
+      const int w = 1 << log2w, h = 1 << log2h;
+      const std::string what = std::to_string(w) + "x" + std::to_string(h);
+      for (int ext = 0; ext < 3; ext++) {
+        // ext 0: everything above and left available; 1: no above-right /
+        // below-left; 2: nothing.
+        std::fill(map.begin(), map.end(), 0);
+        if (ext < 2) {
+          for (int y = 0; y < y0 / 4; y++)
+            for (int x = 0; x < (x0 + (ext == 0 ? 2 * w : w)) / 4; x++) map[size_t(y * 64 + x)] = 1;
+          for (int y = y0 / 4; y < (y0 + (ext == 0 ? 2 * h : h)) / 4; y++)
+            for (int x = 0; x < x0 / 4; x++) map[size_t(y * 64 + x)] = 1;
+        }
+        IntraRefs r;
+        build_intra_refs(pl, av, x0, y0, log2w, log2h, kBitDepth, r);
+        bool ok = true;
+        if (ext == 2) {
+          for (int i = 0; i <= 2 * w; i++) ok = ok && r.top[i] == 512;
+          for (int i = 0; i <= 2 * h; i++) ok = ok && r.left[i] == 512;
+        } else {
+          ok = ok && r.top[0] == pl.at(x0 - 1, y0 - 1) && r.left[0] == r.top[0];
+          for (int x = 0; x < 2 * w; x++)
+            ok = ok && r.top[1 + x] == pl.at(x0 + (ext == 1 ? std::min(x, w - 1) : x), y0 - 1);
+          for (int y = 0; y < 2 * h; y++)
+            ok = ok && r.left[1 + y] == pl.at(x0 - 1, y0 + (ext == 1 ? std::min(y, h - 1) : y));
+        }
+        for (size_t i = 2 * w + 1; i < sizeof(r.top) / sizeof(Pel); i++) ok = ok && r.top[i] == r.top[2 * w];
+        for (size_t i = 2 * h + 1; i < sizeof(r.left) / sizeof(Pel); i++) ok = ok && r.left[i] == r.left[2 * h];
+        check(ok, "build_intra_refs " + what + " case " + std::to_string(ext));
+      }
+    }
+}
+
 // Random references (as build_intra_refs leaves them: replicated past
 // 2W / 2H) for a W x H block.
 IntraRefs random_refs(std::mt19937 &rng, int w, int h) {
@@ -173,7 +220,7 @@ void test_rect_transpose() {
 
 // Hand-derived samples of the rectangular processes.
 void test_rect_hand_cases() {
-  // DC of a 32x8 block averages the 32 top samples only (8.4.5.2.11);
+  // DC of a 32x8 block averages the 32 top samples only (8.4.5.2.12);
   // PDPC leaves x >= 6, y >= 6 untouched (nScale = 1).
   {
     IntraRefs r;
@@ -300,7 +347,7 @@ void test_wide_angle_mapping() {
 }
 
 // ---------------------------------------------------------------------------
-// (4) CCLM (8.4.5.2.13).
+// (4) CCLM (8.4.5.2.14).
 
 constexpr int kSceneC = 256;       // chroma plane side of a CCLM scene
 constexpr int kXc = 64, kYc = 64;  // chroma block position; luma (128, 128)
@@ -322,7 +369,7 @@ struct CclmScene {
   Pel &l(int x, int y) { return luma.at(2 * kXc + x, 2 * kYc + y); }
 };
 
-// The downsampled luma of 8.4.5.2.13 at chroma offset (x, y) from the block,
+// The downsampled luma of 8.4.5.2.14 at chroma offset (x, y) from the block,
 // written out from the standard's equations: six taps over luma rows 2y and
 // 2y + 1 (the top neighbour row uses luma rows -2, -1), three taps over luma
 // row -1 alone for the top row at a CTU top boundary; without the left
@@ -492,7 +539,7 @@ void test_cclm_ctu_boundary() {
 }
 
 // The neighbour positions CCLM reads: chroma neighbours are random except
-// at the positions 8.4.5.2.13 picks (transcribed below), which hold 600;
+// at the positions 8.4.5.2.14 picks (transcribed below), which hold 600;
 // luma is random. Reading only the picked positions gives a = 0, b = 600.
 void test_cclm_pick_positions() {
   CclmScene s;
@@ -551,6 +598,7 @@ void test_cclm_pick_positions() {
 
 int main() {
   test_square_unchanged();
+  test_rect_refs();
   test_rect_constant();
   test_rect_transpose();
   test_rect_hand_cases();
