@@ -28,13 +28,13 @@ int intra_pred_angle(int mode) {
   return d < 0 ? -kAngleByDist[-d] : kAngleByDist[d];
 }
 
-// |invAngle| = Round(512 * 32 / |intraPredAngle|) (8.4.5.2.12).
+// |invAngle| = Round(512 * 32 / |intraPredAngle|) (8.4.5.2.13).
 int inv_angle_abs(int angle) {
   const int a = std::abs(angle);
   return (2 * 512 * 32 + a) / (2 * a);
 }
 
-// refFilterFlag of 8.4.5.2.5: planar and the integer-slope angular modes.
+// refFilterFlag of 8.4.5.2.6: planar and the integer-slope angular modes.
 bool ref_filter_flag(int mode) {
   switch (mode) {
     case 0: case -14: case -12: case -10: case -6: case 2: case 34: case 66: case 72: case 76: case 78: case 80:
@@ -54,7 +54,7 @@ void filter_refs(const IntraRefs &in, int ref_w, int ref_h, IntraRefs &out) {
   for (int i = ref_h; i < kRefLen; i++) out.left[i] = in.left[ref_h];
 }
 
-// 8.4.5.2.14 position-dependent prediction for planar and DC.
+// 8.4.5.2.15 position-dependent prediction for planar and DC.
 void pdpc_planar_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
   const int w = 1 << log2w, h = 1 << log2h;
   const int n_scale = (log2w + log2h - 2) >> 2;
@@ -70,7 +70,7 @@ void pdpc_planar_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
   }
 }
 
-void predict_planar(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.10
+void predict_planar(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.11
   const int w = 1 << log2w, h = 1 << log2h;
   const int tr = r.top[1 + w], bl = r.left[1 + h];  // p[nTbW][-1], p[-1][nTbH]
   for (int y = 0; y < h; y++)
@@ -81,7 +81,7 @@ void predict_planar(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.
     }
 }
 
-void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.11
+void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.12
   const int w = 1 << log2w, h = 1 << log2h;
   int sum = 0, dc;
   if (w == h) {
@@ -97,11 +97,11 @@ void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.
   for (int i = 0; i < w * h; i++) dst[i] = Pel(dc);
 }
 
-// 8.4.5.2.12 angular prediction written for the vertical direction: a
+// 8.4.5.2.13 angular prediction written for the vertical direction: a
 // bw x bh block predicted from the main reference `main_ref` (above) and the
 // side reference `side_ref` (left), both in the IntraRefs layout (index 0 =
 // corner). Horizontal modes call this with the roles of the references and
-// of width/height exchanged and transpose the result. PDPC (8.4.5.2.14) for
+// of width/height exchanged and transpose the result. PDPC (8.4.5.2.15) for
 // intraPredAngle 0 and positive angles (incl. wide angles) is applied here.
 void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss_interp, const Pel *main_ref,
                      const Pel *side_ref, int bit_depth, Pel *out) {
@@ -228,7 +228,7 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
   const int w = 1 << log2w, h = 1 << log2h;
   const bool is_luma = c_idx == 0;
   const int pred_mode = wide_angle_mode(mode, log2w, log2h);
-  // 8.4.5.2.5 / 8.4.5.2.12 filtering decisions (refIdx 0, no ISP, no MIP):
+  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (refIdx 0, no ISP, no MIP):
   // [1 2 1] smoothing of the references for planar and the integer-slope
   // modes of blocks larger than 32 samples; smoothing (fG) instead of cubic
   // (fC) interpolation for the other modes far enough from HOR/VER.
@@ -262,11 +262,11 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
 }
 
 // ---------------------------------------------------------------------------
-// 8.4.5.2.13 CCLM (4:2:0, sps_chroma_vertical_collocated_flag = 0).
+// 8.4.5.2.14 INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM (4:2:0, sps_chroma_vertical_collocated_flag = 0).
 
 namespace {
 
-// The luma samples pY[x][y] of 8.4.5.2.13 around the collocated luma block
+// The luma samples pY[x][y] of 8.4.5.2.14 around the collocated luma block
 // at (x0, y0), with the padding of unavailable left / top neighbours by the
 // block's own first column / row.
 struct CollocatedLuma {

@@ -1,5 +1,6 @@
 // Intra sample prediction (clause 8.4.5.2) for rectangular blocks, 4:2:0,
-// reference line 0, no ISP, no MIP; CCLM (8.4.5.2.13).
+// reference line 0, no ISP, no MIP; CCLM (8.4.5.2.14). Clause numbers as in the
+// edition with 8.4.5.2.11 planar .. 8.4.5.2.15 PDPC.
 #pragma once
 #include "common.h"
 
@@ -40,13 +41,13 @@ void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y
 // returns the modified predModeIntra (-14..80).
 int wide_angle_mode(int mode, int log2w, int log2h);
 
-// 8.4.5.2.5 and children: predicts the W x H block (sides 4..64) with
+// 8.4.5.2.6 and children: predicts the W x H block (sides 4..64) with
 // predModeIntra `mode` (0..66, mapped to wide angles here) of component
 // c_idx from unfiltered references; reference filtering and the choice of
 // interpolation filter are decided here. dst has stride W.
 void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst);
 
-// 8.4.5.2.13: INTRA_LT_CCLM / INTRA_L_CCLM / INTRA_T_CCLM prediction of the
+// 8.4.5.2.14: INTRA_LT_CCLM / INTRA_L_CCLM / INTRA_T_CCLM prediction of the
 // W x H chroma block at chroma position (xc, yc) (4:2:0,
 // sps_chroma_vertical_collocated_flag = 0). rec_luma is the reconstructed
 // luma plane (twice the chroma size), rec_chroma the reconstructed plane of
