@@ -38,7 +38,7 @@ struct ColourDescription {
 struct EncoderConfig {
   int qp = 32;                 // slice QP, 0..63
   int max_cu_log2 = 7;         // CTU size (128)
-  int min_cu_log2 = 2;         // smallest CU (4x4)
+  int min_cu_log2 = 2;         // smallest CU side the search uses (4)
   int intra_rd_candidates = 0; // luma modes kept after the SATD stages for full RD (0: the preset's)
   int preset = 1;              // search effort: 0 fast, 1 medium, 2 slow
   bool mtt = true;             // multi-type tree (binary/ternary splits), SPS MaxMttDepth 3
@@ -60,7 +60,8 @@ struct EncodeResult {
   // picture (coded width / 4 by coded height / 4, row-major), e.g. for
   // training the CNN MPM predictor.
   std::vector<uint8_t> luma_modes;
-  // log2 of the side of the luma coding unit covering every 4x4 unit.
+  // (log2 width + log2 height) / 2 of the luma coding unit covering every
+  // 4x4 unit (its side for square CUs).
   std::vector<uint8_t> cu_log2;
   int modes_width = 0, modes_height = 0;
   double seconds = 0.0;

@@ -115,7 +115,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   out["modes"] = modes;  // IntraPredModeY per 4x4 luma unit of the coded picture
   py::array_t<uint8_t> cu_log2({py::ssize_t(res.modes_height), py::ssize_t(res.modes_width)});
   if (!res.cu_log2.empty()) std::memcpy(cu_log2.mutable_data(), res.cu_log2.data(), res.cu_log2.size());
-  out["cu_log2"] = cu_log2;  // log2 luma CU size per 4x4 unit
+  out["cu_log2"] = cu_log2;  // (log2 w + log2 h) / 2 of the luma CU per 4x4 unit
   out["cnnif_model_id"] = cnnif ? cnnif->model_id() : std::string();
   out["cnnmc_model_id"] = cnnmc ? cnnmc->model_id() : std::string();
   return out;
