@@ -296,39 +296,4 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
   }
 }
 
-void DeblockMaps::attach(DeblockParams &p) const {
-  p.map_stride = map_stride;
-  p.qp_y = qp_y.data();
-  p.luma_edge = luma_edge.data();
-  p.luma_tb_w_log2 = luma_tb_w_log2.data();
-  p.luma_tb_h_log2 = luma_tb_h_log2.data();
-  p.chroma_edge = chroma_edge.data();
-  p.chroma_tb_w_log2 = chroma_tb_w_log2.data();
-  p.chroma_tb_h_log2 = chroma_tb_h_log2.data();
-}
-
-DeblockMaps square_block_maps(int width, int height, int map_stride, const uint8_t *luma_tb_log2,
-                              const uint8_t *chroma_tb_log2, int qp_y) {
-  DeblockMaps m;
-  m.map_stride = map_stride;
-  const size_t n = size_t(map_stride) * size_t(height / 4);
-  m.qp_y.assign(n, int8_t(qp_y));
-  m.luma_tb_w_log2.assign(luma_tb_log2, luma_tb_log2 + n);
-  m.luma_tb_h_log2 = m.luma_tb_w_log2;
-  m.chroma_tb_w_log2.assign(chroma_tb_log2, chroma_tb_log2 + n);
-  m.chroma_tb_h_log2 = m.chroma_tb_w_log2;
-  m.luma_edge.assign(n, 0);
-  m.chroma_edge.assign(n, 0);
-  for (int uy = 0; uy < height / 4; uy++)
-    for (int ux = 0; ux < width / 4; ux++) {
-      const size_t k = size_t(uy) * map_stride + ux;
-      // A block aligned to its size starts where the position is a multiple of it.
-      const int ls = 1 << luma_tb_log2[k], cs = 1 << chroma_tb_log2[k];
-      m.luma_edge[k] = uint8_t(((ux * 4) % ls == 0 ? kDeblockEdgeLeft : 0) | ((uy * 4) % ls == 0 ? kDeblockEdgeTop : 0));
-      m.chroma_edge[k] =
-          uint8_t(((ux * 2) % cs == 0 ? kDeblockEdgeLeft : 0) | ((uy * 2) % cs == 0 ? kDeblockEdgeTop : 0));
-    }
-  return m;
-}
-
 }  // namespace pyvtm

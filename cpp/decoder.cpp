@@ -1,8 +1,8 @@
 // VVC decoder for the streams pyvtm writes: NAL unit loop, parameter-set
-// activation, then per CTU: PARSING (slice_parser.cpp, syntax into plain
-// structs) followed by RECONSTRUCTION (here: intra prediction, scaling,
-// inverse transform, using the same intra_pred / quant / transform code as
-// the encoder), then the in-loop filters and the conformance-window crop.
+// activation, then per CTU: PARSING (slice_parser.cpp: the CTU's syntax into
+// a CtuRecord) followed by RECONSTRUCTION (recon.h: the same prediction and
+// residual path as the encoder's search), then the in-loop filters and the
+// conformance-window crop.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -13,14 +13,11 @@
 #include "cnn_tools.h"
 #include "common.h"
 #include "deblocking.h"
-#include "intra_pred.h"
 #include "param_sets.h"
-#include "quant.h"
 #include "recon.h"
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
-#include "transform.h"
 
 namespace pyvtm {
 namespace {

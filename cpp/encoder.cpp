@@ -272,7 +272,8 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
                      : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
-  ContextModel &flag = ctx.m[comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx];
+  const int flag_ctx = comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx;
+  ContextModel &flag = ctx.m[flag_ctx];
   if (nz) {
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
     uint64_t d = 0;
@@ -287,7 +288,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     e0.start();
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
-    e1.encode_bin(c1.m[&flag - ctx.m], 1);
+    e1.encode_bin(c1.m[flag_ctx], 1);
     write_residual_coding(e1, c1, levels, log2w, log2h, comp);
     if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
       nz = 0;
@@ -768,11 +769,12 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
   std::vector<CtuRecord> records(size_t(ctus_x) * ctus_y);
   std::unique_ptr<CtuNeighbourhood> nbh;
-  auto begin_ctu = [&](const Plane &luma, int x, int y) {
-    // CNNMC: the predictor sees the causal neighbourhood once per CTU; the
-    // search and the write pass of this CTU then use the same MPM lists.
+  // CNNMC: the predictor sees the causal neighbourhood once per CTU, before
+  // its search; the write pass codes the lists the search used (CodingUnit::mpm).
+  auto begin_ctu = [&](int x, int y) {
     if (!hooks_.mpm) return;
     if (!nbh) nbh = std::make_unique<CtuNeighbourhood>();
+    const Plane &luma = pic_.plane[0];
     build_ctu_neighbourhood(luma.data.data(), luma.stride, width_, height_, maps_.luma_mode.data(), maps_.stride, x, y,
                             log2_ctu_, *nbh);
     hooks_.mpm->begin_ctu(*nbh);
@@ -785,7 +787,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
     for (int cx = 0; cx < ctus_x; cx++) {
       const int x = cx * ctu, y = cy * ctu;
       mode_cache_.clear();
-      begin_ctu(pic_.plane[0], x, y);
+      begin_ctu(x, y);
       CtuRecord &rec = records[size_t(cy) * ctus_x + cx];
       auto tree_pair = [&](int x0, int y0, int size, int cqt_depth) {
         CtNode n;

@@ -56,13 +56,4 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
 void predict_cclm(int mode, const Plane &rec_luma, const Plane &rec_chroma, const RefAvailability &av_chroma,
                   int xc, int yc, int log2w, int log2h, int log2_ctu_luma, int bit_depth, Pel *dst);
 
-// Square-block entry points kept for existing callers.
-inline void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2n,
-                             int bit_depth, IntraRefs &refs) {
-  build_intra_refs(rec, av, x0, y0, log2n, log2n, bit_depth, refs);
-}
-inline void predict_intra(int mode, int log2n, bool is_luma, const IntraRefs &refs, int bit_depth, Pel *dst) {
-  predict_intra(mode, log2n, log2n, is_luma ? 0 : 1, refs, bit_depth, dst);
-}
-
 }  // namespace pyvtm

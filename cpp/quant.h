@@ -29,12 +29,4 @@ struct QuantParams {
 };
 QuantParams quant_params(int log2w, int log2h, int qp, int bit_depth);
 
-// Square forms (W = H = 1 << log2n).
-inline int quantize(const int32_t *coeff, int log2n, int qp, int bit_depth, int32_t *level) {
-  return quantize(coeff, log2n, log2n, qp, bit_depth, level);
-}
-inline void dequantize(const int32_t *level, int log2n, int qp, int bit_depth, int32_t *coeff) {
-  dequantize(level, log2n, log2n, qp, bit_depth, coeff);
-}
-
 }  // namespace pyvtm

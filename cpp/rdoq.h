@@ -14,10 +14,4 @@ namespace pyvtm {
 int rdoq_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
                   const ContextSet &cs, double lambda, int32_t *level);
 
-// Square form (W = H = 1 << log2n).
-inline int rdoq_quantize(const int32_t *coeff, int log2n, int qp, int c_idx, int bit_depth, const ContextSet &cs,
-                         double lambda, int32_t *level) {
-  return rdoq_quantize(coeff, log2n, log2n, qp, c_idx, bit_depth, cs, lambda, level);
-}
-
 }  // namespace pyvtm

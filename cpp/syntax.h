@@ -41,12 +41,4 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
 // range of TransCoeffLevel.
 void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels);
 
-// Square forms (W = H = 1 << log2n).
-inline void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2n, int c_idx) {
-  write_residual_coding(w, cs, levels, log2n, log2n, c_idx);
-}
-inline void read_residual_coding(CabacReader &r, ContextSet &cs, int log2n, int c_idx, int32_t *levels) {
-  read_residual_coding(r, cs, log2n, log2n, c_idx, levels);
-}
-
 }  // namespace pyvtm

@@ -22,15 +22,4 @@ void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_de
 // result is about twice the orthonormal-transform SAD at every size.
 uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h);
 
-// Square forms (W = H = 1 << log2n).
-inline void inverse_transform(const int32_t *coeff, int log2n, int bit_depth, int32_t *residual) {
-  inverse_transform(coeff, log2n, log2n, bit_depth, residual);
-}
-inline void forward_transform(const int32_t *residual, int log2n, int bit_depth, int32_t *coeff) {
-  forward_transform(residual, log2n, log2n, bit_depth, coeff);
-}
-inline uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2n) {
-  return satd(org, org_stride, pred, pred_stride, log2n, log2n);
-}
-
 }  // namespace pyvtm

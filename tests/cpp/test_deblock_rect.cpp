@@ -22,6 +22,88 @@ using test_support::check;
 
 namespace {
 
+// --- the square-block interface of the filter before the multi-type tree, as
+// a reference for the rectangular rewrite -----------------------------------
+
+// Owning per-unit maps; attach() points a DeblockParams at them.
+struct DeblockMaps {
+  int map_stride = 0;
+  std::vector<int8_t> qp_y;
+  std::vector<uint8_t> luma_edge, luma_tb_w_log2, luma_tb_h_log2;
+  std::vector<uint8_t> chroma_edge, chroma_tb_w_log2, chroma_tb_h_log2;
+  void attach(DeblockParams &p) const {
+    p.map_stride = map_stride;
+    p.qp_y = qp_y.data();
+    p.luma_edge = luma_edge.data();
+    p.luma_tb_w_log2 = luma_tb_w_log2.data();
+    p.luma_tb_h_log2 = luma_tb_h_log2.data();
+    p.chroma_edge = chroma_edge.data();
+    p.chroma_tb_w_log2 = chroma_tb_w_log2.data();
+    p.chroma_tb_h_log2 = chroma_tb_h_log2.data();
+  }
+};
+
+// Maps of a layout of square transform blocks aligned to their size, given
+// per 4x4 luma unit as log2 of the side of the luma TB and of the chroma TB
+// (in chroma samples), with one QpY for the whole picture: an edge lies where
+// a block starts.
+DeblockMaps square_block_maps(int width, int height, int map_stride, const uint8_t *luma_tb_log2,
+                              const uint8_t *chroma_tb_log2, int qp_y) {
+  DeblockMaps m;
+  m.map_stride = map_stride;
+  const size_t n = size_t(map_stride) * size_t(height / 4);
+  m.qp_y.assign(n, int8_t(qp_y));
+  m.luma_tb_w_log2.assign(luma_tb_log2, luma_tb_log2 + n);
+  m.luma_tb_h_log2 = m.luma_tb_w_log2;
+  m.chroma_tb_w_log2.assign(chroma_tb_log2, chroma_tb_log2 + n);
+  m.chroma_tb_h_log2 = m.chroma_tb_w_log2;
+  m.luma_edge.assign(n, 0);
+  m.chroma_edge.assign(n, 0);
+  for (int uy = 0; uy < height / 4; uy++)
+    for (int ux = 0; ux < width / 4; ux++) {
+      const size_t k = size_t(uy) * map_stride + ux;
+      // A block aligned to its size starts where the position is a multiple of it.
+      const int ls = 1 << luma_tb_log2[k], cs = 1 << chroma_tb_log2[k];
+      m.luma_edge[k] = uint8_t(((ux * 4) % ls == 0 ? kDeblockEdgeLeft : 0) | ((uy * 4) % ls == 0 ? kDeblockEdgeTop : 0));
+      m.chroma_edge[k] =
+          uint8_t(((ux * 2) % cs == 0 ? kDeblockEdgeLeft : 0) | ((uy * 2) % cs == 0 ? kDeblockEdgeTop : 0));
+    }
+  return m;
+}
+
+// The former square-block interface: one QpY and one QpC for the picture,
+// chroma using the luma beta/tc offsets.
+struct DeblockSquareParams {
+  int width = 0, height = 0;
+  int log2_ctu = 7;
+  int qp_y = 32;  // QpY of every CU
+  int qp_c = 32;  // QpC of both chroma components
+  int bit_depth = 10;
+  int beta_offset_div2 = 0, tc_offset_div2 = 0;
+  int map_stride = 0;
+  const uint8_t *luma_tb_log2 = nullptr;
+  const uint8_t *chroma_tb_log2 = nullptr;
+};
+
+inline void deblock_picture(Plane planes[3], const DeblockSquareParams &s) {
+  DeblockParams p;
+  p.width = s.width;
+  p.height = s.height;
+  p.log2_ctu = s.log2_ctu;
+  p.bit_depth = s.bit_depth;
+  p.beta_offset_div2 = s.beta_offset_div2;
+  p.tc_offset_div2 = s.tc_offset_div2;
+  for (int i = 0; i < 2; i++) {
+    p.chroma_beta_offset_div2[i] = s.beta_offset_div2;
+    p.chroma_tc_offset_div2[i] = s.tc_offset_div2;
+    p.chroma_qp_offset[i] = s.qp_c - s.qp_y;  // identity table: QpC = QpY + offset
+  }
+  const DeblockMaps maps = square_block_maps(s.width, s.height, s.map_stride, s.luma_tb_log2, s.chroma_tb_log2, s.qp_y);
+  maps.attach(p);
+  pyvtm::deblock_picture(planes, p);
+}
+
+
 uint64_t fnv1a(uint64_t h, const Plane &p) {
   for (int y = 0; y < p.height; y++)
     for (int x = 0; x < p.width; x++) {

@@ -51,7 +51,7 @@ uint64_t square_pred_hash() {
       for (int luma = 0; luma < 2; luma++)
         for (int mode = 0; mode < 67; mode++) {
           Pel dst[64 * 64];
-          predict_intra(mode, log2n, luma != 0, r, kBitDepth, dst);
+          predict_intra(mode, log2n, log2n, luma ? 0 : 1, r, kBitDepth, dst);
           for (int i = 0; i < n * n; i++) h = fnv(h, dst[i]);
         }
     }
@@ -83,7 +83,7 @@ uint64_t square_refs_hash() {
     const int x0 = 4 * int(rng() % 64);
     const int y0 = 4 * int(rng() % 64);
     IntraRefs r;
-    build_intra_refs(pl, av, x0, y0, log2n, kBitDepth, r);
+    build_intra_refs(pl, av, x0, y0, log2n, log2n, kBitDepth, r);
     const int n = 1 << log2n;
     for (int i = 0; i <= 2 * n; i++) {
       hb = fnv(hb, r.top[i]);

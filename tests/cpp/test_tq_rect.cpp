@@ -325,7 +325,7 @@ void test_satd_rect() {
       const int t = (lw >= 3 && lh >= 3) ? 3 : 2;
       uint64_t tiles = 0;
       for (int y = 0; y < h; y += 1 << t)
-        for (int x = 0; x < w; x += 1 << t) tiles += pyvtm::satd(&org[y * 64 + x], 64, &pred[y * 64 + x], 64, t);
+        for (int x = 0; x < w; x += 1 << t) tiles += pyvtm::satd(&org[y * 64 + x], 64, &pred[y * 64 + x], 64, t, t);
       const uint64_t s = pyvtm::satd(org.data(), 64, pred.data(), 64, lw, lh);
       check(s == tiles, "satd " + std::to_string(w) + "x" + std::to_string(h) + " == sum of its tiles");
       const double per = double(s) / (w * h);
@@ -335,7 +335,7 @@ void test_satd_rect() {
   check(hi < 1.25 * lo, "satd per sample comparable across sizes");
 }
 
-// --- (4) square results of the square entry points -------------------------
+// --- (4) square results unchanged from the square-only code ----------------
 struct SquareHashes {
   uint64_t fwd, quant, rdoq, recon, satd, bytes, est;
 };
@@ -357,25 +357,25 @@ SquareHashes square_hashes() {
       const int amp = 1 + int(rng() % 200);
       std::vector<int32_t> resid(n * n), coeff(n * n), lv(n * n), lv2(n * n), dq(n * n), rec(n * n);
       make_residual(rng, n, n, amp, resid.data());
-      pyvtm::forward_transform(resid.data(), log2n, kBitDepth, coeff.data());
+      pyvtm::forward_transform(resid.data(), log2n, log2n, kBitDepth, coeff.data());
       for (int v : coeff) hf.add(uint32_t(v));
-      const int nzq = pyvtm::quantize(coeff.data(), log2n, qp, kBitDepth, lv.data());
+      const int nzq = pyvtm::quantize(coeff.data(), log2n, log2n, qp, kBitDepth, lv.data());
       hq.add(uint32_t(nzq));
       for (int v : lv) hq.add(uint32_t(v));
-      pyvtm::dequantize(lv.data(), log2n, qp, kBitDepth, dq.data());
-      pyvtm::inverse_transform(dq.data(), log2n, kBitDepth, rec.data());
+      pyvtm::dequantize(lv.data(), log2n, log2n, qp, kBitDepth, dq.data());
+      pyvtm::inverse_transform(dq.data(), log2n, log2n, kBitDepth, rec.data());
       for (int v : dq) hrec.add(uint32_t(v));
       for (int v : rec) hrec.add(uint32_t(v));
       // SATD of org = 512 + resid against a flat prediction.
       std::vector<pyvtm::Pel> org(n * n), pred(n * n, 512);
       for (int i = 0; i < n * n; i++) org[i] = pyvtm::Pel(512 + resid[i]);
-      hs.add(pyvtm::satd(org.data(), n, pred.data(), n, log2n));
+      hs.add(pyvtm::satd(org.data(), n, pred.data(), n, log2n, log2n));
       for (int c_idx = 0; c_idx < 3; c_idx++) {
         if (c_idx && log2n > 5) continue;
         pyvtm::ContextSet cs;
         cs.init(qp - 12);
         const double lambda = 0.57 * std::pow(2.0, (qp - 12 - 12) / 3.0) * (c_idx ? 0.8 : 1.0);
-        const int nzr = pyvtm::rdoq_quantize(coeff.data(), log2n, qp, c_idx, kBitDepth, cs, lambda, lv2.data());
+        const int nzr = pyvtm::rdoq_quantize(coeff.data(), log2n, log2n, qp, c_idx, kBitDepth, cs, lambda, lv2.data());
         hr.add(uint32_t(nzr));
         for (int v : lv2) hr.add(uint32_t(v));
         for (const int32_t *l : {lv.data(), lv2.data()}) {
@@ -386,8 +386,8 @@ SquareHashes square_hashes() {
           pyvtm::CabacWriter w(false), e(true);
           w.start();
           e.start();
-          pyvtm::write_residual_coding(w, c1, l, log2n, c_idx);
-          pyvtm::write_residual_coding(e, c2, l, log2n, c_idx);
+          pyvtm::write_residual_coding(w, c1, l, log2n, log2n, c_idx);
+          pyvtm::write_residual_coding(e, c2, l, log2n, log2n, c_idx);
           w.encode_terminate(1);
           w.rbsp_trailing_bits();
           for (uint8_t b : w.bytes()) hb.add(b);
