@@ -96,6 +96,17 @@ struct DecodeOptions {
   bool probe_only = false;
 };
 
+// What the coding tree of a decoded picture holds (for analysis and for the
+// tests that check which syntax a stream exercises).
+struct SyntaxCounts {
+  int coding_units = 0;
+  int non_square_cus = 0;         // CbWidth != CbHeight
+  int chroma_tree_cus = 0;        // DUAL_TREE_CHROMA CUs of the dual tree
+  int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
+  int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
+  int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+};
+
 struct DecodeResult {
   // The output picture of a conforming decoder: the decoded picture cropped
   // to the conformance window (10-bit samples, 4:2:0).
@@ -106,6 +117,7 @@ struct DecodeResult {
   // pyvtm CNN tools the stream uses (sei.h): the model ids, empty when unused.
   std::string cnnif_model_id, cnnmc_model_id;
   bool cnnif_applied = false;  // the CNN in-loop filter was run (hook given)
+  SyntaxCounts syntax;
   double seconds = 0.0;
 };
 

@@ -93,6 +93,16 @@ class PictureReconstructor {
   TbEdgeMaps edges_;
 };
 
+void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
+  for (uint8_t sp : ctu.splits) c.splits[sp]++;
+  for (const CodingUnit &cu : ctu.cus) {
+    c.coding_units++;
+    c.non_square_cus += cu.w != cu.h;
+    if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
+    if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+  }
+}
+
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
                             const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
@@ -141,6 +151,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
   CtuRecord ctu;
+  SyntaxCounts counts;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
     if (cnnmc) {
@@ -154,6 +165,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     }
     parser.parse_ctu(addr, ctu);   // parsing
     recon.reconstruct_ctu(ctu);    // reconstruction
+    count_syntax(ctu, lay.lim.dual_tree, counts);
     if (records) records->push_back(ctu);
   }
 
@@ -181,6 +193,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   DecodeResult res;
   res.coded_width = w;
   res.coded_height = h;
+  res.syntax = counts;
   res.slice_qp = sh.slice_qp;
   res.colour = sps.seq.colour;
   res.cnnmc_model_id = sps.seq.cnnmc_model_id;

@@ -157,6 +157,20 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
   out["coded_width"] = res.coded_width;
   out["coded_height"] = res.coded_height;
   out["slice_qp"] = res.slice_qp;
+  {
+    const pyvtm::SyntaxCounts &c = res.syntax;
+    py::dict syn;
+    syn["coding_units"] = c.coding_units;
+    syn["non_square_cus"] = c.non_square_cus;
+    syn["chroma_tree_cus"] = c.chroma_tree_cus;
+    syn["local_dual_tree_cus"] = c.local_dual_tree_cus;
+    static const char *kSplit[6] = {"none", "tt_hor", "bt_hor", "tt_ver", "bt_ver", "qt"};
+    py::dict sp;
+    for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
+    syn["splits"] = sp;
+    syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    out["syntax"] = syn;
+  }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
                                  res.colour.matrix_coeffs, res.colour.full_range);
   out["seconds"] = res.seconds;

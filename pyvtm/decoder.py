@@ -42,6 +42,11 @@ class DecodedPicture:
             full_range) from the SPS VUI (H.273 "unspecified" 2, 2, 2, False
             when the stream has no VUI).
         seconds: wall time of the C++ decoder call.
+        syntax: what the coding tree holds: ``coding_units``,
+            ``non_square_cus``, ``chroma_tree_cus`` (dual tree),
+            ``local_dual_tree_cus``, ``splits`` (count per split mode:
+            none, qt, bt_hor, bt_ver, tt_hor, tt_ver) and ``cclm`` (chroma
+            CUs with the LT, L and T CCLM modes).
     """
 
     ycbcr: tuple = field(repr=False)
@@ -52,6 +57,7 @@ class DecodedPicture:
     qp: int
     colour: tuple
     seconds: float
+    syntax: dict = field(default_factory=dict)
 
     @property
     def rgb(self) -> np.ndarray:
@@ -117,6 +123,7 @@ def decode_picture(data: BitstreamLike, *, models=None, cnnif: bool = True) -> D
         qp=int(out["slice_qp"]),
         colour=tuple(out["colour"]),
         seconds=float(out["seconds"]),
+        syntax=dict(out.get("syntax", {})),
     )
 
 
