@@ -47,6 +47,15 @@ struct EncoderConfig {
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
+  // Residual coding tools (each with its SPS enable flag; off -> not signalled).
+  bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag)
+  bool sign_hiding = false;     // sign data hiding (used only where dependent quantisation is off)
+  bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
+  bool lfnst = false;           // low-frequency non-separable transform
+  bool transform_skip = false;  // transform skip with residual_ts_coding()
+  bool bdpcm = false;           // block DPCM (needs transform_skip)
+  bool joint_cbcr = false;      // joint Cb-Cr residual coding
+  bool chroma_qp_table = false; // the reference encoder's chroma QP mapping table for SDR content (else identity)
   int chroma_qp_offset = 0;    // pps_cb_qp_offset = pps_cr_qp_offset, -12..12
   ColourDescription colour;
 };

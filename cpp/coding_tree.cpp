@@ -16,7 +16,9 @@ thread_local std::vector<CtTraceEntry> *g_ct_trace = nullptr;
 
 bool TransformUnit::operator==(const TransformUnit &o) const {
   return x == o.x && y == o.y && w == o.w && h == o.h && cbf[0] == o.cbf[0] && cbf[1] == o.cbf[1] &&
-         cbf[2] == o.cbf[2];
+         cbf[2] == o.cbf[2] && transform_skip_flag[0] == o.transform_skip_flag[0] &&
+         transform_skip_flag[1] == o.transform_skip_flag[1] && transform_skip_flag[2] == o.transform_skip_flag[2] &&
+         joint_cbcr == o.joint_cbcr;
 }
 
 bool CodingUnit::operator==(const CodingUnit &o) const {
@@ -25,7 +27,9 @@ bool CodingUnit::operator==(const CodingUnit &o) const {
          (!luma || luma_mode == o.luma_mode) &&
          (!chroma || (cclm_mode_flag == o.cclm_mode_flag && chroma_mode == o.chroma_mode &&
                       (cclm_mode_flag ? cclm_mode_idx == o.cclm_mode_idx : chroma_syntax == o.chroma_syntax))) &&
-         num_tu == o.num_tu;
+         num_tu == o.num_tu && lfnst_idx == o.lfnst_idx && mts_idx == o.mts_idx &&
+         bdpcm_flag[0] == o.bdpcm_flag[0] && bdpcm_flag[1] == o.bdpcm_flag[1] && bdpcm_dir[0] == o.bdpcm_dir[0] &&
+         bdpcm_dir[1] == o.bdpcm_dir[1];
 }
 
 void CtuRecord::append(const CtuRecord &o) {

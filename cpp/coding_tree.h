@@ -28,6 +28,8 @@ struct TransformUnit {
   int x = 0, y = 0, w = 0, h = 0;
   uint8_t cbf[3] = {0, 0, 0};            // tu_y/cb/cr_coded_flag
   uint32_t coeff_offset[3] = {0, 0, 0};  // into CtuRecord::coeffs when cbf
+  uint8_t transform_skip_flag[3] = {0, 0, 0};  // per component (7.3.11.10)
+  uint8_t joint_cbcr = 0;                      // tu_joint_cbcr_residual_flag
   bool operator==(const TransformUnit &o) const;
 };
 
@@ -42,6 +44,10 @@ struct CodingUnit {
   int chroma_syntax = 4;         // intra_chroma_pred_mode when !cclm_mode_flag
   int chroma_mode = INTRA_PLANAR;  // IntraPredModeC (8.4.3), derived
   int first_tu = 0, num_tu = 0;    // into CtuRecord::tus
+  int lfnst_idx = 0;               // 7.3.11.5, after the transform tree
+  int mts_idx = 0;                 // 7.3.11.5 (explicit MTS), after lfnst_idx
+  uint8_t bdpcm_flag[2] = {0, 0};  // intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
+  uint8_t bdpcm_dir[2] = {0, 0};   // intra_bdpcm_luma_dir_flag / intra_bdpcm_chroma_dir_flag
   // Encoder only: the MPM list its search used (CNNMC), which the write pass
   // codes with instead of running the predictor again.
   bool has_mpm = false;

@@ -88,7 +88,7 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
 }
 
 void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
-                    const int32_t *levels, int qp) {
+                    const int32_t *levels, int qp, const TbResidualMode &mode) {
   const int w = 1 << log2w, h = 1 << log2h;
   Plane &rec = pic.plane[comp];
   if (levels) {

@@ -52,9 +52,21 @@ void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p);
 // 81..83). dst has stride 2^log2w.
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst);
 
+// How a TB's levels become its residual (8.7.2 - 8.7.4), beyond DCT-II with
+// plain scalar dequantisation. Default: DCT-II both ways, no tool.
+struct TbResidualMode {
+  bool dep_quant = false;                 // dependent quantisation (8.7.3, sh_dep_quant_used_flag)
+  int tr_type_hor = 0, tr_type_ver = 0;   // trTypeHor/Ver (8.7.4.1): 0 DCT-II, 1 DST-VII, 2 DCT-VIII
+  int lfnst_idx = 0;                      // lfnst_idx of the CU (8.7.4.2), 0: off
+  int lfnst_pred_mode = 0;                // predModeIntra for the LFNST set / transposition
+  bool transform_skip = false;            // transform_skip_flag (8.7.4.x residual = scaled coefficients)
+  int bdpcm_dir = 0;                      // 0: off, 1: horizontal, 2: vertical (BdpcmFlag / BdpcmDir)
+  int joint_cbcr = 0;                     // TuCResMode (0: off, 1..3) for the chroma residual pair
+};
+
 // Scaling + inverse transform of the levels, added to pred and written into
 // the picture (clipped); without levels (nullptr) the prediction is copied.
 void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
-                    const int32_t *levels, int qp);
+                    const int32_t *levels, int qp, const TbResidualMode &mode = {});
 
 }  // namespace pyvtm

@@ -162,7 +162,7 @@ struct ResidualLayout {
 }  // namespace
 
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
-                           int c_idx) {
+                           int c_idx, const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);
   const int nzw = L.nzw, nzh = L.nzh, tw = L.w;
   const ScanPos *scan_sb = L.scan_sb, *scan4 = L.scan4;
@@ -268,7 +268,8 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
   }
 }
 
-void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels) {
+void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels,
+                          const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);
   const int nzw = L.nzw, nzh = L.nzh, tw = L.w;
   const ScanPos *scan_sb = L.scan_sb, *scan4 = L.scan4;

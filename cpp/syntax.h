@@ -29,16 +29,32 @@ int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
 
+// Switches of one residual_coding() call (slice header and TB level).
+struct ResidualCodingParams {
+  bool dep_quant = false;    // sh_dep_quant_used_flag: state-dependent contexts (9.3.4.2.8), no sign hiding
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (only when !dep_quant)
+};
+
+// Variables residual_coding() derives that later syntax reads (7.3.11.5:
+// the lfnst_idx / mts_idx conditions). Filled by writer and reader alike.
+struct ResidualCodingInfo {
+  int last_x = 0, last_y = 0;  // LastSignificantCoeffX / Y
+  bool lfnst_dc_only = true;         // LfnstDcOnly contribution of this TB
+  bool lfnst_zero_out_sig = false;   // LfnstZeroOutSigCoeffFlag cleared (a coefficient outside the LFNST region)
+  bool mts_zero_out_sig = false;     // MtsZeroOutSigCoeffFlag cleared (a coefficient outside the 16x16 region)
+};
+
 // residual_coding() (7.3.11.11) of a W x H TB, W = 1 << log2w and
 // H = 1 << log2h in {4, ..., 64}, whose levels are given in raster order with
 // stride W; levels outside the top-left Min(W, 32) x Min(H, 32) zero-out
 // region are ignored (they must be zero). At least one level inside the
 // region must be nonzero.
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
-                           int c_idx);
+                           int c_idx, const ResidualCodingParams &p = {}, ResidualCodingInfo *info = nullptr);
 // Reads residual_coding() of a W x H TB into levels (raster, stride W, all
 // W x H entries written). Throws DecodeError on levels outside the 16-bit
 // range of TransCoeffLevel.
-void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels);
+void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels,
+                          const ResidualCodingParams &p = {}, ResidualCodingInfo *info = nullptr);
 
 }  // namespace pyvtm

@@ -60,7 +60,8 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
-                        bool cclm, int colour_primaries,
+                        bool cclm, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
+                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
@@ -84,6 +85,14 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.mtt = mtt;
   cfg.dual_tree = dual_tree;
   cfg.cclm = cclm;
+  cfg.dep_quant = dep_quant;
+  cfg.sign_hiding = sign_hiding;
+  cfg.mts = mts;
+  cfg.lfnst = lfnst;
+  cfg.transform_skip = transform_skip;
+  cfg.bdpcm = bdpcm;
+  cfg.joint_cbcr = joint_cbcr;
+  cfg.chroma_qp_table = chroma_qp_table;
   cfg.colour.colour_primaries = colour_primaries;
   cfg.colour.transfer_characteristics = transfer_characteristics;
   cfg.colour.matrix_coeffs = matrix_coeffs;
@@ -257,7 +266,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
-        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm,
+        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("dep_quant") = d.dep_quant,
+        py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
+        py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
+        py::arg("joint_cbcr") = d.joint_cbcr, py::arg("chroma_qp_table") = d.chroma_qp_table,
         py::arg("colour_primaries") = d.colour.colour_primaries,
         py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
         py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
@@ -278,6 +290,8 @@ PYBIND11_MODULE(_core, m) {
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
                                             "rdoq", "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree",
-                                            "cclm", "colour_primaries", "transfer_characteristics",
+                                            "cclm", "dep_quant", "sign_hiding", "mts", "lfnst",
+                                            "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table",
+                                            "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");
 }

@@ -19,9 +19,16 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm")
+                  "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
+                  "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
+                  "chroma_qp_table")
 
-_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "mtt", "dual_tree", "cclm")
+#: Coding tools with an on/off switch (``encode(img, qp, lfnst=False)``); defaults
+#: come from the C++ EncoderConfig.
+TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
+                "bdpcm", "joint_cbcr", "chroma_qp_table")
+
+_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking") + TOOL_OPTIONS
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}

@@ -22,6 +22,18 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+# Residual coding tools with --TOOL / --no-TOOL switches (EncoderConfig fields).
+_RESIDUAL_TOOLS = {
+    "dep_quant": "dependent quantisation",
+    "sign_hiding": "sign data hiding (where dependent quantisation is off)",
+    "mts": "multiple transform selection (DST-VII/DCT-VIII)",
+    "lfnst": "low-frequency non-separable transform",
+    "transform_skip": "transform skip",
+    "bdpcm": "block DPCM (with transform skip)",
+    "joint_cbcr": "joint Cb-Cr residual coding",
+    "chroma_qp_table": "the reference encoder's chroma QP mapping table",
+}
+
 
 def _fmt_db(v: Optional[float]) -> str:
     if v is None:
@@ -57,6 +69,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     for tool in ("mtt", "dual_tree", "cclm"):
         if getattr(args, "no_" + tool):
             opts[tool] = False
+    for tool in _RESIDUAL_TOOLS:
+        if getattr(args, tool) is not None:
+            opts[tool] = getattr(args, tool)
     models = {}
     for spec in args.model or []:
         kind, sep, name = spec.partition("=")
@@ -142,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-mtt", action="store_true", help="quadtree only (no binary/ternary splits)")
     e.add_argument("--no-dual-tree", action="store_true", help="one coding tree for luma and chroma")
     e.add_argument("--no-cclm", action="store_true", help="no cross-component linear model chroma prediction")
+    for tool, what in _RESIDUAL_TOOLS.items():
+        e.add_argument("--" + tool.replace("_", "-"), action=argparse.BooleanOptionalAction, default=None,
+                       help=what + " (default: the encoder's)")
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
