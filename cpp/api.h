@@ -47,6 +47,7 @@ struct EncoderConfig {
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
+  bool sao = true;             // sample adaptive offset (8.8.4), decided per CTB after deblocking
   // Residual coding tools (each with its SPS enable flag; off -> not signalled).
   bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag)
   bool sign_hiding = false;     // sign data hiding (used only where dependent quantisation is off)
@@ -114,6 +115,10 @@ struct SyntaxCounts {
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
   int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+  // SAO: CTBs per SaoTypeIdx (not applied, band, edge) for luma and for chroma
+  // (Cb and Cr share the type), and CTBs coded with sao_merge_left/up_flag.
+  int sao_luma[3] = {0, 0, 0}, sao_chroma[3] = {0, 0, 0};
+  int sao_merge = 0;
 };
 
 struct DecodeResult {

@@ -53,6 +53,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     while (i < a.splits.size() && i < b.splits.size() && a.splits[i] == b.splits[i]) i++;
     return "splits differ at index " + std::to_string(i);
   }
+  if (!(a.sao == b.sao)) return "SAO parameters differ";
   if (a.cus.size() != b.cus.size()) return "number of CUs differs";
   for (size_t i = 0; i < a.cus.size(); i++)
     if (!(a.cus[i] == b.cus[i]))
@@ -300,6 +301,7 @@ std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb) 
 void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec) {
   w_ = &w; r_ = nullptr; in_ = &rec; out_ = nullptr;
   next_split_ = next_cu_ = next_tu_ = 0;
+  sao(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
   if (next_split_ != rec.splits.size() || next_cu_ != rec.cus.size() || next_tu_ != rec.tus.size())
     throw std::logic_error("coding-tree writer: the record holds more than the CTU's syntax");
@@ -308,7 +310,32 @@ void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const Ctu
 void CodingTreeSyntax::read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec) {
   w_ = nullptr; r_ = &r; in_ = nullptr; out_ = &rec;
   rec.clear();
+  sao(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
+}
+
+void CodingTreeSyntax::set_sao(SaoSliceFlags f, int bit_depth) {
+  sao_ = f;
+  sao_bit_depth_ = bit_depth;
+  const int ctu = 1 << lim_.log2_ctu;
+  const int cx = (lim_.pic_width + ctu - 1) / ctu, cy = (lim_.pic_height + ctu - 1) / ctu;
+  sao_grid_.assign(size_t(cx) * cy, SaoCtbParams());
+}
+
+// 7.3.11.2: sao( rx, ry ) when the slice uses SAO. One slice and one tile:
+// the left / above CTB is available when it is inside the picture.
+void CodingTreeSyntax::sao(int x0, int y0) {
+  if (!sao_.any()) return;
+  const int ctu = 1 << lim_.log2_ctu, cx = (lim_.pic_width + ctu - 1) / ctu;
+  const int rx = x0 >> lim_.log2_ctu, ry = y0 >> lim_.log2_ctu;
+  const size_t idx = size_t(ry) * cx + rx;
+  if (idx >= sao_grid_.size()) throw std::logic_error("coding-tree walker: set_sao() was not called for this picture");
+  const SaoCtbParams *left = rx > 0 ? &sao_grid_[idx - 1] : nullptr;
+  const SaoCtbParams *up = ry > 0 ? &sao_grid_[idx - size_t(cx)] : nullptr;
+  if (w_) write_sao(*w_, cs_, in_->sao, left, up, sao_, sao_bit_depth_);
+  else read_sao(*r_, cs_, out_->sao, left, up, sao_, sao_bit_depth_);
+  sao_grid_[idx] = w_ ? in_->sao : out_->sao;
+  PYVTM_CT_TRACE("sao", x0, y0, sao_grid_[idx].type_idx[0] | (sao_grid_[idx].type_idx[1] << 2), 0);
 }
 
 void CodingTreeSyntax::ctu(int x0, int y0) {

@@ -18,6 +18,7 @@
 #include "hooks.h"
 #include "intra_pred.h"
 #include "partition.h"
+#include "sao.h"
 
 namespace pyvtm {
 
@@ -61,7 +62,8 @@ struct CtuRecord {
   std::vector<CodingUnit> cus;
   std::vector<TransformUnit> tus;
   std::vector<int32_t> coeffs;  // TransCoeffLevel, raster per TB (stride = TB width)
-  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); }
+  SaoCtbParams sao;             // sao( rx, ry ) when the slice uses SAO (7.3.11.3)
+  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); sao = SaoCtbParams(); }
   // Appends `o` (a subtree's record) relocating its TU and coefficient offsets.
   void append(const CtuRecord &o);
 };
@@ -158,9 +160,12 @@ class CodingTreeSyntax {
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
+  // SAO syntax at the head of each CTU (sh_sao_luma_used_flag / _chroma_).
+  void set_sao(SaoSliceFlags f, int bit_depth);
 
  private:
   void ctu(int x0, int y0);
+  void sao(int x0, int y0);
   void dual_tree_implicit_qt_split(int x0, int y0, int size, int cqt_depth);
   void coding_tree(const CtNode &n);
   void coding_unit(const CtNode &n);
@@ -177,6 +182,9 @@ class CodingTreeSyntax {
   const CtuRecord *in_ = nullptr;
   CtuRecord *out_ = nullptr;
   size_t next_split_ = 0, next_cu_ = 0, next_tu_ = 0;
+  SaoSliceFlags sao_;
+  int sao_bit_depth_ = 10;
+  std::vector<SaoCtbParams> sao_grid_;  // the CTUs' SAO parameters so far (merge sources)
 };
 
 }  // namespace pyvtm

@@ -61,6 +61,10 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {59, 4},
     // cclm_mode_idx
     {27, 9},
+    // sao_merge_left_flag / sao_merge_up_flag
+    {60, 0},
+    // sao_type_idx_luma / sao_type_idx_chroma
+    {13, 4},
 };
 
 }  // namespace pyvtm

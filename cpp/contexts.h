@@ -26,7 +26,9 @@ enum CtxOffset : uint16_t {
   CTX_MTT_SPLIT_CU_BINARY_FLAG = CTX_MTT_SPLIT_CU_VERTICAL_FLAG + 5,  // 4
   CTX_CCLM_MODE_FLAG = CTX_MTT_SPLIT_CU_BINARY_FLAG + 4,  // 1
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
-  CTX_NUM = CTX_CCLM_MODE_IDX + 1
+  CTX_SAO_MERGE_FLAG = CTX_CCLM_MODE_IDX + 1,            // 1: sao_merge_left_flag and sao_merge_up_flag
+  CTX_SAO_TYPE_IDX = CTX_SAO_MERGE_FLAG + 1,             // 1: first bin of sao_type_idx_luma / _chroma
+  CTX_NUM = CTX_SAO_TYPE_IDX + 1
 };
 
 struct ContextInit {

@@ -15,6 +15,7 @@
 #include "deblocking.h"
 #include "param_sets.h"
 #include "recon.h"
+#include "sao.h"
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
@@ -101,6 +102,9 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
   }
+  c.sao_luma[ctu.sao.type_idx[0]]++;
+  c.sao_chroma[ctu.sao.type_idx[1]]++;
+  c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
 }
 
 // Decodes the slice data of the (single) slice of a picture.
@@ -137,6 +141,9 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   lay.cclm = sps.seq.cclm;
   lay.slice_qp = sh.slice_qp;
+  lay.sao.luma = sh.sao_luma;
+  lay.sao.chroma = sh.sao_chroma;
+  lay.bit_depth = sps.seq.bit_depth;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.
@@ -151,6 +158,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
   CtuRecord ctu;
+  std::vector<SaoCtbParams> sao_params(size_t(parser.num_ctus()));
   SyntaxCounts counts;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
@@ -164,12 +172,13 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
       parse_hooks.mpm->begin_ctu(*nb);
     }
     parser.parse_ctu(addr, ctu);   // parsing
+    sao_params[size_t(addr)] = ctu.sao;
     recon.reconstruct_ctu(ctu);    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
     if (records) records->push_back(ctu);
   }
 
-  // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
+  // In-loop filters (8.8): deblocking, then SAO; ALF is refused in the SPS.
   if (!sh.deblocking_disabled) {
     // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
     DeblockParams dp;
@@ -188,6 +197,15 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     dp.chroma_qp_offset[1] = pps.cr_qp_offset;
     attach_edge_maps(recon.edges(), dp);
     deblock_picture(recon.planes(), dp);
+  }
+  if (lay.sao.any()) {
+    // 8.8.4: the SAO picture from the deblocked one, CTB by CTB.
+    for (int c = 0; c < 3; c++) {
+      if (c == 0 ? !lay.sao.luma : !lay.sao.chroma) continue;
+      const Plane deblocked = recon.planes()[c];
+      sao_apply_component(deblocked, recon.planes()[c], c, sao_params.data(), parser.ctus_x(), parser.ctus_y(),
+                          lay.lim.log2_ctu - (c ? 1 : 0), sps.seq.bit_depth);
+    }
   }
 
   DecodeResult res;

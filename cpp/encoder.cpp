@@ -32,6 +32,7 @@
 #include "quant.h"
 #include "rdoq.h"
 #include "recon.h"
+#include "sao.h"
 #include "sei.h"
 #include "syntax.h"
 #include "tables.h"
@@ -835,6 +836,27 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
     attach_edge_maps(edges, dp);
     deblock_picture(pic_.plane, dp);
   }
+  // SAO (8.8.4): decided per CTB from the deblocked picture, then applied.
+  SaoSliceFlags sao_flags;
+  if (cfg_.sao) {
+    sao_flags.luma = sao_flags.chroma = true;
+    std::vector<SaoCtbParams> sp(records.size());
+    const Plane deblocked[3] = {pic_.plane[0], pic_.plane[1], pic_.plane[2]};
+    const double lam[3] = {lambda_, lambda_chroma_, lambda_chroma_};
+    bool used[3];
+    sao_decide(org_, deblocked, ctus_x, ctus_y, log2_ctu_, kBitDepth, lam, sao_flags, sp.data(), cfg_.qp, used);
+    // A slice flag is cleared when no CTB uses SAO on those components.
+    sao_flags.luma = used[0];
+    sao_flags.chroma = used[1] || used[2];
+    for (size_t i = 0; i < records.size(); i++) records[i].sao = sao_flags.any() ? sp[i] : SaoCtbParams();
+    for (int c = 0; c < 3; c++)
+      if (c == 0 ? sao_flags.luma : sao_flags.chroma)
+        sao_apply_component(deblocked[c], pic_.plane[c], c, sp.data(), ctus_x, ctus_y, log2_ctu_ - (c ? 1 : 0),
+                            kBitDepth);
+  }
+  sps.sao = cfg_.sao;
+  sl.sao_luma = sao_flags.luma;
+  sl.sao_chroma = sao_flags.chroma;
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;
   if (use_cnnif) apply_cnn_in_loop_filter(cnnif);
@@ -845,6 +867,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CabacWriter writer(false);
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  walker.set_sao(sao_flags, kBitDepth);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

@@ -124,7 +124,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write_ue(0);  // sps_num_points_in_qp_table_minus1
   bw.write_ue(0);  // sps_delta_qp_in_val_minus1
   bw.write_ue(1);  // sps_delta_qp_diff_val: out delta = 0 ^ 1 = 1 = in delta
-  bw.write(0, 1);  // sps_sao_enabled_flag
+  bw.write(s.sao, 1);  // sps_sao_enabled_flag
   bw.write(0, 1);  // sps_alf_enabled_flag
   bw.write(0, 1);  // sps_lmcs_enabled_flag
   bw.write(0, 1);  // sps_weighted_pred_flag
@@ -239,8 +239,11 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
   // slice_header() proper: no address (one slice), slice type inferred I.
   bw.write(0, 1);  // sh_no_output_of_prior_pics_flag (IDR)
   bw.write_se(0);  // sh_qp_delta: SliceQpY = 26 + pps_init_qp_minus26
-  (void)s;
-  (void)sl;
+  // pps_sao_info_in_ph_flag = 0 (no picture partitioning): the SAO flags are here.
+  if (s.sao) {
+    bw.write(sl.sao_luma, 1);    // sh_sao_luma_used_flag
+    bw.write(sl.sao_chroma, 1);  // sh_sao_chroma_used_flag (ChromaArrayType != 0)
+  }
   bw.byte_alignment();
 }
 
@@ -502,7 +505,7 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
     build_chroma_qp_table(br, qp_bd, start, num_points, din, diff, s.chroma_qp_table[i]);
   }
   for (int i = num_tables; i < 3; i++) std::copy_n(s.chroma_qp_table[0], 64 + 48, s.chroma_qp_table[i]);
-  refuse_flag(br, "sps_sao_enabled_flag", "SAO (sample adaptive offset)");
+  q.sao = br.read_flag("sps_sao_enabled_flag");
   refuse_flag(br, "sps_alf_enabled_flag", "ALF (adaptive loop filter)");
   refuse_flag(br, "sps_lmcs_enabled_flag", "LMCS (luma mapping with chroma scaling)");
   s.weighted_pred = br.read_flag("sps_weighted_pred_flag");
@@ -745,6 +748,11 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
     if (pps->cb_qp_offset + sh.cb_qp_offset < -12 || pps->cb_qp_offset + sh.cb_qp_offset > 12 ||
         pps->cr_qp_offset + sh.cr_qp_offset < -12 || pps->cr_qp_offset + sh.cr_qp_offset > 12)
       br.fail("chroma QP offsets out of range (-12..12)");
+  }
+  // pps_cu_chroma_qp_offset_list_enabled_flag is refused; pps_sao_info_in_ph_flag = 0.
+  if (sps->seq.sao) {
+    sh.sao_luma = br.read_flag("sh_sao_luma_used_flag");
+    if (sps->chroma_format_idc != 0) sh.sao_chroma = br.read_flag("sh_sao_chroma_used_flag");
   }
   sh.deblocking_disabled = sh.ph.deblocking_disabled;
   for (int c = 0; c < 3; c++) { sh.beta_offset_div2[c] = sh.ph.beta_offset_div2[c]; sh.tc_offset_div2[c] = sh.ph.tc_offset_div2[c]; }

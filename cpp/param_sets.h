@@ -21,6 +21,7 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool sao = false;        // sps_sao_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -31,6 +32,7 @@ struct SliceParams {
   int slice_qp = 32;
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
+  bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -106,6 +108,7 @@ struct SliceHeaderInfo {
   int cb_qp_offset = 0, cr_qp_offset = 0;  // sh_cb_qp_offset, sh_cr_qp_offset
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+  bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

@@ -19,6 +19,8 @@ struct SliceLayout {
   PartitionLimits lim;  // picture size, CTU size, partition constraints
   bool cclm = false;    // sps_cclm_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
+  SaoSliceFlags sao;    // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  int bit_depth = 10;
 };
 
 class SliceParser {
