@@ -114,6 +114,7 @@ struct SyntaxCounts {
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
   int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+  int joint_cbcr[3] = {0, 0, 0};  // TUs with tu_joint_cbcr_residual_flag: TuCResMode 1, 2, 3
 };
 
 struct DecodeResult {

@@ -61,6 +61,8 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {59, 4},
     // cclm_mode_idx
     {27, 9},
+    // tu_joint_cbcr_residual_flag (ctxInc = 2 * tu_cb_coded_flag + tu_cr_coded_flag - 1)
+    {12, 1}, {21, 1}, {35, 0},
 };
 
 }  // namespace pyvtm

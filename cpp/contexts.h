@@ -26,7 +26,8 @@ enum CtxOffset : uint16_t {
   CTX_MTT_SPLIT_CU_BINARY_FLAG = CTX_MTT_SPLIT_CU_VERTICAL_FLAG + 5,  // 4
   CTX_CCLM_MODE_FLAG = CTX_MTT_SPLIT_CU_BINARY_FLAG + 4,  // 1
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
-  CTX_NUM = CTX_CCLM_MODE_IDX + 1
+  CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_CCLM_MODE_IDX + 1,  // 3
+  CTX_NUM = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3
 };
 
 struct ContextInit {

@@ -43,6 +43,9 @@ namespace {
 constexpr int kBitDepth = 10;
 constexpr int kQpBdOffset = 6 * (kBitDepth - 8);
 constexpr double kInf = std::numeric_limits<double>::max();
+// pps_joint_cbcr_qp_offset_value with joint Cb-Cr coding (the reference
+// encoder's CbCrQpOffset default): Qp'CbCr of TuCResMode 2 TUs.
+constexpr int kJointCbCrQpOffset = -1;
 
 double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFracBitsShift); }
 
@@ -122,7 +125,10 @@ class PictureEncoder {
   double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
   double chroma_weight_;  // lambda_ / lambda_chroma_: chroma SSE weight in the luma cost scale
   int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
-  int qp_chroma_c_;       // QpC (deblocking)
+  int qp_chroma_c_;       // QpC = Qp'Cb - QpBdOffset (chroma lambda)
+  ChromaQpMapping chroma_map_;  // the SPS chroma QP mapping
+  int qp_c_[3];           // Qp'Cb, Qp'Cr, Qp'CbCr (8.7.1)
+  bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
 };
 
@@ -166,10 +172,20 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
-  // QpC = ChromaQpTable[Clip3(-QpBdOffset, 63, QpY + pps_cb_qp_offset)] with the
-  // identity table pyvtm signals (8.7.1).
-  qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
-  qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
+  // 8.7.1: Qp'C = Clip3(-QpBdOffset, 63, ChromaQpTable[QpY] + offsets) + QpBdOffset
+  // with the identity table or the reference encoder's SDR table.
+  chroma_map_ = cfg.chroma_qp_table ? vtm_sdr_chroma_qp_mapping() : ChromaQpMapping();
+  const int joint_offset = cfg.joint_cbcr ? kJointCbCrQpOffset : 0;
+  for (int i = 0; i < 3; i++) {
+    int table[64 + kQpBdOffset];
+    if (!derive_chroma_qp_table(chroma_map_, i, kQpBdOffset, table))
+      throw std::logic_error("encoder: invalid chroma QP mapping");
+    qp_c_[i] = chroma_qp_prime(table, cfg.qp, i == 2 ? joint_offset : cfg.chroma_qp_offset, kQpBdOffset);
+  }
+  qp_[1] = qp_c_[0];
+  qp_[2] = qp_c_[1];
+  qp_chroma_c_ = qp_[1] - kQpBdOffset;
+  // Chroma distortion weight of the reference encoder: 2^((QpY - QpC) / 3).
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
   chroma_weight_ = lambda_ / lambda_chroma_;
 }
@@ -756,6 +772,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.joint_cbcr = cfg_.joint_cbcr;
+  sps.chroma_qp = chroma_map_;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -764,6 +782,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sl.slice_qp = cfg_.qp;
   sl.deblocking = cfg_.deblocking;
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
+  sl.joint_cbcr_qp_offset = cfg_.joint_cbcr ? kJointCbCrQpOffset : 0;
+  sl.joint_cbcr_sign = joint_cbcr_sign_;
 
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
@@ -825,13 +845,13 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   if (cfg_.deblocking) {
     TbEdgeMaps edges;
     edges.init(width_, height_, cfg_.qp);
+    edges.set_chroma_qps(qp_c_[0] - kQpBdOffset, qp_c_[1] - kQpBdOffset, qp_c_[2] - kQpBdOffset);
     for (const CtuRecord &r : records) mark_record_edges(edges, r);
     DeblockParams dp;
     dp.width = width_;
     dp.height = height_;
     dp.log2_ctu = log2_ctu_;
     dp.bit_depth = kBitDepth;
-    dp.chroma_qp_offset[0] = dp.chroma_qp_offset[1] = cfg_.chroma_qp_offset;  // identity ChromaQpTable
     attach_edge_maps(edges, dp);
     deblock_picture(pic_.plane, dp);
   }
@@ -845,6 +865,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CabacWriter writer(false);
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  walker.joint_cbcr = cfg_.joint_cbcr;
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

@@ -178,6 +178,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
     syn["splits"] = sp;
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
