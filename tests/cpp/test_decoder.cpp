@@ -235,6 +235,7 @@ void test_bad_inputs() {
     s.pic_width = side;
     s.pic_height = side;
     s.level_idc = 255;
+    s.joint_cbcr = cfg.joint_cbcr;  // as the encoder's SPS: the reused slice header depends on it
     pyvtm::SliceParams sl;
     std::vector<uint8_t> out = nal(pyvtm::NAL_SPS, pyvtm::write_sps(s));
     const auto pps = nal(pyvtm::NAL_PPS, pyvtm::write_pps(s, sl));
