@@ -432,6 +432,9 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
   for (int ci = 0; ci < nc; ci++) {
     const int m = cands[ci], cc = m == 3 ? 2 : 1;
     const int qp = m == 2 ? qp_c_[2] : qp_[cc];
+    // The joint TB is an ordinary chroma TB of component cc: transform skip,
+    // dependent quantisation and LFNST apply to it as code_tb applies them
+    // (transform_skip_flag[cc], the quantiser, TbResidualMode below).
     int32_t coeff[32 * 32], lv[32 * 32];
     forward_transform(res_j[m - 1], log2w, log2h, kBitDepth, coeff);
     // The reference encoder loosens the RDOQ lambda of the joint residual (it serves two TBs).
