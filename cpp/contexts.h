@@ -28,7 +28,8 @@ enum CtxOffset : uint16_t {
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
   CTX_SAO_MERGE_FLAG = CTX_CCLM_MODE_IDX + 1,            // 1: sao_merge_left_flag and sao_merge_up_flag
   CTX_SAO_TYPE_IDX = CTX_SAO_MERGE_FLAG + 1,             // 1: first bin of sao_type_idx_luma / _chroma
-  CTX_NUM = CTX_SAO_TYPE_IDX + 1
+  CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_SAO_TYPE_IDX + 1,  // 3
+  CTX_NUM = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3
 };
 
 struct ContextInit {
