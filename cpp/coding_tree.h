@@ -18,6 +18,7 @@
 #include "hooks.h"
 #include "intra_pred.h"
 #include "partition.h"
+#include "syntax.h"
 
 namespace pyvtm {
 
@@ -158,6 +159,8 @@ class CodingTreeSyntax {
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
+  // Slice switches of residual_coding() (sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag).
+  void set_residual_params(const ResidualCodingParams &p) { rc_params_ = p; }
 
  private:
   void ctu(int x0, int y0);
@@ -177,6 +180,7 @@ class CodingTreeSyntax {
   const CtuRecord *in_ = nullptr;
   CtuRecord *out_ = nullptr;
   size_t next_split_ = 0, next_cu_ = 0, next_tu_ = 0;
+  ResidualCodingParams rc_params_;
 };
 
 }  // namespace pyvtm

@@ -50,6 +50,7 @@ class PictureReconstructor {
       const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
       qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
     }
+    dep_quant_ = sh.dep_quant;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
   }
@@ -83,12 +84,15 @@ class PictureReconstructor {
     const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
     predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    TbResidualMode res_mode;
+    res_mode.dep_quant = dep_quant_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp]);
+                   qp_[comp], res_mode);
   }
 
   int width_, height_;
   int qp_[3];
+  bool dep_quant_ = false;  // sh_dep_quant_used_flag
   ReconPicture pic_;
   TbEdgeMaps edges_;
 };
@@ -137,6 +141,8 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   lay.cclm = sps.seq.cclm;
   lay.slice_qp = sh.slice_qp;
+  lay.residual.dep_quant = sh.dep_quant;
+  lay.residual.sign_hiding = sh.sign_hiding;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.

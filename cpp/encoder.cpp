@@ -30,6 +30,7 @@
 #include "param_sets.h"
 #include "partition.h"
 #include "quant.h"
+#include "dep_quant.h"
 #include "rdoq.h"
 #include "recon.h"
 #include "sei.h"
@@ -54,6 +55,7 @@ struct SearchEffort {
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
   int angular_step;   // first-stage angular mode spacing of the SATD search
+  int dq_passes = 2;  // dependent quantisation trellis passes (context templates refined)
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
@@ -123,6 +125,7 @@ class PictureEncoder {
   double chroma_weight_;  // lambda_ / lambda_chroma_: chroma SSE weight in the luma cost scale
   int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
   int qp_chroma_c_;       // QpC (deblocking)
+  ResidualCodingParams rc_params_;  // sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
 };
 
@@ -172,6 +175,8 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
   chroma_weight_ = lambda_ / lambda_chroma_;
+  rc_params_.dep_quant = cfg.dep_quant;
+  rc_params_.sign_hiding = cfg.sign_hiding && !cfg.dep_quant;
 }
 
 // --- area state ---------------------------------------------------------------
@@ -269,13 +274,18 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   }
   forward_transform(resid, log2w, log2h, kBitDepth, coeff);
   const double lam = comp ? lambda_chroma_ : lambda_;
-  int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
-                     : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+  TbResidualMode tb_mode;
+  tb_mode.dep_quant = rc_params_.dep_quant;
+  int nz = rc_params_.dep_quant
+               ? dep_quant_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels, eff_.dq_passes)
+           : cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
+                       : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+  if (rc_params_.sign_hiding && nz) nz = sign_hiding_adjust(coeff, log2w, log2h, qp_[comp], kBitDepth, lam, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
   const int flag_ctx = comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx;
   ContextModel &flag = ctx.m[flag_ctx];
   if (nz) {
-    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
     uint64_t d = 0;
     for (int j = 0; j < h; j++) {
       const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
@@ -289,7 +299,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
     e1.encode_bin(c1.m[flag_ctx], 1);
-    write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+    write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_);
     if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
       nz = 0;
     } else {
@@ -756,6 +766,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.dep_quant = cfg_.dep_quant;
+  sps.sign_hiding = cfg_.sign_hiding;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -764,6 +776,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sl.slice_qp = cfg_.qp;
   sl.deblocking = cfg_.deblocking;
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
+  sl.dep_quant = rc_params_.dep_quant;
+  sl.sign_hiding = rc_params_.sign_hiding;
 
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
@@ -845,6 +859,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CabacWriter writer(false);
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  walker.set_residual_params(rc_params_);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

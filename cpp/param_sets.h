@@ -21,6 +21,8 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool dep_quant = false;    // sps_dep_quant_enabled_flag
+  bool sign_hiding = false;  // sps_sign_data_hiding_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -31,6 +33,8 @@ struct SliceParams {
   int slice_qp = 32;
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
+  bool dep_quant = false;    // sh_dep_quant_used_flag (needs sps_dep_quant_enabled_flag)
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (needs the SPS flag, !dep_quant)
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -106,6 +110,8 @@ struct SliceHeaderInfo {
   int cb_qp_offset = 0, cr_qp_offset = 0;  // sh_cb_qp_offset, sh_cr_qp_offset
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+  bool dep_quant = false;    // sh_dep_quant_used_flag
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

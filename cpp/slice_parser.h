@@ -19,6 +19,7 @@ struct SliceLayout {
   PartitionLimits lim;  // picture size, CTU size, partition constraints
   bool cclm = false;    // sps_cclm_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
+  ResidualCodingParams residual;  // sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag
 };
 
 class SliceParser {
