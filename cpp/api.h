@@ -114,6 +114,9 @@ struct SyntaxCounts {
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
   int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+  bool dep_quant = false;         // sh_dep_quant_used_flag
+  bool sign_hiding = false;       // sh_sign_data_hiding_used_flag
+  int hidden_signs = 0;           // coeff_sign_flag values inferred by sign data hiding
 };
 
 struct DecodeResult {

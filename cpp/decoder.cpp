@@ -107,6 +107,23 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
   }
 }
 
+// Residual tools of the slice and the signs sign data hiding inferred.
+void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, SyntaxCounts &c) {
+  c.dep_quant = p.dep_quant;
+  c.sign_hiding = p.sign_hiding;
+  if (!p.sign_hiding || p.dep_quant) return;
+  for (const CodingUnit &cu : ctu.cus)
+    for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+      const TransformUnit &tu = ctu.tus[size_t(t)];
+      for (int comp = 0; comp < 3; comp++) {
+        if (!tu.cbf[comp] || tu.transform_skip_flag[comp]) continue;
+        const int sh = comp ? 1 : 0;
+        c.hidden_signs += count_hidden_signs(ctu.coeffs.data() + tu.coeff_offset[comp],
+                                             floor_log2(uint32_t(tu.w)) - sh, floor_log2(uint32_t(tu.h)) - sh, p);
+      }
+    }
+}
+
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
                             const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
@@ -172,6 +189,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     parser.parse_ctu(addr, ctu);   // parsing
     recon.reconstruct_ctu(ctu);    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
+    count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);
   }
 

@@ -186,6 +186,17 @@ SignHiding sign_hiding_of_subblock(const int *abs_lv, int nzw, int xs, int ys, c
 }
 }  // namespace
 
+int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p) {
+  if (!p.sign_hiding || p.dep_quant) return 0;
+  const ResidualLayout L(log2w, log2h);
+  int abs_lv[32 * 32];
+  for (int y = 0; y < L.nzh; y++)
+    for (int x = 0; x < L.nzw; x++) abs_lv[y * L.nzw + x] = std::abs(levels[y * L.w + x]);
+  int n = 0;
+  for (int i = 0; i < L.num_sb; i++) n += sign_hiding_of_subblock(abs_lv, L.nzw, L.scan_sb[i].x, L.scan_sb[i].y, L.scan4, p).hidden;
+  return n;
+}
+
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
                            int c_idx, const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);

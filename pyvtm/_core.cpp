@@ -178,6 +178,9 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
     syn["splits"] = sp;
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    syn["dep_quant"] = c.dep_quant;
+    syn["sign_hiding"] = c.sign_hiding;
+    syn["hidden_signs"] = c.hidden_signs;
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
