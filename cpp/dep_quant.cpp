@@ -29,12 +29,15 @@ inline double cost_bits(const ContextModel &c, int bin) { return double(bin_cost
 constexpr double kInf = 1e300;
 
 // Rate-relevant contexts of one scan position, from a template estimate.
+// The template (9.3.4.2.8) is split into the neighbours inside the current
+// subblock, whose levels each trellis state tracks along its own path, and
+// those in subblocks coded before, taken from an estimate.
 struct PosCtx {
-  int x, y;           // position in the coded region
-  double q;           // |coeff| in units of the DQ lattice step (Delta / 2)
-  double sig[3][2];   // sig_coeff_flag bits per context set (Max(0, QState - 1)) and bin
-  int gtx_off;        // ctxInc of gt1 / par / gt3 (not last)
-  int rice;           // cRiceParam of abs_remainder (baseLevel 4)
+  int x, y;            // position in the coded region
+  double q;            // |coeff| in units of the DQ lattice step (Delta / 2)
+  int out_sum1, out_num, out_sum;  // template terms of the neighbours outside the subblock
+  int num_in;          // neighbours inside the subblock ...
+  int in_n[5];         // ... by scan index n in the subblock
 };
 
 // Bits of an AbsLevel k >= 1 without its sig_coeff_flag: sign, gt1, par,
@@ -77,7 +80,12 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   const ScanPos *scan4 = diag_scan(2, 2);
   const int total = sbw * sbh * 16;
 
-  std::vector<PosCtx> pc(static_cast<size_t>(total));
+  // Scratch buffers reused across calls (the search calls this per TB candidate).
+  static thread_local std::vector<PosCtx> pc_buf;
+  static thread_local std::vector<int> est_buf, k_buf, t_buf;
+  static thread_local std::vector<Decision> dec_buf;
+  pc_buf.resize(size_t(total));
+  PosCtx *pc = pc_buf.data();
   int last_scan = -1;
   for (int s = 0; s < total; s++) {
     PosCtx &p = pc[size_t(s)];
@@ -94,41 +102,56 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   int off_x, shift_x, off_y, shift_y;
   last_sig_coeff_prefix_ctx(log2w, c_idx, off_x, shift_x);
   last_sig_coeff_prefix_ctx(log2h, c_idx, off_y, shift_y);
-  auto last_bits = [&](int x, int y) {
+  // Bits of last_sig_coeff_{x,y}_{prefix,suffix}: one term per coordinate.
+  auto prefix_bits = [&](int v, int base, int off, int shift, int max_g) {
     double b = 0;
-    const int gx = g_last_group_idx[x], gy = g_last_group_idx[y];
-    for (int i = 0; i < gx; i++) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + off_x + (i >> shift_x)], 1);
-    if (gx < max_gx) b += cost_bits(cs.m[CTX_LAST_X_PREFIX + off_x + (gx >> shift_x)], 0);
-    for (int i = 0; i < gy; i++) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + off_y + (i >> shift_y)], 1);
-    if (gy < max_gy) b += cost_bits(cs.m[CTX_LAST_Y_PREFIX + off_y + (gy >> shift_y)], 0);
-    return b + last_sig_coeff_suffix_len(gx) + last_sig_coeff_suffix_len(gy);
+    const int g = g_last_group_idx[v];
+    for (int i = 0; i < g; i++) b += cost_bits(cs.m[base + off + (i >> shift)], 1);
+    if (g < max_g) b += cost_bits(cs.m[base + off + (g >> shift)], 0);
+    return b + last_sig_coeff_suffix_len(g);
   };
+  double last_x_bits[32], last_y_bits[32];
+  for (int v = 0; v < nzw; v++) last_x_bits[v] = prefix_bits(v, CTX_LAST_X_PREFIX, off_x, shift_x, max_gx);
+  for (int v = 0; v < nzh; v++) last_y_bits[v] = prefix_bits(v, CTX_LAST_Y_PREFIX, off_y, shift_y, max_gy);
   const int last_gtx_off = gtx_ctx_inc(true, 0, 0, 0, 0, c_idx);
 
   // Template estimate (AbsLevel per position of the coded region): first a
   // rounding of the lattice index, then the previous pass's decisions.
-  std::vector<int> est(size_t(nzw) * nzh, 0);
+  est_buf.assign(size_t(nzw) * nzh, 0);
+  int *est = est_buf.data();
   for (int s = 0; s <= last_scan; s++) {
     const PosCtx &p = pc[size_t(s)];
     est[size_t(p.y) * nzw + p.x] = p.q < 0.75 ? 0 : int(p.q * 0.5 + 0.5);
   }
 
-  std::vector<Decision> dec(size_t(last_scan + 1) * 4);
-  std::vector<int> chosen_k(size_t(total), 0), chosen_t(size_t(total), 0);
+  dec_buf.resize(size_t(last_scan + 1) * 4);
+  k_buf.resize(size_t(total));
+  t_buf.resize(size_t(total));
+  Decision *dec = dec_buf.data();
+  int *chosen_k = k_buf.data(), *chosen_t = t_buf.data();
   int nz = 0;
+  // Scan index inside its subblock of each position of the coded region.
+  static thread_local std::vector<int8_t> n_at_buf;
+  n_at_buf.resize(size_t(nzw) * nzh);
+  int8_t *n_at = n_at_buf.data();
+  for (int s = 0; s < total; s++) n_at[size_t(pc[size_t(s)].y) * nzw + pc[size_t(s)].x] = int8_t(s & 15);
   for (int pass = 0; pass < std::max(1, passes); pass++) {
-    // Contexts of every position from the estimate.
+    // Template terms of every position: outside the subblock from the estimate.
     for (int s = 0; s <= last_scan; s++) {
       PosCtx &p = pc[size_t(s)];
-      int loc_sum, num_sig;
-      residual_template_pass1(est.data(), nzw, nzh, p.x, p.y, loc_sum, num_sig);
-      for (int set = 0; set < 3; set++) {
-        const ContextModel &m = cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, set + 1)];
-        p.sig[set][0] = cost_bits(m, 0);
-        p.sig[set][1] = cost_bits(m, 1);
+      p.out_sum1 = p.out_num = p.out_sum = p.num_in = 0;
+      const int nb[5][2] = {{p.x + 1, p.y}, {p.x + 2, p.y}, {p.x + 1, p.y + 1}, {p.x, p.y + 1}, {p.x, p.y + 2}};
+      for (const auto &c : nb) {
+        if (c[0] >= nzw || c[1] >= nzh) continue;
+        if ((c[0] >> 2) == (p.x >> 2) && (c[1] >> 2) == (p.y >> 2)) {
+          p.in_n[p.num_in++] = n_at[size_t(c[1]) * nzw + c[0]];
+        } else {
+          const int v = est[size_t(c[1]) * nzw + c[0]];
+          p.out_sum1 += std::min(4 + (v & 1), v);
+          p.out_num += v != 0;
+          p.out_sum += v;
+        }
       }
-      p.gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
-      p.rice = rice_param(residual_template_sum_abs(est.data(), nzw, nzh, p.x, p.y), 4);
     }
     // sb_coded_flag bits per subblock (csbf from the estimate).
     double sb_bits[64][2] = {};
@@ -149,9 +172,11 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       }
     }
 
-    // Viterbi over the reverse scan.
+    // Viterbi over the reverse scan; sbl[st] holds the AbsLevels the path
+    // of state st chose in the current subblock.
     double J[4] = {kInf, kInf, kInf, kInf};
     double j_entry[4] = {kInf, kInf, kInf, kInf};
+    int sbl[4][16] = {}, nsbl[4][16];
     bool zero_sb[64][4] = {};
     double j_none = 0;  // all levels zero so far (no last position yet)
     double err0_sb = 0;
@@ -160,6 +185,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       const int sb = s >> 4, n = s & 15;
       if (n == 15 || s == last_scan) {
         err0_sb = 0;
+        std::fill(&sbl[0][0], &sbl[0][0] + 64, 0);
         for (int st = 0; st < 4; st++) {
           j_entry[st] = J[st];
           // Paths started above code sb_coded_flag = 1 for an inner subblock.
@@ -170,36 +196,68 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       err0_sb += err0;
       double Jn[4] = {kInf, kInf, kInf, kInf};
       Decision *d = &dec[size_t(s) * 4];
-      // Candidate AbsLevels per quantiser: 0 and the two nearest.
+      // Candidate AbsLevels per quantiser: 0 and the two nearest, with their distortion.
       int cand[2][3], ncand[2] = {0, 0};
+      double dist[2][3];
       for (int qz = 0; qz < 2; qz++) {
-        cand[qz][ncand[qz]++] = 0;
+        cand[qz][0] = 0;
+        dist[qz][0] = err0;
+        ncand[qz] = 1;
         const int k0 = qz == 0 ? int(p.q * 0.5) : int((p.q + 1.0) * 0.5);
         if (p.q >= (qz == 0 ? 1.0 : 0.5))
-          for (int k = std::max(1, k0); k <= k0 + 1; k++) cand[qz][ncand[qz]++] = k;
+          for (int k = std::max(1, k0); k <= k0 + 1; k++) {
+            const double e = p.q - trans_level(k, 2 * qz);
+            cand[qz][ncand[qz]] = k;
+            dist[qz][ncand[qz]++] = e * e * dscale;
+          }
       }
+      int key[4];               // gtx ctxInc and cRiceParam of each state's template
+      double lbits[4][3] = {};  // level bits of its candidates (shared by states with equal key and quantiser)
       for (int st = 0; st < 4; st++) {
         if (J[st] >= kInf) continue;
-        const int qz = st >> 1, set = std::max(0, st - 1);
+        const int qz = st >> 1;
+        int loc_sum = p.out_sum1, num_sig = p.out_num, sum_abs = p.out_sum;
+        for (int i = 0; i < p.num_in; i++) {
+          const int v = sbl[st][p.in_n[i]];
+          loc_sum += std::min(4 + (v & 1), v);
+          num_sig += v != 0;
+          sum_abs += v;
+        }
+        const ContextModel &sig_m = cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, st)];
+        const int gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
+        const int rice = rice_param(sum_abs, 4);
+        key[st] = gtx_off * 4 + rice;
+        int same = -1;
+        for (int o = qz * 2; o < st; o++)
+          if (J[o] < kInf && key[o] == key[st]) same = o;
+        for (int c = 1; c < ncand[qz]; c++)
+          lbits[st][c] = same >= 0 ? lbits[same][c] : level_bits(cs, cand[qz][c], gtx_off, rice);
+        const double sig0 = cost_bits(sig_m, 0), sig1 = cost_bits(sig_m, 1);
         for (int c = 0; c < ncand[qz]; c++) {
           const int k = cand[qz][c];
-          const double e = p.q - trans_level(k, st);
-          double r = p.sig[set][k != 0];
-          if (k) r += level_bits(cs, k, p.gtx_off, p.rice);
-          const double j = J[st] + e * e * dscale + lambda * r;
+          const double r = k ? sig1 + lbits[st][c] : sig0;
+          const double j = J[st] + dist[qz][c] + lambda * r;
           const int ns = qstate_next(st, k);
           if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; }
         }
       }
-      // A path starting here: this is the last significant position, QState 0.
+      // A path starting here: this is the last significant position, QState
+      // 0, nothing after it (template sum 0).
+      const double last_pos_bits = last_x_bits[p.x] + last_y_bits[p.y];
       for (int c = 1; c < ncand[0]; c++) {
         const int k = cand[0][c];
-        const double e = p.q - trans_level(k, 0);
-        const double j = j_none + e * e * dscale + lambda * (level_bits(cs, k, last_gtx_off, p.rice) + last_bits(p.x, p.y));
+        const double j = j_none + dist[0][c] + lambda * (level_bits(cs, k, last_gtx_off, rice_param(0, 4)) + last_pos_bits);
         const int ns = qstate_next(0, k);
         if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{-1, k}; }
       }
       j_none += err0;
+      for (int ns = 0; ns < 4; ns++) {
+        if (Jn[ns] >= kInf) continue;
+        if (d[ns].prev >= 0) std::copy_n(sbl[d[ns].prev], 16, nsbl[ns]);
+        else std::fill_n(nsbl[ns], 16, 0);
+        nsbl[ns][n] = d[ns].k;
+      }
+      std::copy(&nsbl[0][0], &nsbl[0][0] + 64, &sbl[0][0]);
       // Leaving an inner subblock: the alternative sb_coded_flag = 0 keeps
       // the entry state (16 parity-0 transitions are the identity).
       if (n == 0 && sb > 0) {
@@ -216,8 +274,8 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     double jb = j_none;
     for (int st = 0; st < 4; st++)
       if (J[st] < jb) { jb = J[st]; best = st; }
-    std::fill(chosen_k.begin(), chosen_k.end(), 0);
-    std::fill(chosen_t.begin(), chosen_t.end(), 0);
+    std::fill(chosen_k, chosen_k + total, 0);
+    std::fill(chosen_t, chosen_t + total, 0);
     nz = 0;
     if (best >= 0) {
       // Back-tracking from scan position 0 up to the last significant position.
