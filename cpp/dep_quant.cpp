@@ -28,26 +28,33 @@ inline double cost_bits(const ContextModel &c, int bin) { return double(bin_cost
 
 constexpr double kInf = 1e300;
 
-// Rate-relevant contexts of one scan position, from a template estimate.
-// The template (9.3.4.2.8) is split into the neighbours inside the current
-// subblock, whose levels each trellis state tracks along its own path, and
-// those in subblocks coded before, taken from an estimate.
-struct PosCtx {
-  int x, y;            // position in the coded region
-  double q;            // |coeff| in units of the DQ lattice step (Delta / 2)
-  int out_sum1, out_num, out_sum;  // template terms of the neighbours outside the subblock
-  int num_in;          // neighbours inside the subblock ...
-  int in_n[5];         // ... by scan index n in the subblock
+// Bin costs of one TB's quantisation, filled on first use per context.
+class BinCosts {
+ public:
+  explicit BinCosts(const ContextSet &cs) : cs_(cs) {}
+  double operator()(int ctx, int bin) {
+    if (!filled_[ctx]) {
+      cost_[ctx][0] = cost_bits(cs_.m[ctx], 0);
+      cost_[ctx][1] = cost_bits(cs_.m[ctx], 1);
+      filled_[ctx] = true;
+    }
+    return cost_[ctx][bin];
+  }
+
+ private:
+  const ContextSet &cs_;
+  bool filled_[CTX_NUM] = {};
+  double cost_[CTX_NUM][2];
 };
 
 // Bits of an AbsLevel k >= 1 without its sig_coeff_flag: sign, gt1, par,
 // gt3, abs_remainder (the regular-bin passes of 7.3.11.11).
-double level_bits(const ContextSet &cs, int k, int ctx_off, int rice) {
+double level_bits(BinCosts &bc, int k, int ctx_off, int rice) {
   double b = 1.0;  // coeff_sign_flag
-  b += cost_bits(cs.m[CTX_ABS_LEVEL_GT1_FLAG + ctx_off], k > 1);
+  b += bc(CTX_ABS_LEVEL_GT1_FLAG + ctx_off, k > 1);
   if (k > 1) {
-    b += cost_bits(cs.m[CTX_PAR_LEVEL_FLAG + ctx_off], k & 1);
-    b += cost_bits(cs.m[CTX_ABS_LEVEL_GT3_FLAG + ctx_off], k > 3);
+    b += bc(CTX_PAR_LEVEL_FLAG + ctx_off, k & 1);
+    b += bc(CTX_ABS_LEVEL_GT3_FLAG + ctx_off, k > 3);
     if (k > 3) b += rice_golomb_bits(uint32_t((k - 4) >> 1), rice);
   }
   return b;
@@ -56,18 +63,34 @@ double level_bits(const ContextSet &cs, int k, int ctx_off, int rice) {
 // |TransCoeffLevel| of AbsLevel k in the quantiser of QState qs.
 inline int trans_level(int k, int qs) { return k == 0 ? 0 : 2 * k - (qs > 1 ? 1 : 0); }
 
+// AbsLevel as kept for the templates: values above 63 only matter through
+// their parity (AbsLevelPass1) and a saturated Rice sum.
+inline uint8_t tpl_level(int k) { return uint8_t(k > 63 ? 62 + (k & 1) : k); }
+
 struct Decision {
   int8_t prev;  // state before this position, -1: the path starts here (last significant position)
   int32_t k;    // AbsLevel chosen here
 };
 
+// One position of the coded region in scan order.
+struct ScanPoint {
+  int x, y;  // position in the coded region
+  double q;  // |coeff| in units of the DQ lattice step (Delta / 2)
+};
+
 }  // namespace
 
+// The trellis keeps, per QState, the cheapest path from its last significant
+// position down to the current scan position. The context templates
+// (9.3.4.2.8) and csbfCtx are those of each path: a state carries the
+// AbsLevels its path chose in the current subblock and, from the subblocks
+// coded before, the AbsLevels and sb_coded_flags of its path (copied from
+// the state it came from when a subblock ends).
 int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
-                       const ContextSet &cs, double lambda, int32_t *level, int passes) {
+                       const ContextSet &cs, double lambda, int32_t *level) {
   const int tw = 1 << log2w;
   const int zo_w = log2_zo_tb_size(log2w), zo_h = log2_zo_tb_size(log2h);
-  const int nzw = 1 << zo_w, nzh = 1 << zo_h;
+  const int nzw = 1 << zo_w, nzh = 1 << zo_h, area = nzw * nzh;
   // Lattice step Delta / 2 of qP + 1 in forward_transform() units.
   const QuantParams qpar = quant_params(log2w, log2h, qp + 1, bit_depth);
   const double inv_step = 2.0 * qpar.scale / std::ldexp(1.0, qpar.qbits);
@@ -81,28 +104,27 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   const int total = sbw * sbh * 16;
 
   // Scratch buffers reused across calls (the search calls this per TB candidate).
-  static thread_local std::vector<PosCtx> pc_buf;
-  static thread_local std::vector<int> est_buf, k_buf, t_buf;
+  static thread_local std::vector<ScanPoint> pt_buf;
   static thread_local std::vector<Decision> dec_buf;
-  pc_buf.resize(size_t(total));
-  PosCtx *pc = pc_buf.data();
+  static thread_local std::vector<uint8_t> lv_buf;
+  pt_buf.resize(size_t(total));
+  ScanPoint *pt = pt_buf.data();
   int last_scan = -1;
   for (int s = 0; s < total; s++) {
-    PosCtx &p = pc[size_t(s)];
+    ScanPoint &p = pt[s];
     p.x = (scan_sb[s >> 4].x << 2) + scan4[s & 15].x;
     p.y = (scan_sb[s >> 4].y << 2) + scan4[s & 15].y;
     p.q = std::min(std::abs(double(coeff[p.y * tw + p.x])) * inv_step, 32766.0);
     if (p.q >= 0.5) last_scan = s;
   }
   if (last_scan < 0) return 0;
-  const int last_sb_cand = last_scan >> 4;
+  BinCosts bc(cs);
 
-  // Last position bits (prefix contexts per dimension, 9.3.4.2.4).
+  // Bits of last_sig_coeff_{x,y}_{prefix,suffix} (9.3.4.2.4), per coordinate.
   const int max_gx = last_sig_coeff_prefix_cmax(zo_w), max_gy = last_sig_coeff_prefix_cmax(zo_h);
   int off_x, shift_x, off_y, shift_y;
   last_sig_coeff_prefix_ctx(log2w, c_idx, off_x, shift_x);
   last_sig_coeff_prefix_ctx(log2h, c_idx, off_y, shift_y);
-  // Bits of last_sig_coeff_{x,y}_{prefix,suffix}: one term per coordinate.
   auto prefix_bits = [&](int v, int base, int off, int shift, int max_g) {
     double b = 0;
     const int g = g_last_group_idx[v];
@@ -114,192 +136,211 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   for (int v = 0; v < nzw; v++) last_x_bits[v] = prefix_bits(v, CTX_LAST_X_PREFIX, off_x, shift_x, max_gx);
   for (int v = 0; v < nzh; v++) last_y_bits[v] = prefix_bits(v, CTX_LAST_Y_PREFIX, off_y, shift_y, max_gy);
   const int last_gtx_off = gtx_ctx_inc(true, 0, 0, 0, 0, c_idx);
-
-  // Template estimate (AbsLevel per position of the coded region): first a
-  // rounding of the lattice index, then the previous pass's decisions.
-  est_buf.assign(size_t(nzw) * nzh, 0);
-  int *est = est_buf.data();
-  for (int s = 0; s <= last_scan; s++) {
-    const PosCtx &p = pc[size_t(s)];
-    est[size_t(p.y) * nzw + p.x] = p.q < 0.75 ? 0 : int(p.q * 0.5 + 0.5);
-  }
+  const int last_rice = rice_param(0, 4);  // nothing is coded after the last position
+  double sb_bits[2][2];                    // sb_coded_flag bits by csbfCtx and bin
+  for (int c = 0; c < 2; c++)
+    for (int b = 0; b < 2; b++) sb_bits[c][b] = cost_bits(cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(c, c_idx)], b);
+  // Scan index inside a subblock of each (x & 3, y & 3).
+  int n_of[16];
+  for (int m = 0; m < 16; m++) n_of[scan4[m].y * 4 + scan4[m].x] = m;
 
   dec_buf.resize(size_t(last_scan + 1) * 4);
-  k_buf.resize(size_t(total));
-  t_buf.resize(size_t(total));
   Decision *dec = dec_buf.data();
-  int *chosen_k = k_buf.data(), *chosen_t = t_buf.data();
-  int nz = 0;
-  // Scan index inside its subblock of each position of the coded region.
-  static thread_local std::vector<int8_t> n_at_buf;
-  n_at_buf.resize(size_t(nzw) * nzh);
-  int8_t *n_at = n_at_buf.data();
-  for (int s = 0; s < total; s++) n_at[size_t(pc[size_t(s)].y) * nzw + pc[size_t(s)].x] = int8_t(s & 15);
-  for (int pass = 0; pass < std::max(1, passes); pass++) {
-    // Template terms of every position: outside the subblock from the estimate.
-    for (int s = 0; s <= last_scan; s++) {
-      PosCtx &p = pc[size_t(s)];
-      p.out_sum1 = p.out_num = p.out_sum = p.num_in = 0;
-      const int nb[5][2] = {{p.x + 1, p.y}, {p.x + 2, p.y}, {p.x + 1, p.y + 1}, {p.x, p.y + 1}, {p.x, p.y + 2}};
-      for (const auto &c : nb) {
-        if (c[0] >= nzw || c[1] >= nzh) continue;
-        if ((c[0] >> 2) == (p.x >> 2) && (c[1] >> 2) == (p.y >> 2)) {
-          p.in_n[p.num_in++] = n_at[size_t(c[1]) * nzw + c[0]];
-        } else {
-          const int v = est[size_t(c[1]) * nzw + c[0]];
-          p.out_sum1 += std::min(4 + (v & 1), v);
-          p.out_num += v != 0;
-          p.out_sum += v;
-        }
-      }
-    }
-    // sb_coded_flag bits per subblock (csbf from the estimate).
-    double sb_bits[64][2] = {};
-    {
-      uint8_t sb_nz[64] = {0};
-      for (int s = 0; s <= last_scan; s++)
-        if (est[size_t(pc[size_t(s)].y) * nzw + pc[size_t(s)].x]) sb_nz[s >> 4] = 1;
-      for (int i = 0; i <= last_sb_cand; i++) {
-        const int xs = scan_sb[i].x, ys = scan_sb[i].y;
-        int csbf = 0;
-        for (int j = 0; j <= last_sb_cand; j++) {
-          if ((scan_sb[j].x == xs + 1 && scan_sb[j].y == ys) || (scan_sb[j].x == xs && scan_sb[j].y == ys + 1))
-            csbf |= sb_nz[j];
-        }
-        const ContextModel &m = cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(csbf, c_idx)];
-        sb_bits[i][0] = cost_bits(m, 0);
-        sb_bits[i][1] = cost_bits(m, 1);
-      }
-    }
+  // Per state: AbsLevels of the subblocks its path completed (for templates),
+  // their sb_coded_flags; two generations swapped at each subblock end.
+  lv_buf.assign(size_t(8) * area, 0);
+  uint8_t *full[4], *full_next[4];
+  for (int st = 0; st < 4; st++) {
+    full[st] = lv_buf.data() + size_t(st) * area;
+    full_next[st] = lv_buf.data() + size_t(4 + st) * area;
+  }
+  uint8_t sbf[4][64] = {}, sbf_next[4][64];
+  int sbl[4][16] = {}, nsbl[4][16];  // AbsLevels of the current subblock along each path
+  int origin[4] = {-1, -1, -1, -1};  // state at the entry of the current subblock, -1: started in it
+  int norigin[4];
 
-    // Viterbi over the reverse scan; sbl[st] holds the AbsLevels the path
-    // of state st chose in the current subblock.
-    double J[4] = {kInf, kInf, kInf, kInf};
-    double j_entry[4] = {kInf, kInf, kInf, kInf};
-    int sbl[4][16] = {}, nsbl[4][16];
-    bool zero_sb[64][4] = {};
-    double j_none = 0;  // all levels zero so far (no last position yet)
-    double err0_sb = 0;
-    for (int s = last_scan; s >= 0; s--) {
-      const PosCtx &p = pc[size_t(s)];
-      const int sb = s >> 4, n = s & 15;
-      if (n == 15 || s == last_scan) {
-        err0_sb = 0;
-        std::fill(&sbl[0][0], &sbl[0][0] + 64, 0);
-        for (int st = 0; st < 4; st++) {
-          j_entry[st] = J[st];
-          // Paths started above code sb_coded_flag = 1 for an inner subblock.
-          if (sb > 0 && J[st] < kInf) J[st] += lambda * sb_bits[sb][1];
-        }
-      }
-      const double err0 = p.q * p.q * dscale;
-      err0_sb += err0;
-      double Jn[4] = {kInf, kInf, kInf, kInf};
-      Decision *d = &dec[size_t(s) * 4];
-      // Candidate AbsLevels per quantiser: 0 and the two nearest, with their distortion.
-      int cand[2][3], ncand[2] = {0, 0};
-      double dist[2][3];
-      for (int qz = 0; qz < 2; qz++) {
-        cand[qz][0] = 0;
-        dist[qz][0] = err0;
-        ncand[qz] = 1;
-        const int k0 = qz == 0 ? int(p.q * 0.5) : int((p.q + 1.0) * 0.5);
-        if (p.q >= (qz == 0 ? 1.0 : 0.5))
-          for (int k = std::max(1, k0); k <= k0 + 1; k++) {
-            const double e = p.q - trans_level(k, 2 * qz);
-            cand[qz][ncand[qz]] = k;
-            dist[qz][ncand[qz]++] = e * e * dscale;
-          }
-      }
-      int key[4];               // gtx ctxInc and cRiceParam of each state's template
-      double lbits[4][3] = {};  // level bits of its candidates (shared by states with equal key and quantiser)
+  double J[4] = {kInf, kInf, kInf, kInf};
+  double j_entry[4] = {kInf, kInf, kInf, kInf};
+  bool zero_sb[64][4] = {};
+  double j_none = 0;  // all levels zero so far (no last position yet)
+  double err0_sb = 0;
+  // Template terms of the neighbours outside the current subblock, per entry
+  // state and scan index: sum of AbsLevelPass1, nonzero count, sum of AbsLevel.
+  int out_sum1[4][16], out_num[4][16], out_sum[4][16];
+  int in_n[16][5], num_in[16];
+  for (int s = last_scan; s >= 0; s--) {
+    const ScanPoint &p = pt[s];
+    const int sb = s >> 4, n = s & 15, xs = scan_sb[sb].x, ys = scan_sb[sb].y;
+    if (n == 15 || s == last_scan) {
+      // Entering a subblock: paths started before code sb_coded_flag = 1
+      // (inner subblock), the template terms from their completed subblocks.
+      err0_sb = 0;
       for (int st = 0; st < 4; st++) {
+        j_entry[st] = J[st];
+        origin[st] = st;
+        std::fill_n(sbl[st], 16, 0);
         if (J[st] >= kInf) continue;
-        const int qz = st >> 1;
-        int loc_sum = p.out_sum1, num_sig = p.out_num, sum_abs = p.out_sum;
-        for (int i = 0; i < p.num_in; i++) {
-          const int v = sbl[st][p.in_n[i]];
-          loc_sum += std::min(4 + (v & 1), v);
-          num_sig += v != 0;
-          sum_abs += v;
+        int csbf = 0;
+        if (xs + 1 < sbw) csbf |= sbf[st][ys * sbw + xs + 1];
+        if (ys + 1 < sbh) csbf |= sbf[st][(ys + 1) * sbw + xs];
+        if (sb > 0) J[st] += lambda * sb_bits[csbf][1];
+      }
+      for (int m = 0; m < 16; m++) {
+        const int x = (xs << 2) + scan4[m].x, y = (ys << 2) + scan4[m].y;
+        const int nb[5][2] = {{x + 1, y}, {x + 2, y}, {x + 1, y + 1}, {x, y + 1}, {x, y + 2}};
+        num_in[m] = 0;
+        for (int st = 0; st < 4; st++) out_sum1[st][m] = out_num[st][m] = out_sum[st][m] = 0;
+        for (const auto &c : nb) {
+          if (c[0] >= nzw || c[1] >= nzh) continue;
+          if ((c[0] >> 2) == xs && (c[1] >> 2) == ys) {
+            in_n[m][num_in[m]++] = n_of[(c[1] & 3) * 4 + (c[0] & 3)];
+            continue;
+          }
+          for (int st = 0; st < 4; st++) {
+            if (J[st] >= kInf) continue;
+            const int v = full[st][c[1] * nzw + c[0]];
+            out_sum1[st][m] += std::min(4 + (v & 1), v);
+            out_num[st][m] += v != 0;
+            out_sum[st][m] += v;
+          }
         }
-        const ContextModel &sig_m = cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, st)];
-        const int gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
-        const int rice = rice_param(sum_abs, 4);
-        key[st] = gtx_off * 4 + rice;
-        int same = -1;
-        for (int o = qz * 2; o < st; o++)
-          if (J[o] < kInf && key[o] == key[st]) same = o;
-        for (int c = 1; c < ncand[qz]; c++)
-          lbits[st][c] = same >= 0 ? lbits[same][c] : level_bits(cs, cand[qz][c], gtx_off, rice);
-        const double sig0 = cost_bits(sig_m, 0), sig1 = cost_bits(sig_m, 1);
-        for (int c = 0; c < ncand[qz]; c++) {
-          const int k = cand[qz][c];
-          const double r = k ? sig1 + lbits[st][c] : sig0;
-          const double j = J[st] + dist[qz][c] + lambda * r;
-          const int ns = qstate_next(st, k);
-          if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; }
+      }
+    }
+    const double err0 = p.q * p.q * dscale;
+    err0_sb += err0;
+    double Jn[4] = {kInf, kInf, kInf, kInf};
+    Decision *d = &dec[size_t(s) * 4];
+    // Candidate AbsLevels per quantiser: 0 and the two nearest, with their distortion.
+    int cand[2][3], ncand[2];
+    double dist[2][3];
+    for (int qz = 0; qz < 2; qz++) {
+      cand[qz][0] = 0;
+      dist[qz][0] = err0;
+      ncand[qz] = 1;
+      const int k0 = qz == 0 ? int(p.q * 0.5) : int((p.q + 1.0) * 0.5);
+      if (p.q >= (qz == 0 ? 1.0 : 0.5))
+        for (int k = std::max(1, k0); k <= k0 + 1; k++) {
+          const double e = p.q - trans_level(k, 2 * qz);
+          cand[qz][ncand[qz]] = k;
+          dist[qz][ncand[qz]++] = e * e * dscale;
         }
+    }
+    int key[4];               // gtx ctxInc and cRiceParam of each state's template
+    double lbits[4][3] = {};  // level bits of its candidates (shared by states with equal key and quantiser)
+    for (int st = 0; st < 4; st++) {
+      if (J[st] >= kInf) continue;
+      const int qz = st >> 1, o = origin[st];
+      int loc_sum = 0, num_sig = 0, sum_abs = 0;
+      if (o >= 0) { loc_sum = out_sum1[o][n]; num_sig = out_num[o][n]; sum_abs = out_sum[o][n]; }
+      for (int i = 0; i < num_in[n]; i++) {
+        const int v = sbl[st][in_n[n][i]];
+        loc_sum += std::min(4 + (v & 1), v);
+        num_sig += v != 0;
+        sum_abs += v;
       }
-      // A path starting here: this is the last significant position, QState
-      // 0, nothing after it (template sum 0).
-      const double last_pos_bits = last_x_bits[p.x] + last_y_bits[p.y];
-      for (int c = 1; c < ncand[0]; c++) {
-        const int k = cand[0][c];
-        const double j = j_none + dist[0][c] + lambda * (level_bits(cs, k, last_gtx_off, rice_param(0, 4)) + last_pos_bits);
-        const int ns = qstate_next(0, k);
-        if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{-1, k}; }
+      const int sig_ctx = CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, st);
+      const int gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
+      const int rice = rice_param(sum_abs, 4);
+      key[st] = gtx_off * 4 + rice;
+      int same = -1;
+      for (int o2 = qz * 2; o2 < st; o2++)
+        if (J[o2] < kInf && key[o2] == key[st]) same = o2;
+      for (int c = 1; c < ncand[qz]; c++)
+        lbits[st][c] = same >= 0 ? lbits[same][c] : level_bits(bc, cand[qz][c], gtx_off, rice);
+      const double sig0 = bc(sig_ctx, 0), sig1 = bc(sig_ctx, 1);
+      for (int c = 0; c < ncand[qz]; c++) {
+        const int k = cand[qz][c];
+        const double r = k ? sig1 + lbits[st][c] : sig0;
+        const double j = J[st] + dist[qz][c] + lambda * r;
+        const int ns = qstate_next(st, k);
+        if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; }
       }
-      j_none += err0;
-      for (int ns = 0; ns < 4; ns++) {
-        if (Jn[ns] >= kInf) continue;
-        if (d[ns].prev >= 0) std::copy_n(sbl[d[ns].prev], 16, nsbl[ns]);
-        else std::fill_n(nsbl[ns], 16, 0);
-        nsbl[ns][n] = d[ns].k;
-      }
-      std::copy(&nsbl[0][0], &nsbl[0][0] + 64, &sbl[0][0]);
+    }
+    // A path starting here: this is the last significant position, QState
+    // 0, nothing coded after it.
+    const double last_pos_bits = last_x_bits[p.x] + last_y_bits[p.y];
+    for (int c = 1; c < ncand[0]; c++) {
+      const int k = cand[0][c];
+      const double j = j_none + dist[0][c] + lambda * (level_bits(bc, k, last_gtx_off, last_rice) + last_pos_bits);
+      const int ns = qstate_next(0, k);
+      if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{-1, k}; }
+    }
+    j_none += err0;
+    for (int ns = 0; ns < 4; ns++) {
+      if (Jn[ns] >= kInf) continue;
+      const int ps = d[ns].prev;
+      if (ps >= 0) { std::copy_n(sbl[ps], 16, nsbl[ns]); norigin[ns] = origin[ps]; }
+      else { std::fill_n(nsbl[ns], 16, 0); norigin[ns] = -1; }
+      nsbl[ns][n] = d[ns].k;
+    }
+    if (n == 0 && sb > 0) {
       // Leaving an inner subblock: the alternative sb_coded_flag = 0 keeps
       // the entry state (16 parity-0 transitions are the identity).
-      if (n == 0 && sb > 0) {
-        for (int st = 0; st < 4; st++) {
-          zero_sb[sb][st] = false;
-          if (j_entry[st] >= kInf) continue;
-          const double jz = j_entry[st] + lambda * sb_bits[sb][0] + err0_sb;
-          if (jz < Jn[st]) { Jn[st] = jz; zero_sb[sb][st] = true; }
+      for (int st = 0; st < 4; st++) {
+        zero_sb[sb][st] = false;
+        if (j_entry[st] >= kInf) continue;
+        int csbf = 0;
+        if (xs + 1 < sbw) csbf |= sbf[st][ys * sbw + xs + 1];
+        if (ys + 1 < sbh) csbf |= sbf[st][(ys + 1) * sbw + xs];
+        const double jz = j_entry[st] + lambda * sb_bits[csbf][0] + err0_sb;
+        if (jz < Jn[st]) {
+          Jn[st] = jz;
+          zero_sb[sb][st] = true;
+          std::fill_n(nsbl[st], 16, 0);
+          norigin[st] = st;
         }
       }
-      for (int st = 0; st < 4; st++) J[st] = Jn[st];
     }
-    int best = -1;
-    double jb = j_none;
-    for (int st = 0; st < 4; st++)
-      if (J[st] < jb) { jb = J[st]; best = st; }
-    std::fill(chosen_k, chosen_k + total, 0);
-    std::fill(chosen_t, chosen_t + total, 0);
-    nz = 0;
-    if (best >= 0) {
-      // Back-tracking from scan position 0 up to the last significant position.
-      int st = best, s = 0;
-      while (s <= last_scan) {
-        if ((s & 15) == 0 && (s >> 4) > 0 && zero_sb[s >> 4][st]) { s += 16; continue; }
-        const Decision &d = dec[size_t(s) * 4 + st];
-        const int prev = d.prev < 0 ? 0 : d.prev;
-        chosen_k[size_t(s)] = d.k;
-        chosen_t[size_t(s)] = trans_level(d.k, prev);
-        nz += d.k != 0;
-        if (d.prev < 0) break;
-        st = d.prev;
-        s++;
+    for (int st = 0; st < 4; st++) {
+      J[st] = Jn[st];
+      if (Jn[st] >= kInf) continue;
+      std::copy_n(nsbl[st], 16, sbl[st]);
+      origin[st] = norigin[st];
+    }
+    if (n == 0 && s > 0) {
+      // Subblock end: each path's completed levels and coded flags.
+      for (int st = 0; st < 4; st++) {
+        if (J[st] >= kInf) continue;
+        const int o = origin[st];
+        if (o >= 0) {
+          std::copy_n(full[o], area, full_next[st]);
+          std::copy_n(sbf[o], 64, sbf_next[st]);
+        } else {
+          std::fill_n(full_next[st], area, 0);
+          std::fill_n(sbf_next[st], 64, 0);
+        }
+        bool any = false;
+        for (int m = 0; m < 16; m++) {
+          full_next[st][((ys << 2) + scan4[m].y) * nzw + (xs << 2) + scan4[m].x] = tpl_level(sbl[st][m]);
+          any |= sbl[st][m] != 0;
+        }
+        sbf_next[st][ys * sbw + xs] = any;
+      }
+      for (int st = 0; st < 4; st++) {
+        std::swap(full[st], full_next[st]);
+        if (J[st] < kInf) std::copy_n(sbf_next[st], 64, sbf[st]);
       }
     }
-    if (nz == 0) break;
-    for (int s = 0; s <= last_scan; s++) est[size_t(pc[size_t(s)].y) * nzw + pc[size_t(s)].x] = chosen_k[size_t(s)];
   }
-  for (int s = 0; s <= last_scan; s++) {
-    const int t = chosen_t[size_t(s)];
-    if (!t) continue;
-    const PosCtx &p = pc[size_t(s)];
-    level[p.y * tw + p.x] = coeff[p.y * tw + p.x] < 0 ? -t : t;
+  int best = -1;
+  double jb = j_none;
+  for (int st = 0; st < 4; st++)
+    if (J[st] < jb) { jb = J[st]; best = st; }
+  if (best < 0) return 0;
+  // Back-tracking from scan position 0 up to the last significant position.
+  int nz = 0, st = best, s = 0;
+  while (s <= last_scan) {
+    if ((s & 15) == 0 && (s >> 4) > 0 && zero_sb[s >> 4][st]) { s += 16; continue; }
+    const Decision &d = dec[size_t(s) * 4 + st];
+    const int t = trans_level(d.k, d.prev < 0 ? 0 : d.prev);
+    if (t) {
+      const ScanPoint &p = pt[s];
+      level[p.y * tw + p.x] = coeff[p.y * tw + p.x] < 0 ? -t : t;
+      nz++;
+    }
+    if (d.prev < 0) break;
+    st = d.prev;
+    s++;
   }
   return nz;
 }

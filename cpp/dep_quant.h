@@ -13,14 +13,13 @@ namespace pyvtm {
 // dependent quantisation: each state allows the levels of its quantiser
 // (QState 0/1: even TransCoeffLevel, 2/3: odd or zero), the AbsLevel parity
 // moves the state (QStateTransTable). Cost D + lambda * R with rates from the
-// CABAC states cs (state-dependent sig_coeff_flag contexts, gtx / par /
-// remainder bins, last position, sb_coded_flag); the templates of the
-// contexts come from a first estimate and then from the previous pass
-// (`passes` >= 1). Only the Min(W, 32) x Min(H, 32) zero-out region gets
+// CABAC states cs (state-dependent sig_coeff_flag contexts with the
+// templates of each path, gtx / par / remainder bins, last position,
+// sb_coded_flag). Only the Min(W, 32) x Min(H, 32) zero-out region gets
 // nonzero levels. qp is qP of 8.7.3 (without the + 1 of DQ, which this
 // applies). Returns the number of nonzero levels.
 int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
-                       const ContextSet &cs, double lambda, int32_t *level, int passes = 2);
+                       const ContextSet &cs, double lambda, int32_t *level);
 
 // Sign data hiding, encoder side: in every 4x4 subblock whose sign is
 // hidden (lastSigScanPosSb - firstSigScanPosSb > 3) and whose parity of

@@ -55,7 +55,6 @@ struct SearchEffort {
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
   int angular_step;   // first-stage angular mode spacing of the SATD search
-  int dq_passes = 2;  // dependent quantisation trellis passes (context templates refined)
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
@@ -277,7 +276,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   TbResidualMode tb_mode;
   tb_mode.dep_quant = rc_params_.dep_quant;
   int nz = rc_params_.dep_quant
-               ? dep_quant_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels, eff_.dq_passes)
+               ? dep_quant_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
            : cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
                        : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
   if (rc_params_.sign_hiding && nz) nz = sign_hiding_adjust(coeff, log2w, log2h, qp_[comp], kBitDepth, lam, levels);
