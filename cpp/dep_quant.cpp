@@ -90,7 +90,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
                        const ContextSet &cs, double lambda, int32_t *level) {
   const int tw = 1 << log2w;
   const int zo_w = log2_zo_tb_size(log2w), zo_h = log2_zo_tb_size(log2h);
-  const int nzw = 1 << zo_w, nzh = 1 << zo_h, area = nzw * nzh;
+  const int nzw = 1 << zo_w, nzh = 1 << zo_h;
   // Lattice step Delta / 2 of qP + 1 in forward_transform() units.
   const QuantParams qpar = quant_params(log2w, log2h, qp + 1, bit_depth);
   const double inv_step = 2.0 * qpar.scale / std::ldexp(1.0, qpar.qbits);
@@ -106,7 +106,6 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   // Scratch buffers reused across calls (the search calls this per TB candidate).
   static thread_local std::vector<ScanPoint> pt_buf;
   static thread_local std::vector<Decision> dec_buf;
-  static thread_local std::vector<uint8_t> lv_buf;
   pt_buf.resize(size_t(total));
   ScanPoint *pt = pt_buf.data();
   int last_scan = -1;
@@ -132,9 +131,9 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     if (g < max_g) b += cost_bits(cs.m[base + off + (g >> shift)], 0);
     return b + last_sig_coeff_suffix_len(g);
   };
-  double last_x_bits[32], last_y_bits[32];
-  for (int v = 0; v < nzw; v++) last_x_bits[v] = prefix_bits(v, CTX_LAST_X_PREFIX, off_x, shift_x, max_gx);
-  for (int v = 0; v < nzh; v++) last_y_bits[v] = prefix_bits(v, CTX_LAST_Y_PREFIX, off_y, shift_y, max_gy);
+  double last_x_bits[32], last_y_bits[32];  // filled on first use (< 0: not yet)
+  std::fill_n(last_x_bits, nzw, -1.0);
+  std::fill_n(last_y_bits, nzh, -1.0);
   const int last_gtx_off = gtx_ctx_inc(true, 0, 0, 0, 0, c_idx);
   const int last_rice = rice_param(0, 4);  // nothing is coded after the last position
   double sb_bits[2][2];                    // sb_coded_flag bits by csbfCtx and bin
@@ -146,18 +145,18 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
 
   dec_buf.resize(size_t(last_scan + 1) * 4);
   Decision *dec = dec_buf.data();
-  // Per state: AbsLevels of the subblocks its path completed (for templates),
-  // their sb_coded_flags; two generations swapped at each subblock end.
-  lv_buf.assign(size_t(8) * area, 0);
-  uint8_t *full[4], *full_next[4];
-  for (int st = 0; st < 4; st++) {
-    full[st] = lv_buf.data() + size_t(st) * area;
-    full_next[st] = lv_buf.data() + size_t(4 + st) * area;
-  }
-  uint8_t sbf[4][64] = {}, sbf_next[4][64];
+  // Each path's AbsLevels of the subblocks it completed, as a history per
+  // subblock: hist[sb][st] the levels the path ending in state st at the end
+  // of subblock sb chose there, par[sb][st] its state at the end of subblock
+  // sb + 1 (-1: the path started in sb). Subblock index -> (xs, ys) and back.
+  uint8_t hist[64][4][16];
+  int8_t par[64][4];
+  int8_t sb_index[64];
+  for (int i = 0; i < sbw * sbh; i++) sb_index[scan_sb[i].y * sbw + scan_sb[i].x] = int8_t(i);
   int sbl[4][16] = {}, nsbl[4][16];  // AbsLevels of the current subblock along each path
   int origin[4] = {-1, -1, -1, -1};  // state at the entry of the current subblock, -1: started in it
   int norigin[4];
+  int csbf_of[4] = {0, 0, 0, 0};     // csbfCtx of the current subblock along each entry state's path
 
   double J[4] = {kInf, kInf, kInf, kInf};
   double j_entry[4] = {kInf, kInf, kInf, kInf};
@@ -175,15 +174,29 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       // Entering a subblock: paths started before code sb_coded_flag = 1
       // (inner subblock), the template terms from their completed subblocks.
       err0_sb = 0;
+      // The right, below and below-right subblocks hold the template
+      // neighbours outside this one; each path's levels there come from its history.
+      int nb_sb[3] = {-1, -1, -1};
+      if (xs + 1 < sbw) nb_sb[0] = sb_index[ys * sbw + xs + 1];
+      if (ys + 1 < sbh) nb_sb[1] = sb_index[(ys + 1) * sbw + xs];
+      if (xs + 1 < sbw && ys + 1 < sbh) nb_sb[2] = sb_index[(ys + 1) * sbw + xs + 1];
+      const int reach = std::max(nb_sb[0], std::max(nb_sb[1], nb_sb[2]));
+      const uint8_t *nb_lv[4][3] = {};
       for (int st = 0; st < 4; st++) {
         j_entry[st] = J[st];
         origin[st] = st;
         std::fill_n(sbl[st], 16, 0);
+        csbf_of[st] = 0;
         if (J[st] >= kInf) continue;
-        int csbf = 0;
-        if (xs + 1 < sbw) csbf |= sbf[st][ys * sbw + xs + 1];
-        if (ys + 1 < sbh) csbf |= sbf[st][(ys + 1) * sbw + xs];
-        if (sb > 0) J[st] += lambda * sb_bits[csbf][1];
+        for (int k = sb + 1, cur = st; k <= reach && cur >= 0; k++) {
+          for (int j = 0; j < 3; j++)
+            if (nb_sb[j] == k) nb_lv[st][j] = hist[k][cur];
+          cur = par[k][cur];
+        }
+        for (int j = 0; j < 2; j++)
+          if (nb_lv[st][j])
+            for (int m = 0; m < 16; m++) csbf_of[st] |= nb_lv[st][j][m] != 0;
+        if (sb > 0) J[st] += lambda * sb_bits[csbf_of[st]][1];
       }
       for (int m = 0; m < 16; m++) {
         const int x = (xs << 2) + scan4[m].x, y = (ys << 2) + scan4[m].y;
@@ -192,13 +205,16 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
         for (int st = 0; st < 4; st++) out_sum1[st][m] = out_num[st][m] = out_sum[st][m] = 0;
         for (const auto &c : nb) {
           if (c[0] >= nzw || c[1] >= nzh) continue;
-          if ((c[0] >> 2) == xs && (c[1] >> 2) == ys) {
-            in_n[m][num_in[m]++] = n_of[(c[1] & 3) * 4 + (c[0] & 3)];
+          const int nn = n_of[(c[1] & 3) * 4 + (c[0] & 3)];
+          const int dx = (c[0] >> 2) - xs, dy = (c[1] >> 2) - ys;
+          if (!dx && !dy) {
+            in_n[m][num_in[m]++] = nn;
             continue;
           }
+          const int j = dx && dy ? 2 : (dx ? 0 : 1);
           for (int st = 0; st < 4; st++) {
-            if (J[st] >= kInf) continue;
-            const int v = full[st][c[1] * nzw + c[0]];
+            if (!nb_lv[st][j]) continue;
+            const int v = nb_lv[st][j][nn];
             out_sum1[st][m] += std::min(4 + (v & 1), v);
             out_num[st][m] += v != 0;
             out_sum[st][m] += v;
@@ -258,6 +274,8 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     }
     // A path starting here: this is the last significant position, QState
     // 0, nothing coded after it.
+    if (ncand[0] > 1 && last_x_bits[p.x] < 0) last_x_bits[p.x] = prefix_bits(p.x, CTX_LAST_X_PREFIX, off_x, shift_x, max_gx);
+    if (ncand[0] > 1 && last_y_bits[p.y] < 0) last_y_bits[p.y] = prefix_bits(p.y, CTX_LAST_Y_PREFIX, off_y, shift_y, max_gy);
     const double last_pos_bits = last_x_bits[p.x] + last_y_bits[p.y];
     for (int c = 1; c < ncand[0]; c++) {
       const int k = cand[0][c];
@@ -279,10 +297,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       for (int st = 0; st < 4; st++) {
         zero_sb[sb][st] = false;
         if (j_entry[st] >= kInf) continue;
-        int csbf = 0;
-        if (xs + 1 < sbw) csbf |= sbf[st][ys * sbw + xs + 1];
-        if (ys + 1 < sbh) csbf |= sbf[st][(ys + 1) * sbw + xs];
-        const double jz = j_entry[st] + lambda * sb_bits[csbf][0] + err0_sb;
+        const double jz = j_entry[st] + lambda * sb_bits[csbf_of[st]][0] + err0_sb;
         if (jz < Jn[st]) {
           Jn[st] = jz;
           zero_sb[sb][st] = true;
@@ -298,27 +313,11 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       origin[st] = norigin[st];
     }
     if (n == 0 && s > 0) {
-      // Subblock end: each path's completed levels and coded flags.
+      // Subblock end: the history of each path.
       for (int st = 0; st < 4; st++) {
         if (J[st] >= kInf) continue;
-        const int o = origin[st];
-        if (o >= 0) {
-          std::copy_n(full[o], area, full_next[st]);
-          std::copy_n(sbf[o], 64, sbf_next[st]);
-        } else {
-          std::fill_n(full_next[st], area, 0);
-          std::fill_n(sbf_next[st], 64, 0);
-        }
-        bool any = false;
-        for (int m = 0; m < 16; m++) {
-          full_next[st][((ys << 2) + scan4[m].y) * nzw + (xs << 2) + scan4[m].x] = tpl_level(sbl[st][m]);
-          any |= sbl[st][m] != 0;
-        }
-        sbf_next[st][ys * sbw + xs] = any;
-      }
-      for (int st = 0; st < 4; st++) {
-        std::swap(full[st], full_next[st]);
-        if (J[st] < kInf) std::copy_n(sbf_next[st], 64, sbf[st]);
+        for (int m = 0; m < 16; m++) hist[sb][st][m] = tpl_level(sbl[st][m]);
+        par[sb][st] = int8_t(origin[st]);
       }
     }
   }

@@ -165,7 +165,8 @@ struct ResidualLayout {
 // signHidden of a subblock (7.3.11.11): firstSigScanPosSb / lastSigScanPosSb
 // are the lowest / highest scan positions with AbsLevel > 0; the sign of the
 // first is hidden when they are more than 3 apart (sign hiding on, dependent
-// quantisation off). That sign is negative iff sumAbsLevel is odd.
+// quantisation off). That sign is negative iff sumAbsLevel is odd. (The
+// positions and the sum are only derived when sign hiding applies.)
 namespace {
 struct SignHiding {
   bool hidden = false;
@@ -174,6 +175,7 @@ struct SignHiding {
 SignHiding sign_hiding_of_subblock(const int *abs_lv, int nzw, int xs, int ys, const ScanPos *scan4,
                                    const ResidualCodingParams &p) {
   SignHiding h;
+  if (!p.sign_hiding || p.dep_quant) return h;
   for (int n = 15; n >= 0; n--) {
     const int a = abs_lv[((ys << 2) + scan4[n].y) * nzw + (xs << 2) + scan4[n].x];
     if (!a) continue;
