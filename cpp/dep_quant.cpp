@@ -156,6 +156,10 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   int sbl[4][16] = {}, nsbl[4][16];  // AbsLevels of the current subblock along each path
   int origin[4] = {-1, -1, -1, -1};  // state at the entry of the current subblock, -1: started in it
   int norigin[4];
+  // remBinsPass1 left along each path: below 4 the levels go to
+  // dec_abs_level (bypass, ZeroPos by QState) instead of the context-coded passes.
+  const int rem_bins_start = ((1 << (zo_w + zo_h)) * 7) >> 2;
+  int rem[4] = {0, 0, 0, 0}, nrem[4], rem_entry[4] = {0, 0, 0, 0};
   int csbf_of[4] = {0, 0, 0, 0};     // csbfCtx of the current subblock along each entry state's path
 
   double J[4] = {kInf, kInf, kInf, kInf};
@@ -185,6 +189,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       for (int st = 0; st < 4; st++) {
         j_entry[st] = J[st];
         origin[st] = st;
+        rem_entry[st] = rem[st];
         std::fill_n(sbl[st], 16, 0);
         csbf_of[st] = 0;
         if (J[st] >= kInf) continue;
@@ -243,6 +248,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     }
     int key[4];               // gtx ctxInc and cRiceParam of each state's template
     double lbits[4][3] = {};  // level bits of its candidates (shared by states with equal key and quantiser)
+    int used[4][3] = {};      // regular bins of each candidate
     for (int st = 0; st < 4; st++) {
       if (J[st] >= kInf) continue;
       const int qz = st >> 1, o = origin[st];
@@ -254,22 +260,40 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
         num_sig += v != 0;
         sum_abs += v;
       }
-      const int sig_ctx = CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, st);
-      const int gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
-      const int rice = rice_param(sum_abs, 4);
-      key[st] = gtx_off * 4 + rice;
-      int same = -1;
-      for (int o2 = qz * 2; o2 < st; o2++)
-        if (J[o2] < kInf && key[o2] == key[st]) same = o2;
-      for (int c = 1; c < ncand[qz]; c++)
-        lbits[st][c] = same >= 0 ? lbits[same][c] : level_bits(bc, cand[qz][c], gtx_off, rice);
-      const double sig0 = bc(sig_ctx, 0), sig1 = bc(sig_ctx, 1);
+      double r[3];
+      if (rem[st] >= 4) {
+        const int sig_ctx = CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, p.x, p.y, c_idx, st);
+        const int gtx_off = gtx_ctx_inc(false, loc_sum, num_sig, p.x, p.y, c_idx);
+        const int rice = rice_param(sum_abs, 4);
+        key[st] = gtx_off * 4 + rice;
+        int same = -1;
+        for (int o2 = qz * 2; o2 < st; o2++)
+          if (J[o2] < kInf && rem[o2] >= 4 && key[o2] == key[st]) same = o2;
+        for (int c = 1; c < ncand[qz]; c++)
+          lbits[st][c] = same >= 0 ? lbits[same][c] : level_bits(bc, cand[qz][c], gtx_off, rice);
+        r[0] = bc(sig_ctx, 0);
+        used[st][0] = 1;
+        for (int c = 1; c < ncand[qz]; c++) {
+          r[c] = bc(sig_ctx, 1) + lbits[st][c];
+          used[st][c] = cand[qz][c] > 1 ? 4 : 2;
+        }
+      } else {
+        // dec_abs_level (9.3.3.12 binarisation of the mapped value) and the sign.
+        key[st] = -1;
+        const int rice = rice_param(sum_abs, 0);
+        const int zero_pos = dec_abs_level_zero_pos(rice, st);
+        for (int c = 0; c < ncand[qz]; c++) {
+          const int k = cand[qz][c];
+          const uint32_t v = k == 0 ? uint32_t(zero_pos) : (k <= zero_pos ? uint32_t(k - 1) : uint32_t(k));
+          r[c] = rice_golomb_bits(v, rice) + (k ? 1.0 : 0.0);
+          used[st][c] = 0;
+        }
+      }
       for (int c = 0; c < ncand[qz]; c++) {
         const int k = cand[qz][c];
-        const double r = k ? sig1 + lbits[st][c] : sig0;
-        const double j = J[st] + dist[qz][c] + lambda * r;
+        const double j = J[st] + dist[qz][c] + lambda * r[c];
         const int ns = qstate_next(st, k);
-        if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; }
+        if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; nrem[ns] = rem[st] - used[st][c]; }
       }
     }
     // A path starting here: this is the last significant position, QState
@@ -281,7 +305,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       const int k = cand[0][c];
       const double j = j_none + dist[0][c] + lambda * (level_bits(bc, k, last_gtx_off, last_rice) + last_pos_bits);
       const int ns = qstate_next(0, k);
-      if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{-1, k}; }
+      if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{-1, k}; nrem[ns] = rem_bins_start - (k > 1 ? 3 : 1); }
     }
     j_none += err0;
     for (int ns = 0; ns < 4; ns++) {
@@ -303,6 +327,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
           zero_sb[sb][st] = true;
           std::fill_n(nsbl[st], 16, 0);
           norigin[st] = st;
+          nrem[st] = rem_entry[st];
         }
       }
     }
@@ -311,6 +336,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       if (Jn[st] >= kInf) continue;
       std::copy_n(nsbl[st], 16, sbl[st]);
       origin[st] = norigin[st];
+      rem[st] = nrem[st];
     }
     if (n == 0 && s > 0) {
       // Subblock end: the history of each path.

@@ -93,7 +93,8 @@ void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int lo
   Plane &rec = pic.plane[comp];
   if (levels) {
     int32_t coeff[64 * 64], resid[64 * 64];
-    dequantize(levels, log2w, log2h, qp, pic.bit_depth, coeff, mode.dep_quant);
+    // 8.7.3: dependent quantisation scaling only for transformed blocks.
+    dequantize(levels, log2w, log2h, qp, pic.bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
     inverse_transform(coeff, log2w, log2h, pic.bit_depth, resid);
     const int maxv = (1 << pic.bit_depth) - 1;
     for (int j = 0; j < h; j++) {
