@@ -114,7 +114,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     p.x = (scan_sb[s >> 4].x << 2) + scan4[s & 15].x;
     p.y = (scan_sb[s >> 4].y << 2) + scan4[s & 15].y;
     p.q = std::min(std::abs(double(coeff[p.y * tw + p.x])) * inv_step, 32766.0);
-    if (p.q >= 0.5) last_scan = s;
+    if (p.q >= 1.0) last_scan = s;  // a last position needs a nonzero level of Q0 (QState 0)
   }
   if (last_scan < 0) return 0;
   BinCosts bc(cs);
