@@ -287,6 +287,8 @@ void encoder_round_trips() {
   // Both tools on: DQ wins, no sign is hidden; the three streams differ.
   EncoderConfig cfg;
   cfg.qp = 30;
+  cfg.dep_quant = false;
+  cfg.sign_hiding = false;
   std::vector<uint8_t> off, dq, sdh, both;
   const Picture pic = test_support::test_picture(96, 80, 7);
   encode_round_trip(pic, cfg, "tools off", &off);
