@@ -49,8 +49,9 @@ struct EncoderConfig {
   bool deblocking = true;      // deblocking filter (8.8.3)
   bool sao = true;             // sample adaptive offset (8.8.4), decided per CTB after deblocking
   // Residual coding tools (each with its SPS enable flag; off -> not signalled).
-  bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag)
-  bool sign_hiding = false;     // sign data hiding (used only where dependent quantisation is off)
+  bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag); off by default: measured
+                                // -1.0% BD-rate Y for +44% encode time (medium)
+  bool sign_hiding = true;      // sign data hiding (used only where dependent quantisation is off): -0.4% BD-rate Y
   bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
   bool lfnst = false;           // low-frequency non-separable transform
   bool transform_skip = false;  // transform skip with residual_ts_coding()
@@ -123,6 +124,9 @@ struct SyntaxCounts {
   int sao_luma[3] = {0, 0, 0}, sao_chroma[3] = {0, 0, 0};
   int sao_merge = 0;
   int joint_cbcr[3] = {0, 0, 0};  // TUs with tu_joint_cbcr_residual_flag: TuCResMode 1, 2, 3
+  bool dep_quant = false;         // sh_dep_quant_used_flag
+  bool sign_hiding = false;       // sh_sign_data_hiding_used_flag
+  int hidden_signs = 0;           // coeff_sign_flag values inferred by sign data hiding
 };
 
 struct DecodeResult {

@@ -508,11 +508,11 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
 
 void CodingTreeSyntax::residual(TransformUnit &tu, int c, int log2w, int log2h) {
   if (w_) {
-    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c);
+    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c, rc_params_);
   } else {
     tu.coeff_offset[c] = uint32_t(out_->coeffs.size());
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
-    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c]);
+    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c], rc_params_);
   }
 #ifdef PYVTM_SYNTAX_TRACE
   const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];

@@ -19,6 +19,7 @@
 #include "intra_pred.h"
 #include "partition.h"
 #include "sao.h"
+#include "syntax.h"
 
 namespace pyvtm {
 
@@ -176,6 +177,8 @@ class CodingTreeSyntax {
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
   // SAO syntax at the head of each CTU (sh_sao_luma_used_flag / _chroma_).
   void set_sao(SaoSliceFlags f, int bit_depth);
+  // Slice switches of residual_coding() (sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag).
+  void set_residual_params(const ResidualCodingParams &p) { rc_params_ = p; }
 
  private:
   void ctu(int x0, int y0);
@@ -199,6 +202,7 @@ class CodingTreeSyntax {
   SaoSliceFlags sao_;
   int sao_bit_depth_ = 10;
   std::vector<SaoCtbParams> sao_grid_;  // the CTUs' SAO parameters so far (merge sources)
+  ResidualCodingParams rc_params_;
 };
 
 }  // namespace pyvtm

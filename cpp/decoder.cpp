@@ -52,6 +52,7 @@ class PictureReconstructor {
     qp_[1] = qp_c_[0];
     qp_[2] = qp_c_[1];
     joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
+    dep_quant_ = sh.dep_quant;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
     edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
@@ -90,8 +91,10 @@ class PictureReconstructor {
     const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
     predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    TbResidualMode res_mode;
+    res_mode.dep_quant = dep_quant_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp]);
+                   qp_[comp], res_mode);
   }
 
   // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
@@ -102,6 +105,7 @@ class PictureReconstructor {
     Pel pred[2][32 * 32];
     for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, mode, x, y, log2w, log2h, pred[k]);
     TbResidualMode rm;
+    rm.dep_quant = dep_quant_;
     rm.joint_cbcr = tu_cres_mode(tu);
     rm.joint_cbcr_sign = joint_cbcr_sign_;
     const int coded = rm.joint_cbcr == 3 ? 2 : 1;
@@ -114,6 +118,7 @@ class PictureReconstructor {
   int qp_[3];
   int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
   bool joint_cbcr_sign_ = false;
+  bool dep_quant_ = false;  // sh_dep_quant_used_flag
   ReconPicture pic_;
   TbEdgeMaps edges_;
 };
@@ -131,6 +136,23 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
   c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
   for (const TransformUnit &tu : ctu.tus)
     if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
+}
+
+// Residual tools of the slice and the signs sign data hiding inferred.
+void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, SyntaxCounts &c) {
+  c.dep_quant = p.dep_quant;
+  c.sign_hiding = p.sign_hiding;
+  if (!p.sign_hiding || p.dep_quant) return;
+  for (const CodingUnit &cu : ctu.cus)
+    for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+      const TransformUnit &tu = ctu.tus[size_t(t)];
+      for (int comp = 0; comp < 3; comp++) {
+        if (!tu.cbf[comp] || tu.transform_skip_flag[comp]) continue;
+        const int sh = comp ? 1 : 0;
+        c.hidden_signs += count_hidden_signs(ctu.coeffs.data() + tu.coeff_offset[comp],
+                                             floor_log2(uint32_t(tu.w)) - sh, floor_log2(uint32_t(tu.h)) - sh, p);
+      }
+    }
 }
 
 // Decodes the slice data of the (single) slice of a picture.
@@ -171,6 +193,8 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.sao.luma = sh.sao_luma;
   lay.sao.chroma = sh.sao_chroma;
   lay.bit_depth = sps.seq.bit_depth;
+  lay.residual.dep_quant = sh.dep_quant;
+  lay.residual.sign_hiding = sh.sign_hiding;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.
@@ -202,6 +226,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     sao_params[size_t(addr)] = ctu.sao;
     recon.reconstruct_ctu(ctu);    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
+    count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);
   }
 

@@ -30,6 +30,7 @@
 #include "param_sets.h"
 #include "partition.h"
 #include "quant.h"
+#include "dep_quant.h"
 #include "rdoq.h"
 #include "recon.h"
 #include "sao.h"
@@ -111,6 +112,11 @@ class PictureEncoder {
   uint64_t code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
                           int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr, uint8_t &joint);
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
+  // The slice's quantiser for one transformed TB: the DQ trellis, RDOQ or
+  // plain quantisation, then the sign-hiding parity fix-up. Returns the
+  // number of nonzero levels.
+  int quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx, double lam,
+                  int32_t *levels) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
   bool encoder_allows_split(const CtNode &n, SplitMode s) const;
@@ -141,6 +147,7 @@ class PictureEncoder {
   int qp_c_[3];           // Qp'Cb, Qp'Cr, Qp'CbCr (8.7.1)
   bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
   unsigned forced_joint_counter_ = 0;  // EncoderTestKnobs::force_joint_cbcr = 4
+  ResidualCodingParams rc_params_;  // sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
 };
 
@@ -202,6 +209,8 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   if (cfg.joint_cbcr) joint_cbcr_sign_ = joint_cbcr_sign_of(org_[1], org_[2]);
   if (g_encoder_test_knobs.joint_cbcr_sign >= 0) joint_cbcr_sign_ = g_encoder_test_knobs.joint_cbcr_sign != 0;
   chroma_weight_ = lambda_ / lambda_chroma_;
+  rc_params_.dep_quant = cfg.dep_quant;
+  rc_params_.sign_hiding = cfg.sign_hiding && !cfg.dep_quant;
 }
 
 // --- area state ---------------------------------------------------------------
@@ -310,6 +319,15 @@ int64_t joint_cbcr_residual(const int32_t *res_cb, const int32_t *res_cr, int n,
   return d;
 }
 
+int PictureEncoder::quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx,
+                                double lam, int32_t *levels) const {
+  int nz = rc_params_.dep_quant ? dep_quant_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
+           : cfg_.rdoq          ? rdoq_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
+                                : quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
+  if (rc_params_.sign_hiding && nz) nz = sign_hiding_adjust(coeff, log2w, log2h, qp, kBitDepth, lam, levels);
+  return nz;
+}
+
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
 // residual is dropped when that is cheaper in J = D + lambda * R.
@@ -329,13 +347,14 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   }
   forward_transform(resid, log2w, log2h, kBitDepth, coeff);
   const double lam = comp ? lambda_chroma_ : lambda_;
-  int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
-                     : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+  TbResidualMode tb_mode;
+  tb_mode.dep_quant = rc_params_.dep_quant;
+  int nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
   const int flag_ctx = comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx;
   ContextModel &flag = ctx.m[flag_ctx];
   if (nz) {
-    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
     uint64_t d = 0;
     for (int j = 0; j < h; j++) {
       const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
@@ -349,7 +368,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
     e1.encode_bin(c1.m[flag_ctx], 1);
-    write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+    write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_);
     if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
       nz = 0;
     } else {
@@ -440,10 +459,10 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
     forward_transform(res_j[m - 1], log2w, log2h, kBitDepth, coeff);
     // The reference encoder loosens the RDOQ lambda of the joint residual (it serves two TBs).
     const double lam = lambda_chroma_ * (m == 2 ? 0.5 : 0.8);
-    const int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp, cc, kBitDepth, ctx, lam, lv)
-                             : quantize(coeff, log2w, log2h, qp, kBitDepth, lv);
+    const int nz = quantize_tb(coeff, log2w, log2h, qp, cc, ctx, lam, lv);
     if (!nz) continue;
     TbResidualMode rm;
+    rm.dep_quant = rc_params_.dep_quant;
     rm.joint_cbcr = m;
     rm.joint_cbcr_sign = joint_cbcr_sign_;
     int32_t r[32 * 32], rc[2][32 * 32];
@@ -467,7 +486,7 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
     write_tu_cb_coded_flag(ej, cj, cb);
     write_tu_cr_coded_flag(ej, cj, cr, cb);
     write_tu_joint_cbcr_residual_flag(ej, cj, 1, cb, cr);
-    write_residual_coding(ej, cj, lv, log2w, log2h, cc);
+    write_residual_coding(ej, cj, lv, log2w, log2h, cc, rc_params_);
     const double cost = chroma_weight_ * double(d) + lambda_ * bits_of(ej);
     if (cost < best_cost) {
       best_cost = cost;
@@ -950,6 +969,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.cclm = cclm_;
   sps.joint_cbcr = cfg_.joint_cbcr;
   sps.chroma_qp = chroma_map_;
+  sps.dep_quant = cfg_.dep_quant;
+  sps.sign_hiding = cfg_.sign_hiding;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -960,6 +981,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
   sl.joint_cbcr_qp_offset = cfg_.joint_cbcr ? kJointCbCrQpOffset : 0;
   sl.joint_cbcr_sign = joint_cbcr_sign_;
+  sl.dep_quant = rc_params_.dep_quant;
+  sl.sign_hiding = rc_params_.sign_hiding;
 
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
@@ -1064,6 +1087,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
   walker.set_sao(sao_flags, kBitDepth);
   walker.joint_cbcr = cfg_.joint_cbcr;
+  walker.set_residual_params(rc_params_);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

@@ -225,8 +225,8 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(0, 1);  // sps_ibc_enabled_flag
   bw.write(0, 1);  // sps_ladf_enabled_flag
   bw.write(0, 1);  // sps_explicit_scaling_list_enabled_flag
-  bw.write(0, 1);  // sps_dep_quant_enabled_flag
-  bw.write(0, 1);  // sps_sign_data_hiding_enabled_flag
+  bw.write(s.dep_quant, 1);    // sps_dep_quant_enabled_flag
+  bw.write(s.sign_hiding, 1);  // sps_sign_data_hiding_enabled_flag
   bw.write(0, 1);  // sps_virtual_boundaries_enabled_flag
   bw.write(0, 1);  // sps_timing_hrd_params_present_flag
   bw.write(0, 1);  // sps_field_seq_flag
@@ -316,6 +316,9 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
     bw.write(sl.sao_luma, 1);    // sh_sao_luma_used_flag
     bw.write(sl.sao_chroma, 1);  // sh_sao_chroma_used_flag (ChromaArrayType != 0)
   }
+  // No deblocking override.
+  if (s.dep_quant) bw.write(sl.dep_quant, 1);  // sh_dep_quant_used_flag
+  if (s.sign_hiding && !(s.dep_quant && sl.dep_quant)) bw.write(sl.sign_hiding, 1);  // sh_sign_data_hiding_used_flag
   bw.byte_alignment();
 }
 
@@ -604,8 +607,8 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   refuse_flag(br, "sps_ibc_enabled_flag", "intra block copy (IBC)");
   refuse_flag(br, "sps_ladf_enabled_flag", "luma-adaptive deblocking (LADF)");
   refuse_flag(br, "sps_explicit_scaling_list_enabled_flag", "scaling lists");
-  refuse_flag(br, "sps_dep_quant_enabled_flag", "dependent quantisation");
-  refuse_flag(br, "sps_sign_data_hiding_enabled_flag", "sign data hiding");
+  q.dep_quant = br.read_flag("sps_dep_quant_enabled_flag");
+  q.sign_hiding = br.read_flag("sps_sign_data_hiding_enabled_flag");
   refuse_flag(br, "sps_virtual_boundaries_enabled_flag", "virtual boundaries");
   if (ptl_dpb_hrd) refuse_flag(br, "sps_timing_hrd_params_present_flag", "HRD timing parameters (in the SPS) are");
   refuse_flag(br, "sps_field_seq_flag", "field coding");
@@ -836,7 +839,9 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
       }
     }
   }
-  // Dependent quantisation / sign hiding / transform skip are off in the SPS.
+  if (sps->seq.dep_quant) sh.dep_quant = br.read_flag("sh_dep_quant_used_flag");
+  if (sps->seq.sign_hiding && !sh.dep_quant) sh.sign_hiding = br.read_flag("sh_sign_data_hiding_used_flag");
+  // Transform skip is off in the SPS.
   if (pps->slice_header_extension_present) {
     const uint32_t len = br.read_ue("sh_slice_header_extension_length", 256);
     br.skip_bits(size_t(len) * 8, "sh_slice_header_extension_data_byte");

@@ -53,6 +53,8 @@ struct SequenceParams {
   bool sao = false;        // sps_sao_enabled_flag
   bool joint_cbcr = false; // sps_joint_cbcr_enabled_flag
   ChromaQpMapping chroma_qp;
+  bool dep_quant = false;    // sps_dep_quant_enabled_flag
+  bool sign_hiding = false;  // sps_sign_data_hiding_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -68,6 +70,8 @@ struct SliceParams {
   // nonzero; only with sps_joint_cbcr_enabled_flag).
   int joint_cbcr_qp_offset = 0;
   bool joint_cbcr_sign = false;  // ph_joint_cbcr_sign_flag (picture header)
+  bool dep_quant = false;    // sh_dep_quant_used_flag (needs sps_dep_quant_enabled_flag)
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (needs the SPS flag, !dep_quant)
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -146,6 +150,8 @@ struct SliceHeaderInfo {
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  bool dep_quant = false;    // sh_dep_quant_used_flag
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

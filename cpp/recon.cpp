@@ -108,9 +108,9 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
 
 void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_depth, const TbResidualMode &mode,
                  int32_t *resid) {
-  (void)mode;
   int32_t coeff[64 * 64];
-  dequantize(levels, log2w, log2h, qp, bit_depth, coeff);
+  // 8.7.3: dependent quantisation scaling only for transformed blocks.
+  dequantize(levels, log2w, log2h, qp, bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
   inverse_transform(coeff, log2w, log2h, bit_depth, resid);
 }
 

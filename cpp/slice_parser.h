@@ -22,6 +22,7 @@ struct SliceLayout {
   int slice_qp = 32;    // SliceQpY (context initialisation)
   SaoSliceFlags sao;    // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   int bit_depth = 10;
+  ResidualCodingParams residual;  // sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag
 };
 
 class SliceParser {

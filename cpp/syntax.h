@@ -47,6 +47,11 @@ struct ResidualCodingInfo {
   bool mts_zero_out_sig = false;     // MtsZeroOutSigCoeffFlag cleared (a coefficient outside the 16x16 region)
 };
 
+// Number of coeff_sign_flag values that sign data hiding leaves out of
+// residual_coding() of these TransCoeffLevel values (0 unless p.sign_hiding
+// and !p.dep_quant).
+int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p);
+
 // residual_coding() (7.3.11.11) of a W x H TB, W = 1 << log2w and
 // H = 1 << log2h in {4, ..., 64}, whose levels are given in raster order with
 // stride W; levels outside the top-left Min(W, 32) x Min(H, 32) zero-out

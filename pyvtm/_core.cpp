@@ -184,6 +184,9 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
     syn["sao_merge"] = c.sao_merge;
     syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
+    syn["dep_quant"] = c.dep_quant;
+    syn["sign_hiding"] = c.sign_hiding;
+    syn["hidden_signs"] = c.hidden_signs;
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,

@@ -161,6 +161,38 @@ def test_tool_matrix(conformance, kodak_rgb, preset, mtt, dual_tree, cclm):
     conformance(img, 32, preset=preset, mtt=mtt, dual_tree=dual_tree, cclm=cclm)
 
 
+# Residual tools of the quantiser (dependent quantisation, sign data hiding)
+# forced on / off at each preset, through FFmpeg; the decoder's syntax counts
+# show the tool is really in the stream.
+RESIDUAL_TOOL_MATRIX = ([(p, True, False) for p in ("fast", "medium", "slow")]
+                        + [(p, False, False) for p in ("fast", "medium", "slow")]
+                        + [(p, False, True) for p in ("fast", "medium", "slow")])
+
+
+@pytest.mark.parametrize("preset,dep_quant,sign_hiding", RESIDUAL_TOOL_MATRIX)
+@pytest.mark.parametrize("qp", [22, 37])
+def test_residual_tool_matrix(conformance, kodak_rgb, preset, dep_quant, sign_hiding, qp):
+    import pyvtm
+
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    res = conformance(img, qp, preset=preset, dep_quant=dep_quant, sign_hiding=sign_hiding)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["dep_quant"] == dep_quant
+    assert syn["sign_hiding"] == sign_hiding
+    assert (syn["hidden_signs"] > 0) == sign_hiding, syn["hidden_signs"]
+
+
+@pytest.mark.parametrize("dep_quant,sign_hiding", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("h,w,qp", [(51, 77, 27), (24, 40, 32), (16, 1024, 37)])
+def test_residual_tools_odd_sizes(conformance, dep_quant, sign_hiding, h, w, qp):
+    import pyvtm
+
+    res = conformance(smooth_img(h, w), qp, dep_quant=dep_quant, sign_hiding=sign_hiding)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["dep_quant"] == dep_quant
+    assert syn["sign_hiding"] == (sign_hiding and not dep_quant)
+
+
 def test_bad_preset():
     import pyvtm
 
