@@ -314,8 +314,8 @@ def trained(pf_set, tmp_path_factory):
 
     torch.set_num_threads(2)
     out = tmp_path_factory.mktemp("run")
-    ck = train_msgdn([pf_set], out, preset="msgdn_s", steps=60, batch=4, patch=32, lr=2e-3, warmup=5,
-                     val_every=3, eval_every=0, ckpt_every=30, progress=False, echo=False, log_every=1)
+    ck = train_msgdn([pf_set], out, preset="tiny", model_config=TINY, steps=60, batch=4, patch=32, lr=3e-3,
+                     warmup=5, val_every=3, eval_every=0, ckpt_every=30, progress=False, echo=False, log_every=1)
     return out, ck
 
 
@@ -352,9 +352,9 @@ def test_export_load_round_trip(trained, tmp_path, fp16):
     out, ck = trained
     p = export_checkpoint(out / "last.pt", tmp_path / "m.pt", fp16=fp16)
     meta = read_metadata(p)
-    assert meta["kind"] == "postfilter" and meta["preset"] == "msgdn_s" and meta["name"] == "msgdn_s"
-    assert meta["parameters"] == 184603 and meta["storage_dtype"] == ("float16" if fp16 else "float32")
-    assert meta["model_id"].startswith("msgdn_s-v1-")
+    assert meta["kind"] == "postfilter" and meta["preset"] == "tiny" and meta["name"] == "tiny"
+    assert meta["parameters"] == 2251 and meta["storage_dtype"] == ("float16" if fp16 else "float32")
+    assert meta["model_id"].startswith("tiny-v1-") and meta["channels"] == [8, 8, 4]
     module, _ = load_model(p, kind="postfilter")
     eager = msgdn_from_checkpoint(ck)
     if fp16:
@@ -380,7 +380,7 @@ def test_gan_plumbing_small_random_vgg(trained, pf_set, tmp_path):
     assert steps and all("perc" in r and "d_loss" in r for r in steps)
     assert "on" in [r for r in log if r.get("event") == "start"][0]["perceptual"]
     p = export_checkpoint(tmp_path / "g" / "last.pt", tmp_path / "gan.pt")
-    assert read_metadata(p)["name"] == "msgdn_s_gan" and read_metadata(p)["model_id"].startswith("msgdn_s_gan-")
+    assert read_metadata(p)["name"] == "tiny_gan" and read_metadata(p)["model_id"].startswith("tiny_gan-")
     # without VGG weights: trained without the perceptual term, and the log says so
     ck = train_msgdn([pf_set], tmp_path / "h", gan=True, init=out / "last.pt", steps=2, batch=2, patch=32,
                      val_every=3, eval_every=0, ckpt_every=0, progress=False, echo=False, log_every=1,

@@ -824,6 +824,7 @@ def msgdn_from_checkpoint(ck):
 
 def train_msgdn(data_paths: Sequence, out_dir, *, preset: str = "msgdn_s", gan: bool = False,
                 init=None, vgg=None, vgg_module=None, disc_base: int = 64, qp_input: bool = True,
+                model_config: Optional[dict] = None,
                 steps: Optional[int] = None, minutes: Optional[float] = None, batch: int = 16,
                 patch: int = 96, lr: Optional[float] = None, l1_fraction: float = 0.6, warmup: int = 100,
                 w_adv: float = 0.01, w_perc: float = 1e-4, device: str = "auto", val_every: int = 10,
@@ -856,7 +857,7 @@ def train_msgdn(data_paths: Sequence, out_dir, *, preset: str = "msgdn_s", gan: 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(dist.seed(seed))
     lr = lr if lr is not None else (1e-4 if gan else 1e-3)
-    model = MSGDNFilter(preset, qp_input=qp_input)
+    model = MSGDNFilter(preset, qp_input=qp_input, **(model_config or {}))
     init_info = None
     if init is not None:
         ick = load_checkpoint(init)
