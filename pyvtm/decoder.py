@@ -141,11 +141,14 @@ def decode_picture(data: BitstreamLike, *, models=None, cnnif: bool = True, post
     pf_spec, from_stream = None, False
     if postfilter is True:
         act = [s for s in sei if s["active"]]
-        if act:
-            mid = act[0]["model_id"]
-            if mid is None:
-                raise ValueError("the stream activates a neural-network post-filter that is not a pyvtm model "
-                                 f"(nnpfc_uri {act[0]['nnpfc'].uri!r}); decode with postfilter=False or name one")
+        ours = [s for s in act if s["model_id"] is not None]
+        if act and not ours:
+            import warnings
+
+            warnings.warn("the stream activates a neural-network post-filter that is not a pyvtm model "
+                          f"(nnpfc_uri {act[0]['nnpfc'].uri!r}); it is not applied", stacklevel=2)
+        if ours:
+            mid = ours[0]["model_id"]
             from .postfilters import find_postfilter
 
             pf_spec = find_postfilter(mid)

@@ -388,3 +388,34 @@ def test_gan_plumbing_small_random_vgg(trained, pf_set, tmp_path):
     log = [json.loads(l) for l in (tmp_path / "h" / "log.jsonl").read_text().splitlines()]
     assert "off" in log[0]["perceptual"] and not any("perc" in r for r in log[1:])
     assert ck["train_config"]["w_perc"] == 0.0
+
+
+def test_foreign_post_filter_is_reported_not_applied():
+    plain = pyvtm.encode(_sample(32, 32), 40)
+    c = nnpf.Nnpfc(id=7, tag_uri="urn:example:nnr", uri="https://example.com/filter.nnr")
+    stream = nnpf.insert_prefix_sei(plain.bitstream, nnpf.write_nnpf_sei_rbsp(c))
+    sei = nnpf.read_postfilter_sei(stream)
+    assert sei[0]["active"] and sei[0]["model_id"] is None
+    with pytest.warns(UserWarning, match="not a pyvtm model"):
+        pic = pyvtm.decode_picture(stream)
+    assert pic.postfilter is None and np.array_equal(pic.rgb, pyvtm.decode(plain.bitstream))
+
+
+def test_allocate_and_eval_jobs_take_the_post_filter(pf_model, tmp_path):
+    from PIL import Image
+
+    from pyvtm.colour import rgb_to_ycbcr
+    from pyvtm.utils import allocate, evaluate
+
+    path, _ = pf_model
+    img = _sample(48, 64)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    res = pyvtm.encode(img, 40, postfilter=str(path))
+    rec = allocate._encode_job({"path": str(tmp_path / "a.png"), "name": "a.png", "key": "k", "qp": 40,
+                                "opts": {"postfilter": str(path)}})
+    assert rec["postfilter"] == res.postfilter["model_id"] and rec["bitstream"] == res.bitstream
+    assert rec["psnr_rgb"] == pytest.approx(res.psnr_rgb) and rec["psnr_rgb_unfiltered"] != rec["psnr_rgb"]
+    data, dec_rgb, dec_planes, _ = evaluate._codec_pyvtm(img, rgb_to_ycbcr(img), 40, tmp_path,
+                                                          {"postfilter": str(path)})
+    assert data == res.bitstream and dec_planes is None  # FFmpeg's picture, then the filter the SEI names
+    assert np.array_equal(dec_rgb, res.recon_rgb)
