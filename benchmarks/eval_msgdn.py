@@ -49,7 +49,11 @@ def main(argv=None) -> int:
     from pyvtm.utils.dataset import _load_rgb, list_images
 
     p = argparse.ArgumentParser()
-    kodak = ROOT.parent / "shared" / "data" / "kodak"
+    import os
+
+    env = os.environ.get("PYVTM_DATA")  # as tests/conftest.py: the data root or the Kodak folder
+    kodak = (Path(env) / "kodak" if (Path(env) / "kodak").is_dir() else Path(env)) if env else \
+        ROOT.parent / "shared" / "data" / "kodak"
     p.add_argument("--images", nargs="*", default=[str(kodak / f"kodim{i:02d}.png") for i in (1, 5, 15, 23)])
     p.add_argument("--models", default="msgdn_s")
     p.add_argument("--target-bpp", type=float, default=0.15)

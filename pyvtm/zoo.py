@@ -37,8 +37,9 @@ REGISTRY: Dict[str, Dict[str, object]] = {
     # post-filters (pyvtm.models.msgdn, docs/msgdn.md): RGB in/out, slice QP plane
     "msgdn_s": {
         "file": "msgdn_s.pt", "kind": "postfilter", "preset": "msgdn_s",
-        "summary": "MSGDN post-filter, small preset (channels 32/32/16, 2 RDBs x 4 layers), L1 then MSE, "
-                   "trained briefly on CPU",
+        "summary": "MSGDN post-filter, small preset (channels 32/32/16, 2 RDBs x 4 layers, fp16 weights); "
+                   "UNDERTRAINED placeholder (221 CPU steps): Kodak 0.15 bpp PSNR-RGB -0.001 dB, i.e. about "
+                   "the identity; retrain (docs/msgdn.md)",
     },
     "msgdn": {
         "file": "msgdn.pt", "kind": "postfilter", "preset": "msgdn",
