@@ -8,7 +8,11 @@ picture size, a fresh subprocess filters a random picture with
 :func:`pyvtm.models.msgdn.apply_postfilter` (random weights: same cost as
 trained ones) and reports wall time and the process's peak resident memory
 (``ru_maxrss``) minus its resident memory before the call (torch and the
-model loaded), i.e. what the filtering itself adds.
+model loaded), i.e. what the filtering itself adds. ``MALLOC_*`` variables
+of the environment reach the child: with glibc's default dynamic mmap
+threshold, freed tile buffers stay in the heap and fragment it, so the peak
+grows with the number of tiles; ``MALLOC_MMAP_THRESHOLD_=131072`` keeps it
+at about one tile's working set (docs/msgdn.md).
 """
 from __future__ import annotations
 
@@ -59,9 +63,12 @@ def main(argv=None) -> int:
         print(f"{name}: {c['parameters']:,} parameters, {c['kmac_per_pixel']:.1f} kMAC/pixel")
         for s in filter(None, a.sizes.split(",")):
             w, h = (int(v) for v in s.split("x"))
+            import os
+
+            env = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}  # glibc malloc tuning
+            env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(a.threads), "PATH": "/usr/bin:/bin"})
             r = subprocess.run([sys.executable, "-c", _CHILD, str(w), str(h), str(a.tile), str(a.overlap),
-                                str(a.threads), name], capture_output=True, text=True, cwd=ROOT,
-                               env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(a.threads), "PATH": "/usr/bin:/bin"})
+                                str(a.threads), name], capture_output=True, text=True, cwd=ROOT, env=env)
             if r.returncode:
                 print(r.stderr[-2000:])
                 continue
