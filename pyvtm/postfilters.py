@@ -64,13 +64,13 @@ def load_postfilter(spec=True):
 def find_postfilter(model_id: str) -> Optional[Path]:
     """The installed post-filter whose model id is ``model_id``, or None."""
     from . import zoo
-    from .utils.export import ModelFileError, read_metadata
+    from .utils.export import ModelFileError
 
     for name in zoo.available():
         if zoo.REGISTRY[name]["kind"] != "postfilter":
             continue
         try:
-            if read_metadata(zoo.path(name))["model_id"] == model_id:
+            if load_postfilter(zoo.path(name))[1]["model_id"] == model_id:  # cached per file
                 return zoo.path(name)
         except ModelFileError:
             continue
