@@ -177,6 +177,10 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
             val = _parse_value(v)
             if k in bool_opts and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
                 val = bool(val)
+            if k == "postfilter" and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
+                val = bool(val)  # postfilter=NAME | 1 (msgdn) | 0 (none)
+            if k == "postfilter" and val is False:
+                continue
             out[k] = val
     return out
 
