@@ -18,6 +18,7 @@
 #include "hooks.h"
 #include "intra_pred.h"
 #include "partition.h"
+#include "syntax.h"
 
 namespace pyvtm {
 
@@ -156,6 +157,8 @@ class CodingTreeSyntax {
  public:
   CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
+  // SPS switches of MTS / LFNST (syntax.h); default all off.
+  void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
 
@@ -166,6 +169,7 @@ class CodingTreeSyntax {
   void coding_unit(const CtNode &n);
   void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
   void residual(TransformUnit &tu, int c, int log2w, int log2h);
+  void transform_tool_indices(CodingUnit &cu);
 
   const PartitionLimits &lim_;
   bool cclm_;
@@ -177,6 +181,8 @@ class CodingTreeSyntax {
   const CtuRecord *in_ = nullptr;
   CtuRecord *out_ = nullptr;
   size_t next_split_ = 0, next_cu_ = 0, next_tu_ = 0;
+  TransformTools tools_;
+  CuResidualState res_;  // of the current CU, for lfnst_idx / mts_idx
 };
 
 }  // namespace pyvtm

@@ -61,6 +61,10 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {59, 4},
     // cclm_mode_idx
     {27, 9},
+    // lfnst_idx
+    {28, 9}, {52, 9}, {42, 10},
+    // mts_idx
+    {29, 8}, {0, 0}, {28, 9}, {0, 0},
 };
 
 }  // namespace pyvtm

@@ -26,7 +26,9 @@ enum CtxOffset : uint16_t {
   CTX_MTT_SPLIT_CU_BINARY_FLAG = CTX_MTT_SPLIT_CU_VERTICAL_FLAG + 5,  // 4
   CTX_CCLM_MODE_FLAG = CTX_MTT_SPLIT_CU_BINARY_FLAG + 4,  // 1
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
-  CTX_NUM = CTX_CCLM_MODE_IDX + 1
+  CTX_LFNST_IDX = CTX_CCLM_MODE_IDX + 1,                 // 3 (bin 0: SINGLE_TREE / not, bin 1)
+  CTX_MTS_IDX = CTX_LFNST_IDX + 3,                       // 4 (one per bin)
+  CTX_NUM = CTX_MTS_IDX + 4
 };
 
 struct ContextInit {

@@ -18,6 +18,7 @@
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 namespace {
@@ -57,14 +58,15 @@ class PictureReconstructor {
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
   // CU, then its chroma TBs; a dual-tree chroma CU after the luma tree of
   // its 64x64 area, so CCLM sees the reconstructed luma).
-  void reconstruct_ctu(const CtuRecord &ctu) {
+  // maps: the parser's (IntraPredModeY for the LFNST of CCLM chroma TBs).
+  void reconstruct_ctu(const CtuRecord &ctu, const TransformTools &tools, const CodingMaps &maps) {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          tb(1, tu, cu.chroma_mode, ctu);
-          tb(2, tu, cu.chroma_mode, ctu);
+          tb(1, tu, cu, tools, maps, ctu);
+          tb(2, tu, cu, tools, maps, ctu);
         }
       }
     }
@@ -77,14 +79,16 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
-  void tb(int comp, const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+          const CtuRecord &ctu) {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred);
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp]);
+                   qp_[comp], tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode));
   }
 
   int width_, height_;
@@ -136,6 +140,9 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     lim.max_mtt_depth[ch] = sps.seq.max_mtt_depth[ch];
   }
   lay.cclm = sps.seq.cclm;
+  lay.tools.mts = sps.seq.mts;
+  lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
+  lay.tools.lfnst = sps.seq.lfnst;
   lay.slice_qp = sh.slice_qp;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
@@ -164,7 +171,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
       parse_hooks.mpm->begin_ctu(*nb);
     }
     parser.parse_ctu(addr, ctu);   // parsing
-    recon.reconstruct_ctu(ctu);    // reconstruction
+    recon.reconstruct_ctu(ctu, lay.tools, parser.maps());    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
     if (records) records->push_back(ctu);
   }

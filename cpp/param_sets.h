@@ -21,6 +21,9 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool mts = false;                 // sps_mts_enabled_flag
+  bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (when mts)
+  bool lfnst = false;               // sps_lfnst_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;

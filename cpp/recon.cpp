@@ -94,7 +94,9 @@ void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int lo
   if (levels) {
     int32_t coeff[64 * 64], resid[64 * 64];
     dequantize(levels, log2w, log2h, qp, pic.bit_depth, coeff);
-    inverse_transform(coeff, log2w, log2h, pic.bit_depth, resid);
+    // 8.7.4.1: LFNST on the scaled coefficients, then the separable transform.
+    if (mode.lfnst_idx) inverse_lfnst(coeff, log2w, log2h, mode.lfnst_idx, mode.lfnst_pred_mode);
+    inverse_transform(coeff, log2w, log2h, pic.bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver);
     const int maxv = (1 << pic.bit_depth) - 1;
     for (int j = 0; j < h; j++) {
       Pel *row = rec.row(y + j) + x;
