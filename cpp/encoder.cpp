@@ -36,6 +36,7 @@
 #include "syntax.h"
 #include "tables.h"
 #include "transform.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 namespace {
@@ -54,15 +55,17 @@ struct SearchEffort {
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
   int angular_step;   // first-stage angular mode spacing of the SATD search
+  bool explicit_mts;  // explicit MTS (mts_idx search) rather than implicit MTS, when MTS is on
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4}; break;
-    case 2: e = {3, 3, true, 4, 8, 2}; break;
-    default: e = {2, 2, false, 3, 3, 4}; break;
+    case 0: e = {1, 1, false, 2, 2, 4, false}; break;
+    case 2: e = {3, 3, true, 4, 8, 2, true}; break;
+    default: e = {2, 2, false, 3, 3, 4, false}; break;
   }
+  if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
 }
@@ -73,6 +76,13 @@ struct AreaState {
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
   std::vector<uint8_t> map[11];
+};
+
+// Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
+struct TbCodeParams {
+  TbResidualMode mode;          // trTypeHor / trTypeVer, LFNST (forward here, inverse in reconstruct_tb)
+  bool lfnst_zero_out = false;  // keep only what an LFNST CU may code (single-tree chroma of an LFNST CU)
+  ResidualCodingInfo *info = nullptr;  // receives the TB's residual_coding() variables when it keeps a residual
 };
 
 class PictureEncoder {
@@ -95,7 +105,7 @@ class PictureEncoder {
   // and the residual are estimated into ctx / e. pred: the prediction when
   // the caller has it (else computed here).
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
-               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr);
+               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, const TbCodeParams &tp = {});
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
@@ -112,6 +122,7 @@ class PictureEncoder {
   SearchEffort eff_;
   PartitionLimits lim_;
   bool cclm_ = false;
+  TransformTools tools_;  // MTS / LFNST switches written into the SPS
   int src_w_, src_h_;
   int width_, height_;  // coded size, multiple of 8
   int log2_ctu_;
@@ -163,6 +174,9 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
     lim_.max_bt[1] = lim_.max_tt[1] = 4;
   }
   cclm_ = cfg.cclm;
+  tools_.mts = cfg.mts;
+  tools_.explicit_mts_intra = cfg.mts && eff_.explicit_mts;
+  tools_.lfnst = cfg.lfnst;
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
@@ -250,11 +264,24 @@ uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pr
   return s;
 }
 
+// Zeroes the coefficients a TB of a CU with lfnst_idx != 0 may not code
+// (LfnstZeroOutSigCoeffFlag, 7.3.11.11): all but the first 4x4 subblock, and
+// in 4x4 / 8x8 TBs all but the first 8 positions of its diagonal scan.
+static void lfnst_zero_out(int32_t *coeff, int log2w, int log2h) {
+  const int w = 1 << log2w, n = w << log2h;
+  int32_t keep[16];
+  const ScanPos *scan = diag_scan(2, 2);
+  const int num = (log2w == log2h && log2w <= 3) ? 8 : 16;
+  for (int i = 0; i < num; i++) keep[i] = coeff[scan[i].y * w + scan[i].x];
+  std::fill(coeff, coeff + n, 0);
+  for (int i = 0; i < num; i++) coeff[scan[i].y * w + scan[i].x] = keep[i];
+}
+
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
 // residual is dropped when that is cheaper in J = D + lambda * R.
 bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
-                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in) {
+                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, const TbCodeParams &tp) {
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
   Pel pred_buf[64 * 64];
   const Pel *pred = pred_in;
@@ -267,7 +294,9 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     const Pel *o = org_[comp].row(y + j) + x;
     for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
-  forward_transform(resid, log2w, log2h, kBitDepth, coeff);
+  forward_transform(resid, log2w, log2h, kBitDepth, coeff, tp.mode.tr_type_hor, tp.mode.tr_type_ver);
+  if (tp.mode.lfnst_idx) forward_lfnst(coeff, log2w, log2h, tp.mode.lfnst_idx, tp.mode.lfnst_pred_mode);
+  if (tp.lfnst_zero_out) lfnst_zero_out(coeff, log2w, log2h);
   const double lam = comp ? lambda_chroma_ : lambda_;
   int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
                      : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
@@ -275,7 +304,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   const int flag_ctx = comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx;
   ContextModel &flag = ctx.m[flag_ctx];
   if (nz) {
-    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tp.mode);
     uint64_t d = 0;
     for (int j = 0; j < h; j++) {
       const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
@@ -289,7 +318,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
     e1.encode_bin(c1.m[flag_ctx], 1);
-    write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+    write_residual_coding(e1, c1, levels, log2w, log2h, comp, {}, tp.info);
     if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
       nz = 0;
     } else {
@@ -399,16 +428,27 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   std::vector<Pel> best_rec;
   uint8_t cbf[16] = {0}, best_cbf[16] = {0};
   double best_cost = kInf;
-  int best_mode = cands[0];
+  int best_mode = cands[0], best_lfnst = 0, best_mts = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const int m = cands[ci];
+  // Transform-tool candidates (lfnst_idx, mts_idx) follow the mode decision
+  // on the best mode, where the CU can code them (7.3.11.5).
+  const bool try_lfnst = tools_.lfnst && nt == 1 && std::min(cu.w, cu.h) >= 4;
+  const bool try_mts = tools_.explicit_mts_intra && std::max(cu.w, cu.h) <= 32;
+  // J of (mode, lfnst_idx, mts_idx); the best is kept in best_* and (unless
+  // last) its reconstruction in best_rec. kInf when the indices could not be
+  // coded (no residual left for them).
+  auto eval = [&](int m, int lfnst_idx, int mts_idx, bool last) {
+    CodingUnit tc = cu;
+    tc.luma_mode = m;
+    tc.lfnst_idx = lfnst_idx;
+    tc.mts_idx = mts_idx;
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_intra_luma_mode(e, c, m, mpm);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const int lw = floor_log2(uint32_t(tiles[t][2])), lh = floor_log2(uint32_t(tiles[t][3]));
       uint64_t d;
@@ -417,16 +457,30 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
         predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
         pred = pred_buf;
       }
-      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred);
+      ResidualCodingInfo info;
+      TbCodeParams tp;
+      tp.mode = tb_residual_mode(tools_, tc, 0, lw, lh, 0);
+      tp.info = &info;
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred, tp);
+      if (cbf[t]) rs.add(info);
       dist += d;
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
-    const double cost = double(dist) + lambda_ * bits_of(e);
-    const bool last = ci + 1 == cands.size();
+    // The indices as the walker codes them (a single tree's chroma not counted).
+    const bool lfnst_coded = lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    const bool mts_coded = mts_idx_coded(tools_, tc, rs);
+    double cost = kInf;
+    if ((!lfnst_idx || lfnst_coded) && (!mts_idx || mts_coded)) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      if (mts_coded) write_mts_idx(e, c, mts_idx);
+      cost = double(dist) + lambda_ * bits_of(e);
+    }
     if (cost < best_cost) {
       best_cost = cost;
       best_mode = m;
+      best_lfnst = lfnst_idx;
+      best_mts = mts_idx;
       best_ctx = c;
       std::copy_n(cbf, 16, best_cbf);
       if (!last) {
@@ -440,12 +494,27 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       }
     }
     if (!last) pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
+    return cost;
+  };
+  const bool more = try_lfnst || try_mts;
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, 0, !more && ci + 1 == cands.size());
+  if (more) {
+    // Only where the best mode left a residual (else the indices cannot be coded).
+    std::vector<std::pair<int, int>> extra;
+    if (best_cbf[0]) {
+      if (try_lfnst) extra.insert(extra.end(), {{1, 0}, {2, 0}});
+      if (try_mts) extra.insert(extra.end(), {{0, 1}, {0, 2}, {0, 3}, {0, 4}});
+    }
+    const int m = best_mode;
+    for (size_t i = 0; i < extra.size(); i++) eval(m, extra[i].first, extra[i].second, i + 1 == extra.size());
   }
   if (!best_rec.empty()) {
     for (int j = 0; j < cu.h; j++)
       std::copy_n(best_rec.data() + size_t(j) * cu.w, cu.w, pic_.plane[0].row(cu.y + j) + cu.x);
     pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 1);
   }
+  cu.lfnst_idx = best_lfnst;
+  cu.mts_idx = best_mts;
   cu.luma_mode = best_mode;
   maps_.set_cu(0, cu);
   ctx = best_ctx;
@@ -525,7 +594,9 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       for (int k = 0; k < 2; k++) {
         uint64_t d;
-        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d);
+        TbCodeParams tp;
+        tp.lfnst_zero_out = cu.tree == SINGLE_TREE && cu.lfnst_idx > 0;
+        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d, nullptr, tp);
         dist += d;
       }
       off += size_t(1) << (lw + lh);
@@ -756,6 +827,9 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.mts = tools_.mts;
+  sps.explicit_mts_intra = tools_.explicit_mts_intra;
+  sps.lfnst = tools_.lfnst;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -845,6 +919,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CabacWriter writer(false);
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  walker.set_transform_tools(tools_);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);
