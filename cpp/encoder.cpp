@@ -579,33 +579,50 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}};
   double best_cost = kInf;
   Cand best = cands[0];
+  int best_lfnst = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const Cand &cd = cands[ci];
+  // A chroma-tree CU may use LFNST on its Cb / Cr TBs (one TU); tried on the best mode.
+  const bool try_lfnst = tools_.lfnst && cu.tree == DUAL_TREE_CHROMA && nt == 1 && std::min(cw, chh) >= 4 &&
+                         std::max(cu.w, cu.h) <= lim_.max_tb;
+  const int centre_luma_mode = maps_.luma_mode[maps_.idx(cu.x + cu.w / 2, cu.y + cu.h / 2)];
+  auto eval = [&](const Cand &cd, int lfnst_idx, bool last) {
     const int m = mode_of(cd);
+    CodingUnit tc = cu;
+    tc.chroma_mode = m;
+    tc.lfnst_idx = lfnst_idx;
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const TransformUnit &tu = cur.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       for (int k = 0; k < 2; k++) {
         uint64_t d;
+        ResidualCodingInfo info;
         TbCodeParams tp;
+        tp.mode = tb_residual_mode(tools_, tc, 1 + k, lw, lh, centre_luma_mode);
         tp.lfnst_zero_out = cu.tree == SINGLE_TREE && cu.lfnst_idx > 0;
+        tp.info = &info;
         cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d, nullptr, tp);
+        if (cbf[k][t]) rs.add(info);
         dist += d;
       }
       off += size_t(1) << (lw + lh);
     }
-    const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
-    const bool last = ci + 1 == cands.size();
+    double cost = kInf;
+    const bool lfnst_coded = cu.tree == DUAL_TREE_CHROMA && lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    if (!lfnst_idx || lfnst_coded) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
+    }
     if (cost < best_cost) {
       best_cost = cost;
       best = cd;
+      best_lfnst = lfnst_idx;
       best_ctx = c;
       for (int k = 0; k < 2; k++) {
         std::copy_n(cbf[k], 16, best_cbf[k]);
@@ -619,6 +636,14 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       }
     }
     if (!last) pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 0);
+  };
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, !try_lfnst && ci + 1 == cands.size());
+  if (try_lfnst) {
+    const Cand bc = best;
+    if (best_cbf[0][0] || best_cbf[1][0]) {  // else the index cannot be coded
+      eval(bc, 1, false);
+      eval(bc, 2, true);
+    }
   }
   if (!best_rec[0].empty()) {
     for (int k = 0; k < 2; k++)
@@ -626,6 +651,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
         std::copy_n(best_rec[k].data() + size_t(j) * cw, cw, pic_.plane[1 + k].row((cu.y >> 1) + j) + (cu.x >> 1));
     pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 1);
   }
+  if (cu.tree == DUAL_TREE_CHROMA) cu.lfnst_idx = best_lfnst;
   cu.cclm_mode_flag = best.cclm;
   cu.cclm_mode_idx = best.cclm ? best.v : 0;
   cu.chroma_syntax = best.cclm ? 4 : best.v;
