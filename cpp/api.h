@@ -115,6 +115,9 @@ struct SyntaxCounts {
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
   int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+  int lfnst[2] = {0, 0};          // CUs with lfnst_idx 1, 2
+  int lfnst_chroma = 0;           // of those, chroma CUs (their Cb / Cr TBs use LFNST)
+  int mts[4] = {0, 0, 0, 0};      // CUs with mts_idx 1..4
 };
 
 struct DecodeResult {

@@ -104,6 +104,11 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.non_square_cus += cu.w != cu.h;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+    if (cu.lfnst_idx) {
+      c.lfnst[cu.lfnst_idx - 1]++;
+      c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
+    }
+    if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
   }
 }
 

@@ -178,6 +178,9 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
     syn["splits"] = sp;
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    syn["lfnst"] = py::make_tuple(c.lfnst[0], c.lfnst[1]);
+    syn["lfnst_chroma"] = c.lfnst_chroma;
+    syn["mts"] = py::make_tuple(c.mts[0], c.mts[1], c.mts[2], c.mts[3]);
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
