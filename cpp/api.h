@@ -50,9 +50,9 @@ struct EncoderConfig {
   // Residual coding tools (each with its SPS enable flag; off -> not signalled).
   bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag)
   bool sign_hiding = false;     // sign data hiding (used only where dependent quantisation is off)
-  bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
-  bool lfnst = false;           // low-frequency non-separable transform
-  int mts_explicit = -1;        // with mts: 1 explicit mts_idx search, 0 implicit MTS only, -1 the preset's
+  bool mts = true;              // multiple transform selection: implicit DST-VII (fast, medium) or explicit mts_idx (slow)
+  bool lfnst = true;            // low-frequency non-separable transform (lfnst_idx, luma and chroma tree)
+  int mts_explicit = -1;        // with mts: 1 explicit mts_idx search, 0 implicit MTS only, -1 the preset's (slow: 1)
   bool transform_skip = false;  // transform skip with residual_ts_coding()
   bool bdpcm = false;           // block DPCM (needs transform_skip)
   bool joint_cbcr = false;      // joint Cb-Cr residual coding

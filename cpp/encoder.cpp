@@ -57,14 +57,15 @@ struct SearchEffort {
   int angular_step;   // first-stage angular mode spacing of the SATD search
   bool explicit_mts;  // explicit MTS (mts_idx search) rather than implicit MTS, when MTS is on
   double mts_margin;  // mts_idx 2..4 skipped when mts_idx 1 costs more than (1 + margin) x the best (< 0: never)
+  double lfnst_margin;  // lfnst_idx 2 skipped when lfnst_idx 1 costs more than (1 + margin) x the best (< 0: never)
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05}; break;
-    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0}; break;
-    default: e = {2, 2, false, 3, 3, 4, false, 0.1}; break;
+    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02}; break;
+    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0}; break;
+    default: e = {2, 2, false, 3, 3, 4, false, 0.1, 0.05}; break;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
@@ -509,8 +510,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     const int m = best_mode;
     for (size_t i = 0; i < extra.size(); i++) {
       const double j = eval(m, extra[i].first, extra[i].second, i + 1 == extra.size());
-      // Fast rejection: DST-VII both ways far off the best -> no other mts_idx.
+      // Fast rejection: DST-VII both ways far off the best -> no other mts_idx;
+      // lfnst_idx 1 far off -> no lfnst_idx 2.
       if (extra[i].second == 1 && eff_.mts_margin >= 0 && j > (1.0 + eff_.mts_margin) * best_cost) break;
+      if (extra[i].first == 1 && eff_.lfnst_margin >= 0 && j > (1.0 + eff_.lfnst_margin) * best_cost) i++;
     }
   }
   if (!best_rec.empty()) {

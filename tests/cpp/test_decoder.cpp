@@ -120,8 +120,6 @@ void test_refusals() {
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
       {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
-      {pyvtm::NAL_SPS, "sps_mts_enabled_flag", "MTS"},
-      {pyvtm::NAL_SPS, "sps_lfnst_enabled_flag", "LFNST"},
       {pyvtm::NAL_SPS, "sps_joint_cbcr_enabled_flag", "joint Cb-Cr"},
       {pyvtm::NAL_SPS, "sps_sao_enabled_flag", "SAO"},
       {pyvtm::NAL_SPS, "sps_alf_enabled_flag", "ALF"},
