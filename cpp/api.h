@@ -52,8 +52,9 @@ struct EncoderConfig {
   bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag); off by default: measured
                                 // -1.0% BD-rate Y for +44% encode time (medium)
   bool sign_hiding = true;      // sign data hiding (used only where dependent quantisation is off): -0.4% BD-rate Y
-  bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
-  bool lfnst = false;           // low-frequency non-separable transform
+  bool mts = true;              // multiple transform selection: implicit DST-VII (fast, medium) or explicit mts_idx (slow)
+  bool lfnst = true;            // low-frequency non-separable transform (lfnst_idx, luma and chroma tree)
+  int mts_explicit = -1;        // with mts: 1 explicit mts_idx search, 0 implicit MTS only, -1 the preset's (slow: 1)
   bool transform_skip = false;  // transform skip with residual_ts_coding()
   bool bdpcm = false;           // block DPCM (needs transform_skip)
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
@@ -127,6 +128,9 @@ struct SyntaxCounts {
   bool dep_quant = false;         // sh_dep_quant_used_flag
   bool sign_hiding = false;       // sh_sign_data_hiding_used_flag
   int hidden_signs = 0;           // coeff_sign_flag values inferred by sign data hiding
+  int lfnst[2] = {0, 0};          // CUs with lfnst_idx 1, 2
+  int lfnst_chroma = 0;           // of those, chroma CUs (their Cb / Cr TBs use LFNST)
+  int mts[4] = {0, 0, 0, 0};      // CUs with mts_idx 1..4
 };
 
 struct DecodeResult {

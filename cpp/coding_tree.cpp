@@ -7,6 +7,7 @@
 #include "contexts.h"
 #include "derive.h"
 #include "syntax.h"
+#include "transform_tools.h"
 
 #include <stdexcept>
 
@@ -454,10 +455,42 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   } else if (cu.num_tu != nt) {
     throw std::logic_error("coding-tree writer: CU has the wrong number of TUs");
   }
+  res_ = CuResidualState{};
   for (int t = 0; t < nt; t++) {
     CodingUnit &c = r_ ? out_->cus[cu_index] : cu;
     transform_unit(c, tiles[t][0], tiles[t][1], tiles[t][2], tiles[t][3]);
   }
+  transform_tool_indices(r_ ? out_->cus[cu_index] : cu);
+}
+
+// 7.3.11.5: lfnst_idx and mts_idx after the transform tree (inferred 0 when absent).
+void CodingTreeSyntax::transform_tool_indices(CodingUnit &cu) {
+  if (lfnst_idx_coded(tools_, cu, res_, lim_.max_tb)) {
+    if (w_) {
+      if (cu.lfnst_idx < 0 || cu.lfnst_idx > 2) throw std::logic_error("coding-tree writer: lfnst_idx out of range");
+      write_lfnst_idx(*w_, cs_, cu.lfnst_idx, cu.tree);
+    } else {
+      cu.lfnst_idx = read_lfnst_idx(*r_, cs_, cu.tree);
+    }
+  } else if (w_ && cu.lfnst_idx) {
+    throw std::logic_error("coding-tree writer: lfnst_idx set where it is not coded");
+  } else {
+    cu.lfnst_idx = 0;
+  }
+  PYVTM_CT_TRACE("lfnst_idx", cu.x, cu.y, cu.lfnst_idx, cu.tree != SINGLE_TREE);
+  if (mts_idx_coded(tools_, cu, res_)) {
+    if (w_) {
+      if (cu.mts_idx < 0 || cu.mts_idx > 4) throw std::logic_error("coding-tree writer: mts_idx out of range");
+      write_mts_idx(*w_, cs_, cu.mts_idx);
+    } else {
+      cu.mts_idx = read_mts_idx(*r_, cs_);
+    }
+  } else if (w_ && cu.mts_idx) {
+    throw std::logic_error("coding-tree writer: mts_idx set where it is not coded");
+  } else {
+    cu.mts_idx = 0;
+  }
+  PYVTM_CT_TRACE("mts_idx", cu.x, cu.y, cu.mts_idx, 0);
 }
 
 // 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, transform
@@ -507,13 +540,15 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
 }
 
 void CodingTreeSyntax::residual(TransformUnit &tu, int c, int log2w, int log2h) {
+  ResidualCodingInfo info;
   if (w_) {
-    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c, rc_params_);
+    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c, rc_params_, &info);
   } else {
     tu.coeff_offset[c] = uint32_t(out_->coeffs.size());
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
-    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c], rc_params_);
+    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c], rc_params_, &info);
   }
+  res_.add(info);
 #ifdef PYVTM_SYNTAX_TRACE
   const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];
   int64_t sum = 0;

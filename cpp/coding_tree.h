@@ -173,6 +173,8 @@ class CodingTreeSyntax {
   CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
+  // SPS switches of MTS / LFNST (syntax.h); default all off.
+  void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
   // SAO syntax at the head of each CTU (sh_sao_luma_used_flag / _chroma_).
@@ -188,6 +190,7 @@ class CodingTreeSyntax {
   void coding_unit(const CtNode &n);
   void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
   void residual(TransformUnit &tu, int c, int log2w, int log2h);
+  void transform_tool_indices(CodingUnit &cu);
 
   const PartitionLimits &lim_;
   bool cclm_;
@@ -203,6 +206,8 @@ class CodingTreeSyntax {
   int sao_bit_depth_ = 10;
   std::vector<SaoCtbParams> sao_grid_;  // the CTUs' SAO parameters so far (merge sources)
   ResidualCodingParams rc_params_;
+  TransformTools tools_;
+  CuResidualState res_;  // of the current CU, for lfnst_idx / mts_idx
 };
 
 }  // namespace pyvtm

@@ -73,6 +73,10 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {13, 4},
     // tu_joint_cbcr_residual_flag (ctxInc = 2 * tu_cb_coded_flag + tu_cr_coded_flag - 1)
     {12, 1}, {21, 1}, {35, 0},
+    // lfnst_idx
+    {28, 9}, {52, 9}, {42, 10},
+    // mts_idx
+    {29, 8}, {0, 0}, {28, 9}, {0, 0},
 };
 
 }  // namespace pyvtm

@@ -29,7 +29,9 @@ enum CtxOffset : uint16_t {
   CTX_SAO_MERGE_FLAG = CTX_CCLM_MODE_IDX + 1,            // 1: sao_merge_left_flag and sao_merge_up_flag
   CTX_SAO_TYPE_IDX = CTX_SAO_MERGE_FLAG + 1,             // 1: first bin of sao_type_idx_luma / _chroma
   CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_SAO_TYPE_IDX + 1,  // 3
-  CTX_NUM = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3
+  CTX_LFNST_IDX = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3,                 // 3 (bin 0: SINGLE_TREE / not, bin 1)
+  CTX_MTS_IDX = CTX_LFNST_IDX + 3,                       // 4 (one per bin)
+  CTX_NUM = CTX_MTS_IDX + 4
 };
 
 struct ContextInit {

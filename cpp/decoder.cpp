@@ -19,6 +19,7 @@
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 namespace {
@@ -61,17 +62,18 @@ class PictureReconstructor {
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
   // CU, then its chroma TBs; a dual-tree chroma CU after the luma tree of
   // its 64x64 area, so CCLM sees the reconstructed luma).
-  void reconstruct_ctu(const CtuRecord &ctu) {
+  // maps: the parser's (IntraPredModeY for the LFNST of CCLM chroma TBs).
+  void reconstruct_ctu(const CtuRecord &ctu, const TransformTools &tools, const CodingMaps &maps) {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
           if (tu.joint_cbcr) {
-            joint_tb(tu, cu.chroma_mode, ctu);
+            joint_tb(tu, cu, tools, maps, ctu);
           } else {
-            tb(1, tu, cu.chroma_mode, ctu);
-            tb(2, tu, cu.chroma_mode, ctu);
+            tb(1, tu, cu, tools, maps, ctu);
+            tb(2, tu, cu, tools, maps, ctu);
           }
         }
       }
@@ -85,31 +87,37 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
-  void tb(int comp, const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+          const CtuRecord &ctu) {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
-    TbResidualMode res_mode;
+    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred);
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
     res_mode.dep_quant = dep_quant_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
                    qp_[comp], res_mode);
   }
 
   // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
-  // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr).
-  void joint_tb(const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+  // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr); it is an
+  // ordinary chroma TB of that component for LFNST (chroma-tree CUs).
+  void joint_tb(const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+                const CtuRecord &ctu) {
     const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
     const int x = tu.x >> 1, y = tu.y >> 1;
     Pel pred[2][32 * 32];
-    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, mode, x, y, log2w, log2h, pred[k]);
-    TbResidualMode rm;
+    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k]);
+    const int mode = tu_cres_mode(tu);
+    const int coded = mode == 3 ? 2 : 1;
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode rm = tb_residual_mode(tools, cu, coded, log2w, log2h, centre_luma_mode);
     rm.dep_quant = dep_quant_;
-    rm.joint_cbcr = tu_cres_mode(tu);
+    rm.joint_cbcr = mode;
     rm.joint_cbcr_sign = joint_cbcr_sign_;
-    const int coded = rm.joint_cbcr == 3 ? 2 : 1;
-    const int qp = rm.joint_cbcr == 2 ? qp_c_[2] : qp_[coded];
+    const int qp = mode == 2 ? qp_c_[2] : qp_[coded];
     reconstruct_joint_cbcr(pic_, x, y, log2w, log2h, pred[0], pred[1], ctu.coeffs.data() + tu.coeff_offset[coded], qp,
                            rm);
   }
@@ -130,6 +138,11 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.non_square_cus += cu.w != cu.h;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+    if (cu.lfnst_idx) {
+      c.lfnst[cu.lfnst_idx - 1]++;
+      c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
+    }
+    if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
   }
   c.sao_luma[ctu.sao.type_idx[0]]++;
   c.sao_chroma[ctu.sao.type_idx[1]]++;
@@ -189,6 +202,9 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   lay.cclm = sps.seq.cclm;
   lay.joint_cbcr = sps.seq.joint_cbcr;
+  lay.tools.mts = sps.seq.mts;
+  lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
+  lay.tools.lfnst = sps.seq.lfnst;
   lay.slice_qp = sh.slice_qp;
   lay.sao.luma = sh.sao_luma;
   lay.sao.chroma = sh.sao_chroma;
@@ -224,7 +240,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     }
     parser.parse_ctu(addr, ctu);   // parsing
     sao_params[size_t(addr)] = ctu.sao;
-    recon.reconstruct_ctu(ctu);    // reconstruction
+    recon.reconstruct_ctu(ctu, lay.tools, parser.maps());    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
     count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);

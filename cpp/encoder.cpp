@@ -38,6 +38,7 @@
 #include "syntax.h"
 #include "tables.h"
 #include "transform.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 
@@ -62,15 +63,19 @@ struct SearchEffort {
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
   int angular_step;   // first-stage angular mode spacing of the SATD search
+  bool explicit_mts;  // explicit MTS (mts_idx search) rather than implicit MTS, when MTS is on
+  double mts_margin;  // mts_idx 2..4 skipped when mts_idx 1 costs more than (1 + margin) x the best (< 0: never)
+  double lfnst_margin;  // lfnst_idx 2 skipped when lfnst_idx 1 costs more than (1 + margin) x the best (< 0: never)
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4}; break;
-    case 2: e = {3, 3, true, 4, 8, 2}; break;
-    default: e = {2, 2, false, 3, 3, 4}; break;
+    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02}; break;
+    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0}; break;
+    default: e = {2, 2, false, 3, 3, 4, false, 0.1, 0.05}; break;
   }
+  if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
 }
@@ -83,6 +88,13 @@ struct AreaState {
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
   std::vector<uint8_t> map[11];
+};
+
+// Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
+struct TbCodeParams {
+  TbResidualMode mode;          // trTypeHor / trTypeVer, LFNST (forward here, inverse in reconstruct_tb)
+  bool lfnst_zero_out = false;  // keep only what an LFNST CU may code (single-tree chroma of an LFNST CU)
+  ResidualCodingInfo *info = nullptr;  // receives the TB's residual_coding() variables when it keeps a residual
 };
 
 class PictureEncoder {
@@ -105,12 +117,14 @@ class PictureEncoder {
   // and the residual are estimated into ctx / e. pred: the prediction when
   // the caller has it (else computed here).
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
-               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr);
+               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, const TbCodeParams &tp = {});
   // The chroma TBs of one TU (chroma samples): separate Cb / Cr coding and,
   // with joint Cb-Cr coding, its TuCResMode candidates; the cheapest stays.
-  // Returns the chroma SSE.
+  // tp: the transform parameters of the Cb and Cr TBs (LFNST, info output;
+  // no joint coding where LFNST or its zero-out applies). Returns the chroma SSE.
   uint64_t code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
-                          int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr, uint8_t &joint);
+                          int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr, uint8_t &joint,
+                          const TbCodeParams tp[2]);
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
   // The slice's quantiser for one transformed TB: the DQ trellis, RDOQ or
   // plain quantisation, then the sign-hiding parity fix-up. Returns the
@@ -132,6 +146,7 @@ class PictureEncoder {
   SearchEffort eff_;
   PartitionLimits lim_;
   bool cclm_ = false;
+  TransformTools tools_;  // MTS / LFNST switches written into the SPS
   int src_w_, src_h_;
   int width_, height_;  // coded size, multiple of 8
   int log2_ctu_;
@@ -188,6 +203,9 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
     lim_.max_bt[1] = lim_.max_tt[1] = 4;
   }
   cclm_ = cfg.cclm;
+  tools_.mts = cfg.mts;
+  tools_.explicit_mts_intra = cfg.mts && eff_.explicit_mts;
+  tools_.lfnst = cfg.lfnst;
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
@@ -328,11 +346,24 @@ int PictureEncoder::quantize_tb(const int32_t *coeff, int log2w, int log2h, int 
   return nz;
 }
 
+// Zeroes the coefficients a TB of a CU with lfnst_idx != 0 may not code
+// (LfnstZeroOutSigCoeffFlag, 7.3.11.11): all but the first 4x4 subblock, and
+// in 4x4 / 8x8 TBs all but the first 8 positions of its diagonal scan.
+static void lfnst_zero_out(int32_t *coeff, int log2w, int log2h) {
+  const int w = 1 << log2w, n = w << log2h;
+  int32_t keep[16];
+  const ScanPos *scan = diag_scan(2, 2);
+  const int num = (log2w == log2h && log2w <= 3) ? 8 : 16;
+  for (int i = 0; i < num; i++) keep[i] = coeff[scan[i].y * w + scan[i].x];
+  std::fill(coeff, coeff + n, 0);
+  for (int i = 0; i < num; i++) coeff[scan[i].y * w + scan[i].x] = keep[i];
+}
+
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
 // residual is dropped when that is cheaper in J = D + lambda * R.
 bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
-                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in) {
+                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, const TbCodeParams &tp) {
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
   Pel pred_buf[64 * 64];
   const Pel *pred = pred_in;
@@ -345,9 +376,11 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     const Pel *o = org_[comp].row(y + j) + x;
     for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
-  forward_transform(resid, log2w, log2h, kBitDepth, coeff);
+  forward_transform(resid, log2w, log2h, kBitDepth, coeff, tp.mode.tr_type_hor, tp.mode.tr_type_ver);
+  if (tp.mode.lfnst_idx) forward_lfnst(coeff, log2w, log2h, tp.mode.lfnst_idx, tp.mode.lfnst_pred_mode);
+  if (tp.lfnst_zero_out) lfnst_zero_out(coeff, log2w, log2h);
   const double lam = comp ? lambda_chroma_ : lambda_;
-  TbResidualMode tb_mode;
+  TbResidualMode tb_mode = tp.mode;
   tb_mode.dep_quant = rc_params_.dep_quant;
   int nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
@@ -368,7 +401,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
     e1.encode_bin(c1.m[flag_ctx], 1);
-    write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_);
+    write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_, tp.info);
     if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
       nz = 0;
     } else {
@@ -388,12 +421,13 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
 
 uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
                                         int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr,
-                                        uint8_t &joint) {
+                                        uint8_t &joint, const TbCodeParams tp[2]) {
   joint = 0;
   uint64_t d_cb, d_cr;
-  if (!cfg_.joint_cbcr) {
-    cbf_cb = code_tb(1, x, y, log2w, log2h, mode, ctx, e, 0, lv_cb, d_cb);
-    cbf_cr = code_tb(2, x, y, log2w, log2h, mode, ctx, e, cbf_cb, lv_cr, d_cr);
+  if (!cfg_.joint_cbcr || tp[0].mode.lfnst_idx || tp[1].mode.lfnst_idx || tp[0].lfnst_zero_out ||
+      tp[1].lfnst_zero_out) {
+    cbf_cb = code_tb(1, x, y, log2w, log2h, mode, ctx, e, 0, lv_cb, d_cb, nullptr, tp[0]);
+    cbf_cr = code_tb(2, x, y, log2w, log2h, mode, ctx, e, cbf_cb, lv_cr, d_cr, nullptr, tp[1]);
     return d_cb + d_cr;
   }
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
@@ -403,8 +437,8 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
   ContextSet c_sep = ctx;
   CabacWriter e_sep(true);
   e_sep.start();
-  cbf_cb = code_tb(1, x, y, log2w, log2h, mode, c_sep, e_sep, 0, lv_cb, d_cb, pred[0]);
-  cbf_cr = code_tb(2, x, y, log2w, log2h, mode, c_sep, e_sep, cbf_cb, lv_cr, d_cr, pred[1]);
+  cbf_cb = code_tb(1, x, y, log2w, log2h, mode, c_sep, e_sep, 0, lv_cb, d_cb, pred[0], tp[0]);
+  cbf_cr = code_tb(2, x, y, log2w, log2h, mode, c_sep, e_sep, cbf_cb, lv_cr, d_cr, pred[1], tp[1]);
   if (!cbf_cb && !cbf_cr) {
     ctx = c_sep;
     e.add_frac_bits(e_sep.frac_bits());
@@ -610,16 +644,27 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   std::vector<Pel> best_rec;
   uint8_t cbf[16] = {0}, best_cbf[16] = {0};
   double best_cost = kInf;
-  int best_mode = cands[0];
+  int best_mode = cands[0], best_lfnst = 0, best_mts = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const int m = cands[ci];
+  // Transform-tool candidates (lfnst_idx, mts_idx) follow the mode decision
+  // on the best mode, where the CU can code them (7.3.11.5).
+  const bool try_lfnst = tools_.lfnst && nt == 1 && std::min(cu.w, cu.h) >= 4;
+  const bool try_mts = tools_.explicit_mts_intra && std::max(cu.w, cu.h) <= 32;
+  // J of (mode, lfnst_idx, mts_idx); the best is kept in best_* and (unless
+  // last) its reconstruction in best_rec. kInf when the indices could not be
+  // coded (no residual left for them).
+  auto eval = [&](int m, int lfnst_idx, int mts_idx, bool last) {
+    CodingUnit tc = cu;
+    tc.luma_mode = m;
+    tc.lfnst_idx = lfnst_idx;
+    tc.mts_idx = mts_idx;
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_intra_luma_mode(e, c, m, mpm);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const int lw = floor_log2(uint32_t(tiles[t][2])), lh = floor_log2(uint32_t(tiles[t][3]));
       uint64_t d;
@@ -628,16 +673,30 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
         predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
         pred = pred_buf;
       }
-      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred);
+      ResidualCodingInfo info;
+      TbCodeParams tp;
+      tp.mode = tb_residual_mode(tools_, tc, 0, lw, lh, 0);
+      tp.info = &info;
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred, tp);
+      if (cbf[t]) rs.add(info);
       dist += d;
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
-    const double cost = double(dist) + lambda_ * bits_of(e);
-    const bool last = ci + 1 == cands.size();
+    // The indices as the walker codes them (a single tree's chroma not counted).
+    const bool lfnst_coded = lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    const bool mts_coded = mts_idx_coded(tools_, tc, rs);
+    double cost = kInf;
+    if ((!lfnst_idx || lfnst_coded) && (!mts_idx || mts_coded)) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      if (mts_coded) write_mts_idx(e, c, mts_idx);
+      cost = double(dist) + lambda_ * bits_of(e);
+    }
     if (cost < best_cost) {
       best_cost = cost;
       best_mode = m;
+      best_lfnst = lfnst_idx;
+      best_mts = mts_idx;
       best_ctx = c;
       std::copy_n(cbf, 16, best_cbf);
       if (!last) {
@@ -651,12 +710,33 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       }
     }
     if (!last) pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
+    return cost;
+  };
+  const bool more = try_lfnst || try_mts;
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, 0, !more && ci + 1 == cands.size());
+  if (more) {
+    // Only where the best mode left a residual (else the indices cannot be coded).
+    std::vector<std::pair<int, int>> extra;
+    if (best_cbf[0]) {
+      if (try_lfnst) extra.insert(extra.end(), {{1, 0}, {2, 0}});
+      if (try_mts) extra.insert(extra.end(), {{0, 1}, {0, 2}, {0, 3}, {0, 4}});
+    }
+    const int m = best_mode;
+    for (size_t i = 0; i < extra.size(); i++) {
+      const double j = eval(m, extra[i].first, extra[i].second, i + 1 == extra.size());
+      // Fast rejection: DST-VII both ways far off the best -> no other mts_idx;
+      // lfnst_idx 1 far off -> no lfnst_idx 2.
+      if (extra[i].second == 1 && eff_.mts_margin >= 0 && j > (1.0 + eff_.mts_margin) * best_cost) break;
+      if (extra[i].first == 1 && eff_.lfnst_margin >= 0 && j > (1.0 + eff_.lfnst_margin) * best_cost) i++;
+    }
   }
   if (!best_rec.empty()) {
     for (int j = 0; j < cu.h; j++)
       std::copy_n(best_rec.data() + size_t(j) * cu.w, cu.w, pic_.plane[0].row(cu.y + j) + cu.x);
     pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 1);
   }
+  cu.lfnst_idx = best_lfnst;
+  cu.mts_idx = best_mts;
   cu.luma_mode = best_mode;
   maps_.set_cu(0, cu);
   ctx = best_ctx;
@@ -722,28 +802,52 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   uint8_t joint[16] = {0}, best_joint[16] = {0};  // tu_joint_cbcr_residual_flag
   double best_cost = kInf;
   Cand best = cands[0];
+  int best_lfnst = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const Cand &cd = cands[ci];
+  // A chroma-tree CU may use LFNST on its Cb / Cr TBs (one TU); tried on the best mode.
+  const bool try_lfnst = tools_.lfnst && cu.tree == DUAL_TREE_CHROMA && nt == 1 && std::min(cw, chh) >= 4 &&
+                         std::max(cu.w, cu.h) <= lim_.max_tb;
+  const int centre_luma_mode = maps_.luma_mode[maps_.idx(cu.x + cu.w / 2, cu.y + cu.h / 2)];
+  auto eval = [&](const Cand &cd, int lfnst_idx, bool last) {
     const int m = mode_of(cd);
+    CodingUnit tc = cu;
+    tc.chroma_mode = m;
+    tc.lfnst_idx = lfnst_idx;
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const TransformUnit &tu = cur.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
+      TbCodeParams tp[2];
+      ResidualCodingInfo info[2];
+      for (int k = 0; k < 2; k++) {
+        tp[k].mode = tb_residual_mode(tools_, tc, 1 + k, lw, lh, centre_luma_mode);
+        tp[k].lfnst_zero_out = cu.tree == SINGLE_TREE && cu.lfnst_idx > 0;
+        tp[k].info = &info[k];
+      }
       dist += code_chroma_tu(tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, lv[0].data() + off, lv[1].data() + off, cbf[0][t],
-                             cbf[1][t], joint[t]);
+                             cbf[1][t], joint[t], tp);
+      // (A joint TB's own info is left out: joint coding is not tried with LFNST.)
+      if (!joint[t])
+        for (int k = 0; k < 2; k++)
+          if (cbf[k][t]) rs.add(info[k]);
       off += size_t(1) << (lw + lh);
     }
-    const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
-    const bool last = ci + 1 == cands.size();
+    double cost = kInf;
+    const bool lfnst_coded = cu.tree == DUAL_TREE_CHROMA && lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    if (!lfnst_idx || lfnst_coded) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
+    }
     if (cost < best_cost) {
       best_cost = cost;
       best = cd;
+      best_lfnst = lfnst_idx;
       best_ctx = c;
       std::copy_n(joint, 16, best_joint);
       for (int k = 0; k < 2; k++) {
@@ -758,6 +862,14 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       }
     }
     if (!last) pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 0);
+  };
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, !try_lfnst && ci + 1 == cands.size());
+  if (try_lfnst) {
+    const Cand bc = best;
+    if (best_cbf[0][0] || best_cbf[1][0]) {  // else the index cannot be coded
+      eval(bc, 1, false);
+      eval(bc, 2, true);
+    }
   }
   if (!best_rec[0].empty()) {
     for (int k = 0; k < 2; k++)
@@ -765,6 +877,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
         std::copy_n(best_rec[k].data() + size_t(j) * cw, cw, pic_.plane[1 + k].row((cu.y >> 1) + j) + (cu.x >> 1));
     pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 1);
   }
+  if (cu.tree == DUAL_TREE_CHROMA) cu.lfnst_idx = best_lfnst;
   cu.cclm_mode_flag = best.cclm;
   cu.cclm_mode_idx = best.cclm ? best.v : 0;
   cu.chroma_syntax = best.cclm ? 4 : best.v;
@@ -971,6 +1084,9 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.chroma_qp = chroma_map_;
   sps.dep_quant = cfg_.dep_quant;
   sps.sign_hiding = cfg_.sign_hiding;
+  sps.mts = tools_.mts;
+  sps.explicit_mts_intra = tools_.explicit_mts_intra;
+  sps.lfnst = tools_.lfnst;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -1088,6 +1204,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   walker.set_sao(sao_flags, kBitDepth);
   walker.joint_cbcr = cfg_.joint_cbcr;
   walker.set_residual_params(rc_params_);
+  walker.set_transform_tools(tools_);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

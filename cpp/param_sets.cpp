@@ -178,8 +178,12 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write_ue(0);  // sps_max_mtt_hierarchy_depth_inter_slice
   if (s.log2_ctu_size > 5) bw.write(1, 1);  // sps_max_luma_transform_size_64_flag
   bw.write(0, 1);  // sps_transform_skip_enabled_flag
-  bw.write(0, 1);  // sps_mts_enabled_flag
-  bw.write(0, 1);  // sps_lfnst_enabled_flag
+  bw.write(s.mts, 1);  // sps_mts_enabled_flag
+  if (s.mts) {
+    bw.write(s.explicit_mts_intra, 1);  // sps_explicit_mts_intra_enabled_flag
+    bw.write(0, 1);                     // sps_explicit_mts_inter_enabled_flag
+  }
+  bw.write(s.lfnst, 1);  // sps_lfnst_enabled_flag
   bw.write(s.joint_cbcr, 1);  // sps_joint_cbcr_enabled_flag
   const ChromaQpMapping &cq = s.chroma_qp;
   bw.write(cq.same_table, 1);  // sps_same_qp_table_for_chroma_flag
@@ -537,8 +541,12 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   if (q.log2_ctu_size > 5) tb64 = br.read_flag("sps_max_luma_transform_size_64_flag");
   s.log2_max_tb = tb64 ? 6 : 5;
   refuse_flag(br, "sps_transform_skip_enabled_flag", "transform skip (and BDPCM)");
-  refuse_flag(br, "sps_mts_enabled_flag", "multiple transform selection (MTS)");
-  refuse_flag(br, "sps_lfnst_enabled_flag", "low-frequency non-separable transform (LFNST)");
+  q.mts = br.read_flag("sps_mts_enabled_flag");
+  if (q.mts) {
+    q.explicit_mts_intra = br.read_flag("sps_explicit_mts_intra_enabled_flag");
+    br.read_flag("sps_explicit_mts_inter_enabled_flag");  // inter slices only
+  }
+  q.lfnst = br.read_flag("sps_lfnst_enabled_flag");
   q.joint_cbcr = br.read_flag("sps_joint_cbcr_enabled_flag");
   ChromaQpMapping &cq = q.chroma_qp;
   cq.same_table = br.read_flag("sps_same_qp_table_for_chroma_flag");

@@ -55,6 +55,9 @@ struct SequenceParams {
   ChromaQpMapping chroma_qp;
   bool dep_quant = false;    // sps_dep_quant_enabled_flag
   bool sign_hiding = false;  // sps_sign_data_hiding_enabled_flag
+  bool mts = false;                 // sps_mts_enabled_flag
+  bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (when mts)
+  bool lfnst = false;               // sps_lfnst_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;

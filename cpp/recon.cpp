@@ -111,7 +111,9 @@ void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_de
   int32_t coeff[64 * 64];
   // 8.7.3: dependent quantisation scaling only for transformed blocks.
   dequantize(levels, log2w, log2h, qp, bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
-  inverse_transform(coeff, log2w, log2h, bit_depth, resid);
+  // 8.7.4.1: LFNST on the scaled coefficients, then the separable transform.
+  if (mode.lfnst_idx) inverse_lfnst(coeff, log2w, log2h, mode.lfnst_idx, mode.lfnst_pred_mode);
+  inverse_transform(coeff, log2w, log2h, bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver);
 }
 
 void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,

@@ -63,7 +63,8 @@ struct TbResidualMode {
   bool dep_quant = false;                 // dependent quantisation (8.7.3, sh_dep_quant_used_flag)
   int tr_type_hor = 0, tr_type_ver = 0;   // trTypeHor/Ver (8.7.4.1): 0 DCT-II, 1 DST-VII, 2 DCT-VIII
   int lfnst_idx = 0;                      // lfnst_idx of the CU (8.7.4.2), 0: off
-  int lfnst_pred_mode = 0;                // predModeIntra for the LFNST set / transposition
+  int lfnst_pred_mode = 0;                // predModeIntra for the LFNST set / transposition (after the
+                                          // CCLM substitution and wide-angle mapping: lfnst_pred_mode())
   bool transform_skip = false;            // transform_skip_flag (8.7.4.x residual = scaled coefficients)
   int bdpcm_dir = 0;                      // 0: off, 1: horizontal, 2: vertical (BdpcmFlag / BdpcmDir)
   int joint_cbcr = 0;                     // TuCResMode (0: off, 1..3) for the chroma residual pair

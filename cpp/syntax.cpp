@@ -206,6 +206,16 @@ int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const Residu
   return n;
 }
 
+void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
+                             ResidualCodingInfo &info) {
+  // 7.3.11.11 (no transform skip here: residual_ts_coding() sets none of these).
+  if (last_sub_block == 0 && log2w >= 2 && log2h >= 2 && last_scan_pos > 0) info.lfnst_dc_only = false;
+  if ((last_sub_block > 0 && log2w >= 2 && log2h >= 2) ||
+      (last_scan_pos > 7 && (log2w == 2 || log2w == 3) && log2w == log2h))
+    info.lfnst_zero_out_sig = true;
+  if ((last_sub_block > 0 || last_scan_pos > 0) && c_idx == 0) info.mts_dc_only = false;
+}
+
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
                            int c_idx, const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);
@@ -244,7 +254,12 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
       qstate = qstate_next(qstate, abs_lv[k]);
     }
   }
-  if (info) { info->last_x = last_x; info->last_y = last_y; }
+  if (info) {
+    *info = ResidualCodingInfo{};
+    info->last_x = last_x;
+    info->last_y = last_y;
+    residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, *info);
+  }
 
   // last_sig_coeff_{x,y}_prefix (contexts from each dimension's log2, 9.3.4.2.4), then the suffixes.
   {
@@ -273,6 +288,7 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
       infer_dc = true;
     }
     sb_coded[ys * L.sbw + xs] = uint8_t(coded);
+    if (coded && (xs > 3 || ys > 3) && c_idx == 0 && info) info->mts_zero_out_sig = true;
     if (!coded) continue;
 
     const int first_pos_mode0 = (i == last_sb) ? last_pos : 15;
@@ -358,13 +374,18 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     last_x = gx > 3 ? g_last_min_in_group[gx] + int(r.decode_bypass_bins(last_sig_coeff_suffix_len(gx))) : gx;
     last_y = gy > 3 ? g_last_min_in_group[gy] + int(r.decode_bypass_bins(last_sig_coeff_suffix_len(gy))) : gy;
   }
-  if (info) { info->last_x = last_x; info->last_y = last_y; }
   // Scan positions of the last coefficient (subblock, position inside it).
   int last_sb = 0, last_pos = 0;
   for (int s = 0; s < L.num_sb; s++)
     if (scan_sb[s].x == (last_x >> 2) && scan_sb[s].y == (last_y >> 2)) last_sb = s;
-  for (int n = 0; n < 16; n++)
-    if (scan4[n].x == (last_x & 3) && scan4[n].y == (last_y & 3)) last_pos = n;
+  for (int p = 0; p < 16; p++)
+    if (scan4[p].x == (last_x & 3) && scan4[p].y == (last_y & 3)) last_pos = p;
+  if (info) {
+    *info = ResidualCodingInfo{};
+    info->last_x = last_x;
+    info->last_y = last_y;
+    residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, *info);
+  }
 
   int abs_lv[32 * 32];  // AbsLevelPass1, then AbsLevel, of the coded region (stride nzw)
   std::fill(abs_lv, abs_lv + nzw * nzh, 0);
@@ -382,6 +403,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
       infer_dc = true;
     }
     sb_coded[ys * L.sbw + xs] = uint8_t(coded);
+    if (coded && (xs > 3 || ys > 3) && c_idx == 0 && info) info->mts_zero_out_sig = true;
     if (!coded) continue;
 
     const int first_pos_mode0 = (i == last_sb) ? last_pos : 15;

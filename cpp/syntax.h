@@ -45,6 +45,30 @@ struct ResidualCodingInfo {
   bool lfnst_dc_only = true;         // LfnstDcOnly contribution of this TB
   bool lfnst_zero_out_sig = false;   // LfnstZeroOutSigCoeffFlag cleared (a coefficient outside the LFNST region)
   bool mts_zero_out_sig = false;     // MtsZeroOutSigCoeffFlag cleared (a coefficient outside the 16x16 region)
+  bool mts_dc_only = true;           // MtsDcOnly contribution (luma: only the DC coefficient)
+};
+
+// The ResidualCodingInfo of a TB from its last position in scan order
+// (lastSubBlock, lastScanPos); mts_zero_out_sig is left to the caller.
+void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
+                             ResidualCodingInfo &info);
+
+// SPS switches of MTS and LFNST (7.4.3.4); transform_tools.h derives from them.
+struct TransformTools {
+  bool mts = false;                 // sps_mts_enabled_flag
+  bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (inter flag written 0)
+  bool lfnst = false;               // sps_lfnst_enabled_flag
+};
+
+// The variables residual_coding() sets for the CU's later syntax
+// (7.3.11.5 / 7.3.11.11), accumulated over the CU's TBs.
+struct CuResidualState {
+  bool lfnst_dc_only = true;           // LfnstDcOnly
+  bool lfnst_zero_out_sig_coeff = true;  // LfnstZeroOutSigCoeffFlag
+  bool mts_dc_only = true;             // MtsDcOnly
+  bool mts_zero_out_sig_coeff = true;  // MtsZeroOutSigCoeffFlag
+  bool transform_skip = false;         // a coded TB with transform_skip_flag
+  void add(const ResidualCodingInfo &tb);
 };
 
 // Number of coeff_sign_flag values that sign data hiding leaves out of

@@ -187,6 +187,9 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["dep_quant"] = c.dep_quant;
     syn["sign_hiding"] = c.sign_hiding;
     syn["hidden_signs"] = c.hidden_signs;
+    syn["lfnst"] = py::make_tuple(c.lfnst[0], c.lfnst[1]);
+    syn["lfnst_chroma"] = c.lfnst_chroma;
+    syn["mts"] = py::make_tuple(c.mts[0], c.mts[1], c.mts[2], c.mts[3]);
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,

@@ -120,8 +120,6 @@ void test_refusals() {
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
       {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
-      {pyvtm::NAL_SPS, "sps_mts_enabled_flag", "MTS"},
-      {pyvtm::NAL_SPS, "sps_lfnst_enabled_flag", "LFNST"},
       {pyvtm::NAL_SPS, "sps_alf_enabled_flag", "ALF"},
       {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
       {pyvtm::NAL_SPS, "sps_isp_enabled_flag", "ISP"},

@@ -227,7 +227,7 @@ void test_roundtrips() {
   const Case cases[] = {
       {96, 64, 32, 1, 0, true, true, 0, 1},  {96, 64, 32, 2, 1, true, true, 0, 1},
       {96, 64, 27, 3, 0, false, true, 0, 1}, {96, 64, 27, 4, 1, true, false, 0, 1},
-      {77, 51, 22, 4, 0, true, true, -4, 0}, {48, 24, 22, 4, 1, true, false, 5, 2}, {48, 40, 22, 4, 0, true, true, -2, 2},
+      {77, 51, 22, 4, 0, true, true, -4, 0}, {64, 48, 22, 4, 1, true, false, 5, 2}, {48, 40, 22, 4, 0, true, true, -2, 2},
       {136, 72, 32, 0, -1, true, true, 0, 1},  // the encoder's own decisions
   };
   for (const Case &c : cases) {
