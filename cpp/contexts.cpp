@@ -65,6 +65,14 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {60, 0},
     // sao_type_idx_luma / sao_type_idx_chroma
     {13, 4},
+    // alf_ctb_flag (initType 0)
+    {62, 0}, {39, 0}, {39, 0}, {54, 4}, {39, 0}, {39, 0}, {31, 1}, {39, 0}, {39, 0},
+    // alf_use_aps_flag
+    {46, 0},
+    // alf_ctb_cc_cb_idc, alf_ctb_cc_cr_idc
+    {18, 4}, {30, 1}, {31, 4}, {18, 4}, {30, 1}, {31, 4},
+    // alf_ctb_filter_alt_idx
+    {11, 0}, {11, 0},
 };
 
 }  // namespace pyvtm

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "alf.h"
 #include "api.h"
 #include "bitstream.h"
 
@@ -22,6 +23,7 @@ struct SequenceParams {
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
   bool sao = false;        // sps_sao_enabled_flag
+  bool alf = false, ccalf = false;  // sps_alf_enabled_flag, sps_ccalf_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -33,6 +35,7 @@ struct SliceParams {
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -109,6 +112,7 @@ struct SliceHeaderInfo {
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

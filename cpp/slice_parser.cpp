@@ -14,6 +14,7 @@ SliceParser::SliceParser(const SliceLayout &layout, const uint8_t *data, size_t 
   maps_.init(lay_.lim.pic_width, lay_.lim.pic_height, lay_.lim.log2_ctu);
   ctx_.init(lay_.slice_qp);  // 9.3.2.2 with SliceQpY
   syntax_.set_sao(lay_.sao, lay_.bit_depth);
+  syntax_.set_alf(lay_.alf);
   if (size == 0) throw DecodeError("slice data is empty");
   cabac_.start(data, size);
 }

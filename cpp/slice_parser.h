@@ -20,6 +20,7 @@ struct SliceLayout {
   bool cclm = false;    // sps_cclm_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
   SaoSliceFlags sao;    // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  AlfCtuSyntax alf;     // sh_alf_* and the APS sizes
   int bit_depth = 10;
 };
 
