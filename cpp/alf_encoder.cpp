@@ -226,8 +226,85 @@ struct LumaApsFilters {
   int num = 0;                           // 0: no APS filters
   uint8_t class_to_filter[kAlfNumClasses] = {};
   int coeff[kAlfNumClasses][kAlfLumaTaps] = {};
+  bool clip_on = false;                  // alf_luma_clip_flag
+  uint8_t clip[kAlfNumClasses][kAlfLumaTaps] = {};
   int bits = 0;                          // APS luma part
 };
+
+// Luma statistics with the four clipping values per tap: feature 4 k + c is
+// tap pair k clipped to AlfClip[c] (10-bit: 1024, 128, 32, 8).
+constexpr int kClipFeat = 4 * kAlfLumaTaps;
+using LumaClipStats = Stats<kClipFeat>;
+
+void gather_luma_clip(const Plane &org, const Plane &rec, int x0, int y0, int log2_ctb, int bit_depth,
+                      LumaClipStats *cls_stats) {
+  const int ctb = 1 << log2_ctb, vb = ctb - 4;
+  const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0), bw = (w + 3) / 4;
+  std::vector<uint8_t> cls(size_t(ctb / 4) * (ctb / 4)), tr(cls.size());
+  alf_classify_ctb(rec, x0, y0, log2_ctb, bit_depth, cls.data(), tr.data());
+  const int lim[4] = {1 << bit_depth, 1 << (bit_depth - 3), 1 << (bit_depth - 5), 1 << (bit_depth - 7)};
+  auto cl = [](int d, int c) { return d < -c ? -c : (d > c ? c : d); };
+  for (int y = 0; y < h; y++) {
+    const int dist = vb_dist(y, vb), ya = y0 + y;
+    if (dist == 0) continue;
+    const Pel *rows[7];
+    for (int dy = -3; dy <= 3; dy++) rows[dy + 3] = rec.row(clip3(0, rec.height - 1, ya + lim_dy(dy, dist)));
+    for (int x = 0; x < w; x++) {
+      const int xa = x0 + x, cur = rows[3][xa];
+      const int b = (y / 4) * bw + x / 4;
+      const uint8_t *ti = kTransposeE[tr[b]];
+      int z[kClipFeat] = {};
+      for (int j = 0; j < kAlfLumaTaps; j++) {
+        const int dx = kLumaTapE[j][0], dy = kLumaTapE[j][1];
+        const int d0 = rows[3 + dy][clip3(0, rec.width - 1, xa + dx)] - cur;
+        const int d1 = rows[3 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
+        for (int c = 0; c < 4; c++) z[4 * ti[j] + c] += cl(d0, lim[c]) + cl(d1, lim[c]);
+      }
+      cls_stats[cls[b]].add_sample(z, org.at(xa, ya) - cur);
+    }
+  }
+}
+
+// The 12-feature statistics of one clipping choice.
+LumaStats select_clip(const LumaClipStats &s, const uint8_t clip[kAlfLumaTaps]) {
+  LumaStats r;
+  for (int i = 0; i < kAlfLumaTaps; i++) {
+    for (int j = 0; j < kAlfLumaTaps; j++) {
+      const int a = 4 * i + clip[i], b = 4 * j + clip[j];
+      r.E[i][j] = a <= b ? s.E[a][b] : s.E[b][a];
+    }
+    r.y[i] = s.y[4 * i + clip[i]];
+  }
+  r.tt = s.tt;
+  return r;
+}
+
+// Clipping indices and coefficients of one filter by greedy search.
+double search_clip(const LumaClipStats &s, double lambda, int coeff[kAlfLumaTaps], uint8_t clip[kAlfLumaTaps]) {
+  auto eval = [&](const uint8_t c[kAlfLumaTaps], int f[kAlfLumaTaps]) {
+    const LumaStats st = select_clip(s, c);
+    double w[kAlfLumaTaps];
+    st.solve(w);
+    quantise_filter(st, w, lambda, f);
+    return st.dist(f) + lambda * coeff_bits(f, kAlfLumaTaps);
+  };
+  std::fill(clip, clip + kAlfLumaTaps, uint8_t(0));
+  double best = eval(clip, coeff);
+  for (int pass = 0; pass < 2; pass++)
+    for (int k = 0; k < kAlfLumaTaps; k++) {
+      const uint8_t old = clip[k];
+      uint8_t keep = old;
+      for (int c = 0; c < 4; c++) {
+        if (c == old) continue;
+        clip[k] = uint8_t(c);
+        int f[kAlfLumaTaps];
+        const double cost = eval(clip, f);
+        if (cost < best) { best = cost; keep = uint8_t(c); std::copy(f, f + kAlfLumaTaps, coeff); }
+      }
+      clip[k] = keep;
+    }
+  return best;
+}
 
 // Derives merged luma filters from summed class statistics.
 LumaApsFilters derive_luma_filters(const LumaStats cls[kAlfNumClasses], double lambda) {
@@ -414,9 +491,67 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
       break;
     }
   }
-  const bool luma_aps = cost_aps < cost_fixed_only &&
+  bool luma_aps = cost_aps < cost_fixed_only &&
                         std::count(choice_aps.begin(), choice_aps.end(), 16) > 0;
-  if (luma_aps) choice = choice_aps;
+  if (luma_aps) {
+    choice = choice_aps;
+    // Non-linear (clipped) filters: statistics with the clipping values over
+    // the CTBs using the APS, then per filter a greedy search of the indices.
+    std::vector<LumaClipStats> cst(kAlfNumClasses);
+    for (int i = 0; i < n; i++)
+      if (choice[size_t(i)] == 16)
+        gather_luma_clip(org[0], rec[0], (i % ctus_x) * ctb, (i / ctus_x) * ctb, log2_ctb, bit_depth, cst.data());
+    for (auto &c : cst) c.symmetrise();
+    LumaApsFilters lc = lf;
+    double cost_noclip = 0, cost_clip = 0;
+    for (int g = 0; g < lf.num; g++) {
+      LumaClipStats sum;
+      for (int k = 0; k < kAlfNumClasses; k++)
+        if (lf.class_to_filter[k] == g) sum.add(cst[size_t(k)]);
+      const uint8_t zero[kAlfLumaTaps] = {};
+      cost_noclip += select_clip(sum, zero).dist(lf.coeff[g]) + lam_y * coeff_bits(lf.coeff[g], kAlfLumaTaps);
+      cost_clip += search_clip(sum, lam_y, lc.coeff[g], lc.clip[g]) + lam_y * 2 * kAlfLumaTaps;
+    }
+    if (cost_clip + lam_y < cost_noclip) {
+      lc.clip_on = true;
+      lc.bits = 1 + ue_bits(uint32_t(lc.num - 1)) + (lc.num > 1 ? kAlfNumClasses * ceil_log2i(lc.num) : 0) +
+                2 * kAlfLumaTaps * lc.num;
+      for (int g = 0; g < lc.num; g++) lc.bits += coeff_bits(lc.coeff[g], kAlfLumaTaps);
+      lf = lc;
+    }
+    // The APS option of each CTB by its actual filtered distortion.
+    AlfFilterSet fs;
+    for (int k = 0; k < kAlfNumClasses; k++)
+      for (int j = 0; j < kAlfLumaTaps; j++) {
+        const int g = lf.class_to_filter[k];
+        fs.coeff[k][j] = int16_t(lf.coeff[g][j]);
+        static const int kClipShift[4] = {0, 3, 5, 7};  // AlfClip (7.4.3.18)
+        fs.clip[k][j] = int16_t(1 << (bit_depth - kClipShift[lf.clip_on ? lf.clip[g][j] : 0]));
+      }
+    Plane tmp = rec[0];
+    std::vector<uint8_t> cls(size_t(ctb / 4) * (ctb / 4)), tr(cls.size());
+    for (int i = 0; i < n; i++) {
+      const int x0 = (i % ctus_x) * ctb, y0 = (i / ctus_x) * ctb;
+      alf_classify_ctb(rec[0], x0, y0, log2_ctb, bit_depth, cls.data(), tr.data());
+      alf_filter_luma_ctb(rec[0], tmp, x0, y0, log2_ctb, bit_depth, fs, cls.data(), tr.data());
+      double d = 0;
+      for (int y = y0; y < std::min(y0 + ctb, rec[0].height); y++)
+        for (int x = x0; x < std::min(x0 + ctb, rec[0].width); x++) {
+          const double e = double(org[0].at(x, y)) - tmp.at(x, y);
+          d += e * e;
+        }
+      const LumaCtbStats &st = ls[size_t(i)];
+      double best = st.tt + lam_y * 1;
+      int bc = -1;
+      for (int s = 0; s < kAlfNumFixedSets; s++) {
+        const double c = fixed_d[size_t(i) * kAlfNumFixedSets + s] + lam_y * 6;
+        if (c < best) { best = c; bc = s; }
+      }
+      if (d + lam_y * 2 < best) bc = 16;
+      choice[size_t(i)] = bc;
+    }
+    if (std::count(choice.begin(), choice.end(), 16) == 0) luma_aps = false;
+  }
   bool luma_on = false;
   for (int i = 0; i < n; i++) {
     const int c = choice[size_t(i)];
@@ -430,8 +565,12 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
     aps.luma_signal = true;
     aps.luma_num_filters = lf.num;
     for (int k = 0; k < kAlfNumClasses; k++) aps.luma_coeff_delta_idx[k] = lf.class_to_filter[k];
+    aps.luma_clip = lf.clip_on;
     for (int f = 0; f < lf.num; f++)
-      for (int j = 0; j < kAlfLumaTaps; j++) aps.luma_coeff[f][j] = int16_t(lf.coeff[f][j]);
+      for (int j = 0; j < kAlfLumaTaps; j++) {
+        aps.luma_coeff[f][j] = int16_t(lf.coeff[f][j]);
+        aps.luma_clip_idx[f][j] = lf.clip_on ? lf.clip[f][j] : 0;
+      }
     sh.num_aps_luma = 1;
     sh.aps_id_luma[0] = 0;
   }
