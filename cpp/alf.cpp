@@ -448,23 +448,28 @@ AlfFilters alf_derive_filters(const AlfSliceParams &sh, const AlfApsData *const 
 
 namespace {
 
-// Rows of the taps of CTB row y (relative), with the virtual boundary and
-// the picture edges: row index for dy = -R..R into rows[dy + R].
-template <int R>
-void tap_rows(const Plane &p, int y_abs, int dist, const Pel *rows[2 * R + 1]) {
-  for (int dy = -R; dy <= R; dy++) rows[dy + R] = p.row(clip3(0, p.height - 1, y_abs + limit_dy(dy, dist)));
-}
-
-// Clamped column indices -4..width+3 of a plane.
-struct Columns {
-  std::vector<int> idx;
-  explicit Columns(int width) : idx(size_t(width) + 8) {
-    for (int x = -4; x < width + 4; x++) idx[size_t(x + 4)] = clip3(0, width - 1, x);
+// A CTB with a margin of kWinMargin samples on each side, copied from the
+// picture with its edges replicated (the Clip3 of the sample positions in
+// 8.8.5.2-8.8.5.7): the filters then index it directly.
+constexpr int kWinMargin = 4;
+struct Window {
+  std::vector<Pel> buf;
+  int stride = 0;
+  Window(const Plane &p, int x0, int y0, int w, int h) {
+    const int m = kWinMargin;
+    stride = w + 2 * m;
+    buf.resize(size_t(stride) * size_t(h + 2 * m));
+    for (int j = -m; j < h + m; j++) {
+      const Pel *src = p.row(clip3(0, p.height - 1, y0 + j));
+      Pel *dst = buf.data() + size_t(j + m) * stride;
+      for (int i = -m; i < w + m; i++) dst[i + m] = src[clip3(0, p.width - 1, x0 + i)];
+    }
   }
-  int operator()(int x) const { return idx[size_t(x + 4)]; }
+  // Row y (relative to the CTB, -4..h+3), column 0 at the CTB's left edge.
+  const Pel *row(int y) const { return buf.data() + size_t(y + kWinMargin) * stride + kWinMargin; }
 };
 
-inline int clipd(int d, int c) { return d < -c ? -c : (d > c ? c : d); }
+inline int clipd(int d, int c) { return std::min(std::max(d, -c), c); }
 
 }  // namespace
 
@@ -473,68 +478,97 @@ void alf_classify_ctb(const Plane &rec, int x0, int y0, int log2_ctb, int bit_de
   static const int kVarTab[16] = {0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4};
   const int ctb = 1 << log2_ctb, vb = ctb - 4;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0);
-  const int W = rec.width, H = rec.height, vb_abs = y0 + vb;
-  auto px = [&](int x, int y) { return int(rec.at(clip3(0, W - 1, x), clip3(0, H - 1, y))); };
-  // The row of a vertical neighbour of row r, padded at the virtual boundary.
-  auto nrow = [&](int r, int rn) {
-    if (r < vb_abs && rn >= vb_abs) return vb_abs - 1;
-    if (r >= vb_abs && rn < vb_abs) return vb_abs;
-    return rn;
-  };
+  const Window win(rec, x0, y0, w, h);
   const int bw = (w + 3) / 4;
-  for (int by = 0; by < h; by += 4)
+  // Gradients at the subsampled positions (both coordinates even or both
+  // odd), accumulated per 2x2 cell: cell (cx, cy) holds the positions
+  // (2cx - 2 + t, 2cy - 2 + t), t = 0, 1, of rows -2..h+1 and columns -2..w+1.
+  const int gw = ((w + 3) / 4) * 2 + 2, gh = ((h + 3) / 4) * 2 + 2;
+  std::vector<int> grad(size_t(gw) * gh * 4, 0);
+  for (int cy = 0; cy < gh; cy++)
+    for (int t = 0; t < 2; t++) {
+      const int y = 2 * cy - 2 + t;
+      // Vertical neighbours across the virtual boundary are replaced by this row.
+      const Pel *r = win.row(y);
+      const Pel *up = (y >= vb && y - 1 < vb) ? r : win.row(y - 1);
+      const Pel *dn = (y < vb && y + 1 >= vb) ? r : win.row(y + 1);
+      int *g = grad.data() + size_t(cy) * gw * 4;
+      for (int cx = 0; cx < gw; cx++, g += 4) {
+        const int x = 2 * cx - 2 + t, c2 = 2 * r[x];
+        g[0] += std::abs(c2 - up[x] - dn[x]);
+        g[1] += std::abs(c2 - r[x - 1] - r[x + 1]);
+        g[2] += std::abs(c2 - up[x - 1] - dn[x + 1]);
+        g[3] += std::abs(c2 - up[x + 1] - dn[x - 1]);
+      }
+    }
+  for (int by = 0; by < h; by += 4) {
+    int c0 = 0, c1 = 4, ac = 2;  // cell rows of the window; ac: 64 (96) >> 5 with the shift BitDepth - 1
+    if (by + 4 == vb) { c1 = 3; ac = 3; }       // rows -2..3
+    else if (by == vb) { c0 = 1; ac = 3; }      // rows 0..5
     for (int bx = 0; bx < w; bx += 4) {
-      int min_y = -2, max_y = 5, ac = 2;  // ac: 64 >> 5 (eq. with shift BitDepth - 1)
-      if (by + 4 == vb) { max_y = 3; ac = 3; }
-      else if (by == vb) { min_y = 0; ac = 3; }
-      int64_t sum_v = 0, sum_h = 0, sum_d0 = 0, sum_d1 = 0;
-      for (int j = min_y; j <= max_y; j++)
-        for (int i = -2; i <= 5; i++) {
-          if ((i + j) & 1) continue;  // both even or both odd
-          const int x = x0 + bx + i, y = y0 + by + j;
-          const int up = nrow(y, y - 1), dn = nrow(y, y + 1);
-          const int c2 = 2 * px(x, y);
-          sum_v += std::abs(c2 - px(x, up) - px(x, dn));
-          sum_h += std::abs(c2 - px(x - 1, y) - px(x + 1, y));
-          sum_d0 += std::abs(c2 - px(x - 1, up) - px(x + 1, dn));
-          sum_d1 += std::abs(c2 - px(x + 1, up) - px(x - 1, dn));
+      int sum_v = 0, sum_h = 0, sum_d0 = 0, sum_d1 = 0;
+      for (int cy = by / 2 + c0; cy < by / 2 + c1; cy++) {
+        const int *g = grad.data() + (size_t(cy) * gw + size_t(bx / 2)) * 4;
+        for (int k = 0; k < 4; k++, g += 4) {
+          sum_v += g[0];
+          sum_h += g[1];
+          sum_d0 += g[2];
+          sum_d1 += g[3];
         }
+      }
       const int dir_hv = sum_v <= sum_h;
       const int64_t hv1 = std::max(sum_v, sum_h), hv0 = std::min(sum_v, sum_h);
       const int dir_d = sum_d0 <= sum_d1;
       const int64_t d1 = std::max(sum_d0, sum_d1), d0 = std::min(sum_d0, sum_d1);
       const int dir1 = d1 * hv0 <= hv1 * d0;  // 1: horizontal / vertical dominates
       const int64_t hvd1 = dir1 ? hv1 : d1, hvd0 = dir1 ? hv0 : d0;
-      int cls = kVarTab[clip3(0, 15, int(((sum_v + sum_h) * ac) >> (bit_depth - 1)))];
+      int cls = kVarTab[clip3(0, 15, ((sum_v + sum_h) * ac) >> (bit_depth - 1))];
       if (hvd1 * 2 > 9 * hvd0) cls += ((dir1 << 1) + 2) * 5;
       else if (hvd1 > 2 * hvd0) cls += ((dir1 << 1) + 1) * 5;
       filt_idx[(by / 4) * bw + bx / 4] = uint8_t(cls);
       transpose_idx[(by / 4) * bw + bx / 4] = uint8_t(dir_d * 2 + dir_hv);
     }
+  }
 }
 
 void alf_filter_luma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log2_ctb, int bit_depth,
                          const AlfFilterSet &f, const uint8_t *filt_idx, const uint8_t *transpose_idx) {
   const int ctb = 1 << log2_ctb, vb = ctb - 4, maxv = (1 << bit_depth) - 1;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0), bw = (w + 3) / 4;
-  const Columns col(rec.width);
-  for (int y = 0; y < h; y++) {
-    const int dist = vb_distance(y, vb);
-    const Pel *rows[7];
-    tap_rows<3>(rec, y0 + y, dist, rows);
-    const int shift = dist == 0 ? 10 : 7;
-    Pel *o = out.row(y0 + y);
-    for (int x = 0; x < w; x++) {
-      const int b = (y / 4) * bw + x / 4;
+  const Window win(rec, x0, y0, w, h);
+  for (int by = 0; by < h; by += 4) {
+    // Tap rows of the block row's four sample rows, limited at the virtual boundary.
+    const Pel *rows[4][7];
+    int shift[4];
+    for (int k = 0; k < 4; k++) {
+      const int dist = vb_distance(by + k, vb);
+      for (int dy = -3; dy <= 3; dy++) rows[k][dy + 3] = win.row(by + k + limit_dy(dy, dist));
+      shift[k] = dist == 0 ? 10 : 7;
+    }
+    for (int bx = 0; bx < w; bx += 4) {
+      const int b = (by / 4) * bw + bx / 4;
       const uint8_t *ti = kAlfTransposeIdx[transpose_idx[b]];
-      const int16_t *cf = f.coeff[filt_idx[b]], *cl = f.clip[filt_idx[b]];
-      const int xa = x0 + x, cur = rows[3][xa];
-      int sum = 0;
+      int cf[kAlfLumaTaps], cl[kAlfLumaTaps];
       for (int j = 0; j < kAlfLumaTaps; j++) {
-        const int dx = kLumaTap[j][0], dy = kLumaTap[j][1], c = cl[ti[j]];
-        sum += cf[ti[j]] * (clipd(rows[3 + dy][col(xa + dx)] - cur, c) + clipd(rows[3 - dy][col(xa - dx)] - cur, c));
+        cf[j] = f.coeff[filt_idx[b]][ti[j]];
+        cl[j] = f.clip[filt_idx[b]][ti[j]];
       }
-      o[xa] = Pel(clip3(0, maxv, cur + ((sum + (1 << (shift - 1))) >> shift)));
+      for (int k = 0; k < 4 && by + k < h; k++) {
+        // The taps of kLumaTap, unrolled: row r0 and rows +-1, +-2, +-3 (a: below, b: above).
+        const Pel *r0 = rows[k][3], *a1 = rows[k][4], *b1 = rows[k][2], *a2 = rows[k][5], *b2 = rows[k][1],
+                  *a3 = rows[k][6], *b3 = rows[k][0];
+        const int sh = shift[k], round = 1 << (sh - 1);
+        Pel *o = out.row(y0 + by + k) + x0;
+        for (int x = bx; x < bx + 4; x++) {
+          const int cur = r0[x];
+          auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
+          const int sum = t(0, a3[x], b3[x]) + t(1, a2[x + 1], b2[x - 1]) + t(2, a2[x], b2[x]) +
+                          t(3, a2[x - 1], b2[x + 1]) + t(4, a1[x + 2], b1[x - 2]) + t(5, a1[x + 1], b1[x - 1]) +
+                          t(6, a1[x], b1[x]) + t(7, a1[x - 1], b1[x + 1]) + t(8, a1[x - 2], b1[x + 2]) +
+                          t(9, r0[x + 3], r0[x - 3]) + t(10, r0[x + 2], r0[x - 2]) + t(11, r0[x + 1], r0[x - 1]);
+          o[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> sh)));
+        }
+      }
     }
   }
 }
@@ -543,57 +577,46 @@ void alf_filter_chroma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log
                            const int16_t coeff[kAlfChromaTaps], const int16_t clip[kAlfChromaTaps]) {
   const int ctb = 1 << log2_ctb_c, vb = ctb - 2, maxv = (1 << bit_depth) - 1;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0);
-  const Columns col(rec.width);
+  const Window win(rec, x0, y0, w, h);
   for (int y = 0; y < h; y++) {
     const int dist = vb_distance(y, vb);
     const Pel *rows[5];
-    tap_rows<2>(rec, y0 + y, dist, rows);
-    const int shift = dist == 0 ? 10 : 7;
-    Pel *o = out.row(y0 + y);
+    for (int dy = -2; dy <= 2; dy++) rows[dy + 2] = win.row(y + limit_dy(dy, dist));
+    const int shift = dist == 0 ? 10 : 7, round = 1 << (shift - 1);
+    Pel *o = out.row(y0 + y) + x0;
+    // The taps of kChromaTap, unrolled.
+    const Pel *r0 = rows[2], *a1 = rows[3], *b1 = rows[1], *a2 = rows[4], *b2 = rows[0];
     for (int x = 0; x < w; x++) {
-      const int xa = x0 + x, cur = rows[2][xa];
-      int sum = 0;
-      for (int j = 0; j < kAlfChromaTaps; j++) {
-        const int dx = kChromaTap[j][0], dy = kChromaTap[j][1];
-        sum += coeff[j] * (clipd(rows[2 + dy][col(xa + dx)] - cur, clip[j]) +
-                           clipd(rows[2 - dy][col(xa - dx)] - cur, clip[j]));
-      }
-      o[xa] = Pel(clip3(0, maxv, cur + ((sum + (1 << (shift - 1))) >> shift)));
+      const int cur = r0[x];
+      auto t = [&](int j, int p, int q) { return coeff[j] * (clipd(p - cur, clip[j]) + clipd(q - cur, clip[j])); };
+      const int sum = t(0, a2[x], b2[x]) + t(1, a1[x + 1], b1[x - 1]) + t(2, a1[x], b1[x]) +
+                      t(3, a1[x - 1], b1[x + 1]) + t(4, r0[x + 2], r0[x - 2]) + t(5, r0[x + 1], r0[x - 1]);
+      o[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> shift)));
     }
   }
 }
-
-namespace {
-
-// The CCALF luma features of chroma sample (xc, yc) of a CTB at luma row y0:
-// neighbour minus centre per tap (8.8.5.7), with the virtual boundary.
-inline void cc_features(const Plane &luma, const Columns &col, int y0, int vb, int xc, int yc, int feat[kCcAlfTaps]) {
-  const int yl = 2 * yc, xl = 2 * xc, dist = vb_distance(yl - y0, vb);
-  const int cur = luma.at(col(xl), clip3(0, luma.height - 1, yl));
-  for (int j = 0; j < kCcAlfTaps; j++) {
-    const int yy = clip3(0, luma.height - 1, yl + limit_dy(kCcTap[j][1], dist));
-    feat[j] = luma.at(col(xl + kCcTap[j][0]), yy) - cur;
-  }
-}
-
-}  // namespace
 
 void ccalf_ctb(const Plane &luma, Plane &out, int x0c, int y0c, int log2_ctb, int bit_depth,
                const int16_t coeff[kCcAlfTaps]) {
-  const int ctb_c = 1 << (log2_ctb - 1), vb = (1 << log2_ctb) - 4, maxv = (1 << bit_depth) - 1;
+  const int ctb = 1 << log2_ctb, ctb_c = ctb / 2, vb = ctb - 4, maxv = (1 << bit_depth) - 1;
   const int lo = -(1 << (bit_depth - 1)), hi = (1 << (bit_depth - 1)) - 1;
   const int w = std::min(ctb_c, out.width - x0c), h = std::min(ctb_c, out.height - y0c);
-  const Columns col(luma.width);
-  int feat[kCcAlfTaps];
-  for (int y = 0; y < h; y++)
+  const Window win(luma, 2 * x0c, 2 * y0c, std::min(ctb, luma.width - 2 * x0c), std::min(ctb, luma.height - 2 * y0c));
+  for (int y = 0; y < h; y++) {
+    const int yl = 2 * y, dist = vb_distance(yl, vb);
+    const Pel *rows[4];  // luma rows -1, 0, +1, +2 of (2x, 2y) with the virtual boundary
+    for (int dy = -1; dy <= 2; dy++) rows[dy + 1] = win.row(yl + limit_dy(dy, dist));
+    Pel *o = out.row(y0c + y) + x0c;
     for (int x = 0; x < w; x++) {
-      cc_features(luma, col, 2 * y0c, vb, x0c + x, y0c + y, feat);
-      int sum = 0;
-      for (int j = 0; j < kCcAlfTaps; j++) sum += coeff[j] * feat[j];
+      // The taps of kCcTap, unrolled.
+      const int xl = 2 * x, cur = rows[1][xl];
+      int sum = coeff[0] * (rows[0][xl] - cur) + coeff[1] * (rows[1][xl - 1] - cur) + coeff[2] * (rows[1][xl + 1] - cur) +
+                coeff[3] * (rows[2][xl - 1] - cur) + coeff[4] * (rows[2][xl] - cur) + coeff[5] * (rows[2][xl + 1] - cur) +
+                coeff[6] * (rows[3][xl] - cur);
       sum = clip3(lo, hi, (sum + 64) >> 7);
-      Pel &o = out.at(x0c + x, y0c + y);
-      o = Pel(clip3(0, maxv, int(o) + sum));
+      o[x] = Pel(clip3(0, maxv, int(o[x]) + sum));
     }
+  }
 }
 
 void alf_apply_picture(Plane pic[3], const AlfCtbParams *params, int ctus_x, int ctus_y, int log2_ctb, int bit_depth,
