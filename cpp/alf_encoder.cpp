@@ -265,11 +265,12 @@ void gather_luma_clip(const Plane &org, const Plane &rec, int x0, int y0, int lo
   }
 }
 
-// The 12-feature statistics of one clipping choice.
-LumaStats select_clip(const LumaClipStats &s, const uint8_t clip[kAlfLumaTaps]) {
-  LumaStats r;
-  for (int i = 0; i < kAlfLumaTaps; i++) {
-    for (int j = 0; j < kAlfLumaTaps; j++) {
+// The N-feature statistics of one clipping choice.
+template <int N>
+Stats<N> select_clip(const Stats<4 * N> &s, const uint8_t clip[N]) {
+  Stats<N> r;
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < N; j++) {
       const int a = 4 * i + clip[i], b = 4 * j + clip[j];
       r.E[i][j] = a <= b ? s.E[a][b] : s.E[b][a];
     }
@@ -280,30 +281,58 @@ LumaStats select_clip(const LumaClipStats &s, const uint8_t clip[kAlfLumaTaps]) 
 }
 
 // Clipping indices and coefficients of one filter by greedy search.
-double search_clip(const LumaClipStats &s, double lambda, int coeff[kAlfLumaTaps], uint8_t clip[kAlfLumaTaps]) {
-  auto eval = [&](const uint8_t c[kAlfLumaTaps], int f[kAlfLumaTaps]) {
-    const LumaStats st = select_clip(s, c);
-    double w[kAlfLumaTaps];
+template <int N>
+double search_clip(const Stats<4 * N> &s, double lambda, int coeff[N], uint8_t clip[N]) {
+  auto eval = [&](const uint8_t c[N], int f[N]) {
+    const Stats<N> st = select_clip<N>(s, c);
+    double w[N];
     st.solve(w);
     quantise_filter(st, w, lambda, f);
-    return st.dist(f) + lambda * coeff_bits(f, kAlfLumaTaps);
+    return st.dist(f) + lambda * coeff_bits(f, N);
   };
-  std::fill(clip, clip + kAlfLumaTaps, uint8_t(0));
+  std::fill(clip, clip + N, uint8_t(0));
   double best = eval(clip, coeff);
   for (int pass = 0; pass < 2; pass++)
-    for (int k = 0; k < kAlfLumaTaps; k++) {
+    for (int k = 0; k < N; k++) {
       const uint8_t old = clip[k];
       uint8_t keep = old;
       for (int c = 0; c < 4; c++) {
         if (c == old) continue;
         clip[k] = uint8_t(c);
-        int f[kAlfLumaTaps];
+        int f[N];
         const double cost = eval(clip, f);
-        if (cost < best) { best = cost; keep = uint8_t(c); std::copy(f, f + kAlfLumaTaps, coeff); }
+        if (cost < best) { best = cost; keep = uint8_t(c); std::copy(f, f + N, coeff); }
       }
       clip[k] = keep;
     }
   return best;
+}
+
+// Chroma statistics with the four clipping values per tap (as for luma).
+using ChromaClipStats = Stats<4 * kAlfChromaTaps>;
+void gather_chroma_clip(const Plane &org, const Plane &rec, int x0, int y0, int log2_ctb_c, int bit_depth,
+                        ChromaClipStats &st) {
+  const int ctb = 1 << log2_ctb_c, vb = ctb - 2;
+  const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0);
+  const int lim[4] = {1 << bit_depth, 1 << (bit_depth - 3), 1 << (bit_depth - 5), 1 << (bit_depth - 7)};
+  auto cl = [](int d, int c) { return d < -c ? -c : (d > c ? c : d); };
+  for (int y = 0; y < h; y++) {
+    const int dist = vb_dist(y, vb), ya = y0 + y;
+    if (dist == 0) continue;
+    const Pel *rows[5];
+    for (int dy = -2; dy <= 2; dy++) rows[dy + 2] = rec.row(clip3(0, rec.height - 1, ya + lim_dy(dy, dist)));
+    for (int x = 0; x < w; x++) {
+      const int xa = x0 + x, cur = rows[2][xa];
+      int z[4 * kAlfChromaTaps];
+      for (int j = 0; j < kAlfChromaTaps; j++) {
+        const int dx = kChromaTapE[j][0], dy = kChromaTapE[j][1];
+        const int d0 = rows[2 + dy][clip3(0, rec.width - 1, xa + dx)] - cur;
+        const int d1 = rows[2 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
+        for (int c = 0; c < 4; c++) z[4 * j + c] = cl(d0, lim[c]) + cl(d1, lim[c]);
+      }
+      st.add_sample(z, org.at(xa, ya) - cur);
+    }
+  }
 }
 
 // Derives merged luma filters from summed class statistics.
@@ -509,8 +538,9 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
       for (int k = 0; k < kAlfNumClasses; k++)
         if (lf.class_to_filter[k] == g) sum.add(cst[size_t(k)]);
       const uint8_t zero[kAlfLumaTaps] = {};
-      cost_noclip += select_clip(sum, zero).dist(lf.coeff[g]) + lam_y * coeff_bits(lf.coeff[g], kAlfLumaTaps);
-      cost_clip += search_clip(sum, lam_y, lc.coeff[g], lc.clip[g]) + lam_y * 2 * kAlfLumaTaps;
+      cost_noclip +=
+          select_clip<kAlfLumaTaps>(sum, zero).dist(lf.coeff[g]) + lam_y * coeff_bits(lf.coeff[g], kAlfLumaTaps);
+      cost_clip += search_clip<kAlfLumaTaps>(sum, lam_y, lc.coeff[g], lc.clip[g]) + lam_y * 2 * kAlfLumaTaps;
     }
     if (cost_clip + lam_y < cost_noclip) {
       lc.clip_on = true;
@@ -648,8 +678,67 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
         (best_chroma.num_alt == 0 || p.cost < best_chroma.cost))
       best_chroma = p;
   }
+  uint8_t chroma_clip[2][kAlfChromaTaps] = {};
+  bool chroma_clip_on = false;
+  if (best_chroma.num_alt > 0) {
+    // Clipping per alternative from the CTBs using it; kept when it pays.
+    std::vector<ChromaClipStats> ccs(size_t(best_chroma.num_alt));
+    for (int i = 0; i < n; i++)
+      for (int c = 0; c < 2; c++) {
+        const int a = best_chroma.ch[size_t(i) * 2 + c];
+        if (a >= 0)
+          gather_chroma_clip(org[c + 1], rec[c + 1], (i % ctus_x) * ctb / 2, (i / ctus_x) * ctb / 2, log2_ctb - 1,
+                             bit_depth, ccs[size_t(a)]);
+      }
+    double cost_noclip = 0, cost_clip = 0;
+    int coeff_c[2][kAlfChromaTaps];
+    for (int a = 0; a < best_chroma.num_alt; a++) {
+      ccs[size_t(a)].symmetrise();
+      const uint8_t zero[kAlfChromaTaps] = {};
+      cost_noclip += select_clip<kAlfChromaTaps>(ccs[size_t(a)], zero).dist(best_chroma.coeff[a]) +
+                     lambda[1] * coeff_bits(best_chroma.coeff[a], kAlfChromaTaps);
+      cost_clip += search_clip<kAlfChromaTaps>(ccs[size_t(a)], lambda[1], coeff_c[a], chroma_clip[a]) +
+                   lambda[1] * 2 * kAlfChromaTaps;
+    }
+    if (cost_clip + lambda[1] < cost_noclip) {
+      chroma_clip_on = true;
+      for (int a = 0; a < best_chroma.num_alt; a++) std::copy(coeff_c[a], coeff_c[a] + kAlfChromaTaps, best_chroma.coeff[a]);
+      // Each CTB's choice by its actual filtered distortion.
+      static const int kClipShift[4] = {0, 3, 5, 7};
+      for (int c = 0; c < 2; c++) {
+        Plane tmp = rec[c + 1];
+        for (int i = 0; i < n; i++) {
+          const int x0 = (i % ctus_x) * ctb / 2, y0 = (i / ctus_x) * ctb / 2;
+          const int x1 = std::min(x0 + ctb / 2, tmp.width), y1 = std::min(y0 + ctb / 2, tmp.height);
+          const size_t k = size_t(i) * 2 + c;
+          double best = ctt[k] + lambda[c + 1];
+          int bc = -1;
+          for (int a = 0; a < best_chroma.num_alt; a++) {
+            int16_t co[kAlfChromaTaps], cl[kAlfChromaTaps];
+            for (int j = 0; j < kAlfChromaTaps; j++) {
+              co[j] = int16_t(best_chroma.coeff[a][j]);
+              cl[j] = int16_t(1 << (bit_depth - kClipShift[chroma_clip[a][j]]));
+            }
+            alf_filter_chroma_ctb(rec[c + 1], tmp, x0, y0, log2_ctb - 1, bit_depth, co, cl);
+            double d = 0;
+            for (int y = y0; y < y1; y++)
+              for (int x = x0; x < x1; x++) {
+                const double e = double(org[c + 1].at(x, y)) - tmp.at(x, y);
+                d += e * e;
+              }
+            const double cost = d + lambda[c + 1] * (1 + (best_chroma.num_alt > 1 ? a + 1 : 0));
+            if (cost < best) { best = cost; bc = a; }
+          }
+          best_chroma.ch[k] = bc;
+        }
+      }
+    }
+  }
   if (best_chroma.num_alt > 0) {
     aps.chroma_signal = true;
+    aps.chroma_clip = chroma_clip_on;
+    for (int a = 0; a < best_chroma.num_alt; a++)
+      for (int j = 0; j < kAlfChromaTaps; j++) aps.chroma_clip_idx[a][j] = chroma_clip_on ? chroma_clip[a][j] : 0;
     aps.chroma_num_alt = best_chroma.num_alt;
     for (int a = 0; a < best_chroma.num_alt; a++)
       for (int j = 0; j < kAlfChromaTaps; j++) aps.chroma_coeff[a][j] = int16_t(best_chroma.coeff[a][j]);
@@ -669,13 +758,15 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
     for (int c = 0; c < 2; c++) {
       Plane alf_c = rec[c + 1];
       if (best_chroma.num_alt > 0) {
-        int16_t clip[kAlfChromaTaps];
-        for (int j = 0; j < kAlfChromaTaps; j++) clip[j] = int16_t(1 << bit_depth);
+        static const int kClipShift[4] = {0, 3, 5, 7};
         for (int i = 0; i < n; i++) {
           const int a = best_chroma.ch[size_t(i) * 2 + c];
           if (a < 0) continue;
-          int16_t co[kAlfChromaTaps];
-          for (int j = 0; j < kAlfChromaTaps; j++) co[j] = int16_t(best_chroma.coeff[a][j]);
+          int16_t co[kAlfChromaTaps], clip[kAlfChromaTaps];
+          for (int j = 0; j < kAlfChromaTaps; j++) {
+            co[j] = int16_t(best_chroma.coeff[a][j]);
+            clip[j] = int16_t(1 << (bit_depth - kClipShift[chroma_clip_on ? chroma_clip[a][j] : 0]));
+          }
           alf_filter_chroma_ctb(rec[c + 1], alf_c, (i % ctus_x) * ctb / 2, (i / ctus_x) * ctb / 2, log2_ctb - 1,
                                 bit_depth, co, clip);
         }
