@@ -65,7 +65,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     const TransformUnit &ta = a.tus[i], &tb = b.tus[i];
     if (!(ta == tb)) return "TU " + std::to_string(i) + " differs";
     for (int c = 0; c < 3; c++) {
-      if (!ta.cbf[c]) continue;
+      if (c ? !tu_codes_residual(ta, c) : !ta.cbf[c]) continue;
       const size_t n = size_t(c ? ta.w / 2 : ta.w) * size_t(c ? ta.h / 2 : ta.h);
       for (size_t k = 0; k < n; k++)
         if (a.coeffs[ta.coeff_offset[c] + k] != b.coeffs[tb.coeff_offset[c] + k])
@@ -486,8 +486,8 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   }
 }
 
-// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, joint CbCr,
-// transform skip, cu_qp_delta.
+// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, transform
+// skip, cu_qp_delta.
 void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h) {
   TransformUnit tu;
   if (w_) {
@@ -513,11 +513,22 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_));
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
+  // (cu_qp_delta / cu_chroma_qp_offset would come here: not used.)
+  // tu_joint_cbcr_residual_flag: intra CU with a coded chroma TB (7.3.11.10).
+  if (joint_cbcr && chroma && (tu.cbf[1] || tu.cbf[2])) {
+    if (w_) write_tu_joint_cbcr_residual_flag(*w_, cs_, tu.joint_cbcr, tu.cbf[1], tu.cbf[2]);
+    else tu.joint_cbcr = uint8_t(read_tu_joint_cbcr_residual_flag(*r_, cs_, tu.cbf[1], tu.cbf[2]));
+    PYVTM_CT_TRACE("tu_joint_cbcr_residual_flag", x, y, tu.joint_cbcr, 2 * tu.cbf[1] + tu.cbf[2] - 1);
+  } else if (w_ && tu.joint_cbcr) {
+    throw std::logic_error("coding-tree writer: tu_joint_cbcr_residual_flag where it is not coded");
+  }
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
   if (luma && tu.cbf[0]) residual(tu, 0, lw, lh);
+  // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr.
+  // (transform_skip_flag[xC][yC][1 / 2] of the coded component goes before it.)
   if (chroma)
     for (int c = 1; c <= 2; c++)
-      if (tu.cbf[c]) residual(tu, c, lw - 1, lh - 1);
+      if (tu_codes_residual(tu, c)) residual(tu, c, lw - 1, lh - 1);
   if (r_) out_->tus.push_back(tu);
 }
 

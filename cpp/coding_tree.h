@@ -35,6 +35,19 @@ struct TransformUnit {
   bool operator==(const TransformUnit &o) const;
 };
 
+// 7.4.12.12 TuCResMode: 0 without tu_joint_cbcr_residual_flag; else 1 (the
+// residual coded as Cb, Cr = (CSign * Cb) >> 1), 2 (coded as Cb, Cr = CSign *
+// Cb) or 3 (coded as Cr, Cb = (CSign * Cr) >> 1).
+inline int tu_cres_mode(const TransformUnit &tu) {
+  if (!tu.joint_cbcr) return 0;
+  return tu.cbf[1] ? (tu.cbf[2] ? 2 : 1) : 3;
+}
+// Whether component c (1, 2) of the TU has its own residual_coding():
+// tu_cb/cr_coded_flag, except Cr of a TU whose joint residual is coded as Cb.
+inline bool tu_codes_residual(const TransformUnit &tu, int c) {
+  return tu.cbf[c] && !(c == 2 && tu.joint_cbcr && tu.cbf[1]);
+}
+
 // One intra coding unit.
 struct CodingUnit {
   int x = 0, y = 0, w = 0, h = 0;
@@ -160,6 +173,7 @@ class CodingTreeSyntax {
  public:
   CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
+  bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
   // SAO syntax at the head of each CTU (sh_sao_luma_used_flag / _chroma_).

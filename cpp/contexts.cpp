@@ -65,6 +65,8 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {60, 0},
     // sao_type_idx_luma / sao_type_idx_chroma
     {13, 4},
+    // tu_joint_cbcr_residual_flag (ctxInc = 2 * tu_cb_coded_flag + tu_cr_coded_flag - 1)
+    {12, 1}, {21, 1}, {35, 0},
     // alf_ctb_flag (initType 0)
     {62, 0}, {39, 0}, {39, 0}, {54, 4}, {39, 0}, {39, 0}, {31, 1}, {39, 0}, {39, 0},
     // alf_use_aps_flag

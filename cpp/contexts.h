@@ -28,7 +28,8 @@ enum CtxOffset : uint16_t {
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
   CTX_SAO_MERGE_FLAG = CTX_CCLM_MODE_IDX + 1,            // 1: sao_merge_left_flag and sao_merge_up_flag
   CTX_SAO_TYPE_IDX = CTX_SAO_MERGE_FLAG + 1,             // 1: first bin of sao_type_idx_luma / _chroma
-  CTX_ALF_CTB_FLAG = CTX_SAO_TYPE_IDX + 1,               // 9: cIdx * 3 + left + above
+  CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_SAO_TYPE_IDX + 1,  // 3
+  CTX_ALF_CTB_FLAG = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3,  // 9: cIdx * 3 + left + above
   CTX_ALF_USE_APS_FLAG = CTX_ALF_CTB_FLAG + 9,           // 1
   CTX_ALF_CTB_CC_IDC = CTX_ALF_USE_APS_FLAG + 1,         // 6: Cb 3, Cr 3 (first bin)
   CTX_ALF_CTB_FILTER_ALT_IDX = CTX_ALF_CTB_CC_IDC + 6,   // 2: per chroma component

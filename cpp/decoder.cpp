@@ -45,15 +45,17 @@ class PictureReconstructor {
       : width_(pps.pic_width), height_(pps.pic_height) {
     const int qp_bd = sps.qp_bd_offset();
     qp_[0] = sh.slice_qp + qp_bd;  // Qp'Y (no cu_qp_delta)
-    for (int c = 1; c < 3; c++) {
-      // 8.7.1: qPiCb/Cr = Clip3(-QpBdOffset, 63, QpY + pps offset + slice offset); Qp'C = table + QpBdOffset.
-      const int pps_off = c == 1 ? pps.cb_qp_offset : pps.cr_qp_offset;
-      const int sh_off = c == 1 ? sh.cb_qp_offset : sh.cr_qp_offset;
-      const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
-      qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
-    }
+    // 8.7.1: Qp'Cb / Qp'Cr / Qp'CbCr: ChromaQpTable[i][Clip3(-QpBdOffset, 63, QpY)],
+    // then the PPS and slice offsets (no CU offsets).
+    const int offsets[3] = {pps.cb_qp_offset + sh.cb_qp_offset, pps.cr_qp_offset + sh.cr_qp_offset,
+                            pps.joint_cbcr_qp_offset + sh.joint_cbcr_qp_offset};
+    for (int i = 0; i < 3; i++) qp_c_[i] = chroma_qp_prime(sps.chroma_qp_table[i], sh.slice_qp, offsets[i], qp_bd);
+    qp_[1] = qp_c_[0];
+    qp_[2] = qp_c_[1];
+    joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
+    edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
   }
 
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
@@ -65,8 +67,12 @@ class PictureReconstructor {
         const TransformUnit &tu = ctu.tus[size_t(t)];
         if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          tb(1, tu, cu.chroma_mode, ctu);
-          tb(2, tu, cu.chroma_mode, ctu);
+          if (tu.joint_cbcr) {
+            joint_tb(tu, cu.chroma_mode, ctu);
+          } else {
+            tb(1, tu, cu.chroma_mode, ctu);
+            tb(2, tu, cu.chroma_mode, ctu);
+          }
         }
       }
     }
@@ -89,8 +95,26 @@ class PictureReconstructor {
                    qp_[comp]);
   }
 
+  // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
+  // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr).
+  void joint_tb(const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+    const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
+    const int x = tu.x >> 1, y = tu.y >> 1;
+    Pel pred[2][32 * 32];
+    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, mode, x, y, log2w, log2h, pred[k]);
+    TbResidualMode rm;
+    rm.joint_cbcr = tu_cres_mode(tu);
+    rm.joint_cbcr_sign = joint_cbcr_sign_;
+    const int coded = rm.joint_cbcr == 3 ? 2 : 1;
+    const int qp = rm.joint_cbcr == 2 ? qp_c_[2] : qp_[coded];
+    reconstruct_joint_cbcr(pic_, x, y, log2w, log2h, pred[0], pred[1], ctu.coeffs.data() + tu.coeff_offset[coded], qp,
+                           rm);
+  }
+
   int width_, height_;
   int qp_[3];
+  int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
+  bool joint_cbcr_sign_ = false;
   ReconPicture pic_;
   TbEdgeMaps edges_;
 };
@@ -106,6 +130,8 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
   c.sao_luma[ctu.sao.type_idx[0]]++;
   c.sao_chroma[ctu.sao.type_idx[1]]++;
   c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
+  for (const TransformUnit &tu : ctu.tus)
+    if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
   if (ctu.alf.ctb_flag[0]) c.alf_luma[ctu.alf.use_aps]++;
   for (int k = 0; k < 2; k++) {
     c.alf_chroma[k] += ctu.alf.ctb_flag[k + 1];
@@ -147,6 +173,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     lim.max_mtt_depth[ch] = sps.seq.max_mtt_depth[ch];
   }
   lay.cclm = sps.seq.cclm;
+  lay.joint_cbcr = sps.seq.joint_cbcr;
   lay.slice_qp = sh.slice_qp;
   lay.sao.luma = sh.sao_luma;
   lay.sao.chroma = sh.sao_chroma;
@@ -195,7 +222,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
 
   // In-loop filters (8.8): deblocking, then SAO, then ALF (with CCALF).
   if (!sh.deblocking_disabled) {
-    // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
+    // 8.8.3.6.x: QpC from the Qp'Cb / Qp'Cr (Qp'CbCr) of the TBs on either side (TbEdgeMaps::qp_c).
     DeblockParams dp;
     dp.width = w;
     dp.height = h;

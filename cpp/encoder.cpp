@@ -40,11 +40,17 @@
 #include "transform.h"
 
 namespace pyvtm {
+
+thread_local EncoderTestKnobs g_encoder_test_knobs;
+
 namespace {
 
 constexpr int kBitDepth = 10;
 constexpr int kQpBdOffset = 6 * (kBitDepth - 8);
 constexpr double kInf = std::numeric_limits<double>::max();
+// pps_joint_cbcr_qp_offset_value with joint Cb-Cr coding (the reference
+// encoder's CbCrQpOffset default): Qp'CbCr of TuCResMode 2 TUs.
+constexpr int kJointCbCrQpOffset = -1;
 
 double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFracBitsShift); }
 
@@ -68,6 +74,8 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
 }
+
+bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr);
 
 // Saved state of one area of one coding tree: samples and maps.
 struct AreaState {
@@ -98,6 +106,11 @@ class PictureEncoder {
   // the caller has it (else computed here).
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
                int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr);
+  // The chroma TBs of one TU (chroma samples): separate Cb / Cr coding and,
+  // with joint Cb-Cr coding, its TuCResMode candidates; the cheapest stays.
+  // Returns the chroma SSE.
+  uint64_t code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
+                          int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr, uint8_t &joint);
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
@@ -124,7 +137,11 @@ class PictureEncoder {
   double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
   double chroma_weight_;  // lambda_ / lambda_chroma_: chroma SSE weight in the luma cost scale
   int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
-  int qp_chroma_c_;       // QpC (deblocking)
+  int qp_chroma_c_;       // QpC = Qp'Cb - QpBdOffset (chroma lambda)
+  ChromaQpMapping chroma_map_;  // the SPS chroma QP mapping
+  int qp_c_[3];           // Qp'Cb, Qp'Cr, Qp'CbCr (8.7.1)
+  bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
+  unsigned forced_joint_counter_ = 0;  // EncoderTestKnobs::force_joint_cbcr = 4
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
 };
 
@@ -168,11 +185,23 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
-  // QpC = ChromaQpTable[Clip3(-QpBdOffset, 63, QpY + pps_cb_qp_offset)] with the
-  // identity table pyvtm signals (8.7.1).
-  qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
-  qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
+  // 8.7.1: Qp'C = Clip3(-QpBdOffset, 63, ChromaQpTable[QpY] + offsets) + QpBdOffset
+  // with the identity table or the reference encoder's SDR table.
+  chroma_map_ = cfg.chroma_qp_table ? vtm_sdr_chroma_qp_mapping() : ChromaQpMapping();
+  const int joint_offset = cfg.joint_cbcr ? kJointCbCrQpOffset : 0;
+  for (int i = 0; i < 3; i++) {
+    int table[64 + kQpBdOffset];
+    if (!derive_chroma_qp_table(chroma_map_, i, kQpBdOffset, table))
+      throw std::logic_error("encoder: invalid chroma QP mapping");
+    qp_c_[i] = chroma_qp_prime(table, cfg.qp, i == 2 ? joint_offset : cfg.chroma_qp_offset, kQpBdOffset);
+  }
+  qp_[1] = qp_c_[0];
+  qp_[2] = qp_c_[1];
+  qp_chroma_c_ = qp_[1] - kQpBdOffset;
+  // Chroma distortion weight of the reference encoder: 2^((QpY - QpC) / 3).
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
+  if (cfg.joint_cbcr) joint_cbcr_sign_ = joint_cbcr_sign_of(org_[1], org_[2]);
+  if (g_encoder_test_knobs.joint_cbcr_sign >= 0) joint_cbcr_sign_ = g_encoder_test_knobs.joint_cbcr_sign != 0;
   chroma_weight_ = lambda_ / lambda_chroma_;
 }
 
@@ -252,6 +281,36 @@ uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pr
   return s;
 }
 
+// ph_joint_cbcr_sign_flag as the reference encoder chooses it for a picture:
+// 1 when the high-pass filtered Cb and Cr planes are negatively correlated.
+bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr) {
+  auto hp = [](const Plane &p, int x, int y) {
+    const Pel *r = p.row(y) + x, *a = r - p.stride, *b = r + p.stride;
+    return 12 * r[0] - 2 * (r[-1] + r[1] + a[0] + b[0]) - (a[-1] + a[1] + b[-1] + b[1]);
+  };
+  int64_t sum = 0;
+  for (int y = 1; y + 1 < cb.height; y++)
+    for (int x = 1; x + 1 < cb.width; x++) sum += int64_t(hp(cb, x, y)) * hp(cr, x, y);
+  return sum < 0;
+}
+
+// The joint residual of TuCResMode m from the Cb and Cr residuals (the
+// reference encoder's least-squares choice for the 8.7.2 reconstruction
+// rule), and the squared error of that reconstruction (before quantisation).
+int64_t joint_cbcr_residual(const int32_t *res_cb, const int32_t *res_cr, int n, int m, int c_sign, int32_t *res_j) {
+  int64_t d = 0;
+  for (int i = 0; i < n; i++) {
+    const int cb = res_cb[i], cr = res_cr[i];
+    int j, rcb, rcr;
+    if (m == 1) { j = (4 * cb + 2 * c_sign * cr) / 5; rcb = j; rcr = (c_sign * j) >> 1; }
+    else if (m == 2) { j = (cb + c_sign * cr) / 2; rcb = j; rcr = c_sign * j; }
+    else { j = (4 * cr + 2 * c_sign * cb) / 5; rcr = j; rcb = (c_sign * j) >> 1; }
+    res_j[i] = j;
+    d += int64_t(cb - rcb) * (cb - rcb) + int64_t(cr - rcr) * (cr - rcr);
+  }
+  return d;
+}
+
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
 // residual is dropped when that is cheaper in J = D + lambda * R.
@@ -307,6 +366,138 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     dist = dist_pred;
   }
   return nz != 0;
+}
+
+uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
+                                        int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr,
+                                        uint8_t &joint) {
+  joint = 0;
+  uint64_t d_cb, d_cr;
+  if (!cfg_.joint_cbcr) {
+    cbf_cb = code_tb(1, x, y, log2w, log2h, mode, ctx, e, 0, lv_cb, d_cb);
+    cbf_cr = code_tb(2, x, y, log2w, log2h, mode, ctx, e, cbf_cb, lv_cr, d_cr);
+    return d_cb + d_cr;
+  }
+  const int w = 1 << log2w, h = 1 << log2h, n = w * h;
+  Pel pred[2][32 * 32];
+  for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, mode, x, y, log2w, log2h, pred[k]);
+  // Separate coding; tu_joint_cbcr_residual_flag = 0 when a TB is coded.
+  ContextSet c_sep = ctx;
+  CabacWriter e_sep(true);
+  e_sep.start();
+  cbf_cb = code_tb(1, x, y, log2w, log2h, mode, c_sep, e_sep, 0, lv_cb, d_cb, pred[0]);
+  cbf_cr = code_tb(2, x, y, log2w, log2h, mode, c_sep, e_sep, cbf_cb, lv_cr, d_cr, pred[1]);
+  if (!cbf_cb && !cbf_cr) {
+    ctx = c_sep;
+    e.add_frac_bits(e_sep.frac_bits());
+    return d_cb + d_cr;
+  }
+  write_tu_joint_cbcr_residual_flag(e_sep, c_sep, 0, cbf_cb, cbf_cr);
+  double best_cost = chroma_weight_ * double(d_cb + d_cr) + lambda_ * bits_of(e_sep);
+  // Candidates (the reference encoder's selection): the TuCResModes whose
+  // two-from-one approximation beats coding one component alone.
+  int32_t res[2][32 * 32], res_j[3][32 * 32];
+  int64_t e0[2] = {0, 0};
+  for (int k = 0; k < 2; k++)
+    for (int j = 0; j < h; j++) {
+      const Pel *o = org_[1 + k].row(y + j) + x;
+      for (int i = 0; i < w; i++) {
+        const int r = o[i] - pred[k][j * w + i];
+        res[k][j * w + i] = r;
+        e0[k] += int64_t(r) * r;
+      }
+    }
+  const int c_sign = joint_cbcr_sign_ ? -1 : 1;
+  int64_t dj[3];
+  for (int m = 1; m <= 3; m++) dj[m - 1] = joint_cbcr_residual(res[0], res[1], n, m, c_sign, res_j[m - 1]);
+  int64_t min1 = std::min(e0[0], e0[1]), min2 = std::numeric_limits<int64_t>::max();
+  int m1 = 0, m2 = 0;
+  for (int m : {1, 3, 2}) {  // the reference encoder's order: Cb-coded, Cr-coded, both
+    if (dj[m - 1] < min1) { m2 = m1; min2 = min1; m1 = m; min1 = dj[m - 1]; }
+    else if (dj[m - 1] < min2) { m2 = m; min2 = dj[m - 1]; }
+  }
+  int cands[2], nc = 0;
+  if (m1) cands[nc++] = m1;
+  if (m2 && (min2 < (9 * min1) / 8 || (!m1 && min2 < (3 * min1) / 2))) cands[nc++] = m2;
+  const int forced = g_encoder_test_knobs.force_joint_cbcr;
+  if (forced) {
+    cands[0] = forced <= 3 ? forced : 1 + int(forced_joint_counter_++ % 3);
+    nc = 1;
+    best_cost = kInf;
+  }
+  int best_m = 0;
+  int32_t best_lv[32 * 32];
+  Pel best_rec[2][32 * 32];
+  ContextSet best_ctx;
+  double best_bits = 0;
+  uint64_t best_d = 0;
+  for (int ci = 0; ci < nc; ci++) {
+    const int m = cands[ci], cc = m == 3 ? 2 : 1;
+    const int qp = m == 2 ? qp_c_[2] : qp_[cc];
+    // The joint TB is an ordinary chroma TB of component cc: transform skip,
+    // dependent quantisation and LFNST apply to it as code_tb applies them
+    // (transform_skip_flag[cc], the quantiser, TbResidualMode below).
+    int32_t coeff[32 * 32], lv[32 * 32];
+    forward_transform(res_j[m - 1], log2w, log2h, kBitDepth, coeff);
+    // The reference encoder loosens the RDOQ lambda of the joint residual (it serves two TBs).
+    const double lam = lambda_chroma_ * (m == 2 ? 0.5 : 0.8);
+    const int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp, cc, kBitDepth, ctx, lam, lv)
+                             : quantize(coeff, log2w, log2h, qp, kBitDepth, lv);
+    if (!nz) continue;
+    TbResidualMode rm;
+    rm.joint_cbcr = m;
+    rm.joint_cbcr_sign = joint_cbcr_sign_;
+    int32_t r[32 * 32], rc[2][32 * 32];
+    tb_residual(lv, log2w, log2h, qp, kBitDepth, rm, r);
+    joint_cbcr_residuals(r, n, m, c_sign, rc[0], rc[1]);
+    Pel rec[2][32 * 32];
+    uint64_t d = 0;
+    for (int k = 0; k < 2; k++)
+      for (int j = 0; j < h; j++) {
+        const Pel *o = org_[1 + k].row(y + j) + x;
+        for (int i = 0; i < w; i++) {
+          const int v = clip3(0, (1 << kBitDepth) - 1, pred[k][j * w + i] + rc[k][j * w + i]);
+          rec[k][j * w + i] = Pel(v);
+          d += uint64_t((o[i] - v) * (o[i] - v));
+        }
+      }
+    ContextSet cj = ctx;
+    CabacWriter ej(true);
+    ej.start();
+    const int cb = m != 3, cr = m != 1;
+    write_tu_cb_coded_flag(ej, cj, cb);
+    write_tu_cr_coded_flag(ej, cj, cr, cb);
+    write_tu_joint_cbcr_residual_flag(ej, cj, 1, cb, cr);
+    write_residual_coding(ej, cj, lv, log2w, log2h, cc);
+    const double cost = chroma_weight_ * double(d) + lambda_ * bits_of(ej);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best_m = m;
+      std::copy_n(lv, n, best_lv);
+      for (int k = 0; k < 2; k++) std::copy_n(rec[k], n, best_rec[k]);
+      best_ctx = cj;
+      best_bits = double(ej.frac_bits());
+      best_d = d;
+    }
+  }
+  if (!best_m) {
+    ctx = c_sep;
+    e.add_frac_bits(e_sep.frac_bits());
+    return d_cb + d_cr;
+  }
+  // The joint residual (coded as Cb for TuCResMode 1 / 2, as Cr for 3).
+  joint = 1;
+  cbf_cb = best_m != 3;
+  cbf_cr = best_m != 1;
+  std::copy_n(best_lv, n, best_m == 3 ? lv_cr : lv_cb);
+  std::fill_n(best_m == 3 ? lv_cb : lv_cr, n, 0);
+  for (int k = 0; k < 2; k++) {
+    for (int j = 0; j < h; j++) std::copy_n(best_rec[k] + j * w, w, pic_.plane[1 + k].row(y + j) + x);
+    pic_.mark(1 + k, x, y, w, h, 1);
+  }
+  ctx = best_ctx;
+  e.add_frac_bits(uint64_t(best_bits));
+  return best_d;
 }
 
 void PictureEncoder::cu_mpm(CodingUnit &cu, int mpm[6]) {
@@ -510,6 +701,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   for (int k = 0; k < 2; k++) lv[k].assign(carea, 0);
   std::vector<Pel> best_rec[2];
   uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}};
+  uint8_t joint[16] = {0}, best_joint[16] = {0};  // tu_joint_cbcr_residual_flag
   double best_cost = kInf;
   Cand best = cands[0];
   ContextSet best_ctx;
@@ -525,11 +717,8 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     for (int t = 0; t < nt; t++) {
       const TransformUnit &tu = cur.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
-      for (int k = 0; k < 2; k++) {
-        uint64_t d;
-        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d);
-        dist += d;
-      }
+      dist += code_chroma_tu(tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, lv[0].data() + off, lv[1].data() + off, cbf[0][t],
+                             cbf[1][t], joint[t]);
       off += size_t(1) << (lw + lh);
     }
     const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
@@ -538,6 +727,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       best_cost = cost;
       best = cd;
       best_ctx = c;
+      std::copy_n(joint, 16, best_joint);
       for (int k = 0; k < 2; k++) {
         std::copy_n(cbf[k], 16, best_cbf[k]);
         best_lv[k] = lv[k];
@@ -566,9 +756,10 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   for (int t = 0; t < nt; t++) {
     TransformUnit &tu = cur.tus[size_t(t)];
     const size_t n = size_t(tu.w >> 1) * (tu.h >> 1);
+    tu.joint_cbcr = best_joint[t];
+    for (int k = 0; k < 2; k++) tu.cbf[1 + k] = best_cbf[k][t];
     for (int k = 0; k < 2; k++) {
-      tu.cbf[1 + k] = best_cbf[k][t];
-      if (tu.cbf[1 + k]) {
+      if (tu_codes_residual(tu, 1 + k)) {
         tu.coeff_offset[1 + k] = uint32_t(cur.coeffs.size());
         cur.coeffs.insert(cur.coeffs.end(), best_lv[k].begin() + long(off), best_lv[k].begin() + long(off + n));
       }
@@ -758,6 +949,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.joint_cbcr = cfg_.joint_cbcr;
+  sps.chroma_qp = chroma_map_;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -766,6 +959,8 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sl.slice_qp = cfg_.qp;
   sl.deblocking = cfg_.deblocking;
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
+  sl.joint_cbcr_qp_offset = cfg_.joint_cbcr ? kJointCbCrQpOffset : 0;
+  sl.joint_cbcr_sign = joint_cbcr_sign_;
 
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
@@ -827,13 +1022,13 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   if (cfg_.deblocking) {
     TbEdgeMaps edges;
     edges.init(width_, height_, cfg_.qp);
+    edges.set_chroma_qps(qp_c_[0] - kQpBdOffset, qp_c_[1] - kQpBdOffset, qp_c_[2] - kQpBdOffset);
     for (const CtuRecord &r : records) mark_record_edges(edges, r);
     DeblockParams dp;
     dp.width = width_;
     dp.height = height_;
     dp.log2_ctu = log2_ctu_;
     dp.bit_depth = kBitDepth;
-    dp.chroma_qp_offset[0] = dp.chroma_qp_offset[1] = cfg_.chroma_qp_offset;  // identity ChromaQpTable
     attach_edge_maps(edges, dp);
     deblock_picture(pic_.plane, dp);
   }
@@ -894,6 +1089,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
   walker.set_sao(sao_flags, kBitDepth);
+  walker.joint_cbcr = cfg_.joint_cbcr;
   walker.set_alf(alf_syntax);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)

@@ -18,6 +18,7 @@ namespace pyvtm {
 struct SliceLayout {
   PartitionLimits lim;  // picture size, CTU size, partition constraints
   bool cclm = false;    // sps_cclm_enabled_flag
+  bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
   SaoSliceFlags sao;    // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   AlfCtuSyntax alf;     // sh_alf_* and the APS sizes

@@ -80,6 +80,13 @@ int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag) {
   return r.decode_bin(cs.m[CTX_TU_CR_CODED_FLAG + (cb_flag ? 1 : 0)]);
 }
 
+void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag) {
+  w.encode_bin(cs.m[CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 2 * (cb_flag ? 1 : 0) + (cr_flag ? 1 : 0) - 1], flag);
+}
+int read_tu_joint_cbcr_residual_flag(CabacReader &r, ContextSet &cs, int cb_flag, int cr_flag) {
+  return r.decode_bin(cs.m[CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 2 * (cb_flag ? 1 : 0) + (cr_flag ? 1 : 0) - 1]);
+}
+
 // 9.3.3.11 / 9.3.3.12: the Rice-Golomb binarisation of abs_remainder and
 // dec_abs_level with the prefix limited to 5 + escape (maxLog2TrDynamicRange 15).
 static void write_rice_golomb(CabacWriter &w, uint32_t value, int rice) {

@@ -28,6 +28,9 @@ void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_fla
 int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
 int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
+// tu_joint_cbcr_residual_flag, context by the TU's chroma coded flags (9.3.4.2).
+void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag);
+int read_tu_joint_cbcr_residual_flag(CabacReader &r, ContextSet &cs, int cb_flag, int cr_flag);
 
 // Switches of one residual_coding() call (slice header and TB level).
 struct ResidualCodingParams {

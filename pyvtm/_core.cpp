@@ -185,6 +185,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
     syn["sao_merge"] = c.sao_merge;
+    syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
     syn["alf_luma"] = py::make_tuple(c.alf_luma[0], c.alf_luma[1]);  // CTBs: fixed set, APS set
     syn["alf_chroma"] = py::make_tuple(c.alf_chroma[0], c.alf_chroma[1]);  // CTBs: Cb, Cr
     syn["alf_chroma_alt"] = c.alf_chroma_alt;

@@ -225,6 +225,45 @@ def test_sao_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
     assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])
 
 
+# Chroma QP mapping table and joint Cb-Cr residual coding (issue 9), alone and
+# together, with the coding-tree variants and PPS chroma QP offsets that
+# change the chroma QPs (Qp'Cb/Cr/CbCr, the deblocking QpC) they interact with.
+CHROMA_MATRIX = ([("medium", j, t, True, 0) for j in (True, False) for t in (True, False)]
+                 + [("medium", True, True, False, 0), ("medium", True, True, True, 5),
+                    ("medium", True, True, False, -7), ("fast", True, True, True, 0), ("slow", True, True, True, -2)])
+
+
+@pytest.mark.parametrize("preset,joint_cbcr,chroma_qp_table,dual_tree,chroma_qp_offset", CHROMA_MATRIX)
+@pytest.mark.parametrize("qp", [22, 37])
+def test_chroma_tool_matrix(conformance, kodak_rgb, qp, preset, joint_cbcr, chroma_qp_table, dual_tree,
+                            chroma_qp_offset):
+    img = kodak_rgb(5)[100:196, 300:428]  # 128x96, colourful
+    conformance(img, qp, preset=preset, joint_cbcr=joint_cbcr, chroma_qp_table=chroma_qp_table,
+                dual_tree=dual_tree, chroma_qp_offset=chroma_qp_offset)
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+def test_chroma_tools_odd_sizes(conformance, h, w):
+    conformance(smooth_img(h, w), 27, joint_cbcr=True, chroma_qp_table=True, chroma_qp_offset=3)
+
+
+def test_joint_cbcr_modes_through_ffmpeg(conformance, kodak_rgb):
+    """Every TuCResMode (1: coded as Cb, 2: both from Cb, 3: coded as Cr) occurs in streams FFmpeg decodes bit-exactly."""
+    import pyvtm
+
+    modes = [0, 0, 0]
+    for n, qp, opts in [(5, 22, {}), (5, 27, {"dual_tree": False}), (23, 27, {"chroma_qp_offset": -3}),
+                        (15, 32, {"preset": "slow"})]:
+        img = kodak_rgb(n)[96:288, 128:384]
+        res = conformance(img, qp, joint_cbcr=True, chroma_qp_table=True, **opts)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        modes = [a + b for a, b in zip(modes, syn["joint_cbcr"])]
+    assert all(v > 0 for v in modes), modes
+    # Without the tool no TU is joint.
+    res = conformance(kodak_rgb(5)[96:288, 128:384], 22, joint_cbcr=False)
+    assert tuple(pyvtm.decode_picture(res.bitstream).syntax["joint_cbcr"]) == (0, 0, 0)
+
+
 def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
     """ALF on luma (fixed and APS filter sets), chroma ALF (Cb and Cr, alternative filters) and CCALF (Cb and Cr)
     occur in streams FFmpeg decodes bit-exactly, also on pictures whose last CTU row / column is cut;

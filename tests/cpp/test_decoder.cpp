@@ -122,9 +122,6 @@ void test_refusals() {
       {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
       {pyvtm::NAL_SPS, "sps_mts_enabled_flag", "MTS"},
       {pyvtm::NAL_SPS, "sps_lfnst_enabled_flag", "LFNST"},
-      {pyvtm::NAL_SPS, "sps_joint_cbcr_enabled_flag", "joint Cb-Cr"},
-      {pyvtm::NAL_SPS, "sps_sao_enabled_flag", "SAO"},
-      {pyvtm::NAL_SPS, "sps_alf_enabled_flag", "ALF"},
       {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
       {pyvtm::NAL_SPS, "sps_isp_enabled_flag", "ISP"},
       {pyvtm::NAL_SPS, "sps_mrl_enabled_flag", "MRL"},
@@ -236,6 +233,11 @@ void test_bad_inputs() {
     s.pic_width = side;
     s.pic_height = side;
     s.level_idc = 255;
+    // As the encoder's SPS: the reused slice header depends on these.
+    s.joint_cbcr = cfg.joint_cbcr;
+    s.sao = cfg.sao;
+    s.alf = cfg.alf;
+    s.ccalf = cfg.alf && cfg.ccalf;
     pyvtm::SliceParams sl;
     std::vector<uint8_t> out = nal(pyvtm::NAL_SPS, pyvtm::write_sps(s));
     const auto pps = nal(pyvtm::NAL_PPS, pyvtm::write_pps(s, sl));
