@@ -63,6 +63,13 @@ struct Stats {
     }
     tt += double(t) * t;
   }
+  void scale(double f) {
+    for (int i = 0; i < N; i++) {
+      for (int j = 0; j < N; j++) E[i][j] *= f;
+      y[i] *= f;
+    }
+    tt *= f;
+  }
   void symmetrise() {
     for (int i = 0; i < N; i++)
       for (int j = 0; j < i; j++) E[i][j] = E[j][i];
@@ -249,7 +256,7 @@ void gather_luma_clip(const Plane &org, const Plane &rec, int x0, int y0, int lo
     if (dist == 0) continue;
     const Pel *rows[7];
     for (int dy = -3; dy <= 3; dy++) rows[dy + 3] = rec.row(clip3(0, rec.height - 1, ya + lim_dy(dy, dist)));
-    for (int x = 0; x < w; x++) {
+    for (int x = (y & 1); x < w; x += 2) {  // every other sample (quincunx): the statistics are scaled by 2
       const int xa = x0 + x, cur = rows[3][xa];
       const int b = (y / 4) * bw + x / 4;
       const uint8_t *ti = kTransposeE[tr[b]];
@@ -321,7 +328,7 @@ void gather_chroma_clip(const Plane &org, const Plane &rec, int x0, int y0, int 
     if (dist == 0) continue;
     const Pel *rows[5];
     for (int dy = -2; dy <= 2; dy++) rows[dy + 2] = rec.row(clip3(0, rec.height - 1, ya + lim_dy(dy, dist)));
-    for (int x = 0; x < w; x++) {
+    for (int x = (y & 1); x < w; x += 2) {  // every other sample (quincunx): the statistics are scaled by 2
       const int xa = x0 + x, cur = rows[2][xa];
       int z[4 * kAlfChromaTaps];
       for (int j = 0; j < kAlfChromaTaps; j++) {
@@ -530,7 +537,10 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
     for (int i = 0; i < n; i++)
       if (choice[size_t(i)] == 16)
         gather_luma_clip(org[0], rec[0], (i % ctus_x) * ctb, (i / ctus_x) * ctb, log2_ctb, bit_depth, cst.data());
-    for (auto &c : cst) c.symmetrise();
+    for (auto &c : cst) {
+      c.symmetrise();
+      c.scale(2.0);
+    }
     LumaApsFilters lc = lf;
     double cost_noclip = 0, cost_clip = 0;
     for (int g = 0; g < lf.num; g++) {
@@ -694,6 +704,7 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
     int coeff_c[2][kAlfChromaTaps];
     for (int a = 0; a < best_chroma.num_alt; a++) {
       ccs[size_t(a)].symmetrise();
+      ccs[size_t(a)].scale(2.0);
       const uint8_t zero[kAlfChromaTaps] = {};
       cost_noclip += select_clip<kAlfChromaTaps>(ccs[size_t(a)], zero).dist(best_chroma.coeff[a]) +
                      lambda[1] * coeff_bits(best_chroma.coeff[a], kAlfChromaTaps);
