@@ -13,6 +13,22 @@
 
 namespace pyvtm {
 
+// 8.8.5.2 (Table 44): the coefficient index per tap for transposeIdx 0..3.
+const uint8_t kAlfTransposeIdx[4][kAlfLumaTaps] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+    {9, 4, 10, 8, 1, 5, 11, 7, 3, 0, 2, 6},
+    {0, 3, 2, 1, 8, 7, 6, 5, 4, 9, 10, 11},
+    {9, 8, 10, 4, 3, 7, 11, 5, 1, 0, 2, 6},
+};
+
+// The taps (dx, dy) of the diamonds; each pairs with (-dx, -dy).
+const int8_t kAlfLumaTap[kAlfLumaTaps][2] = {{0, 3}, {1, 2}, {0, 2}, {-1, 2}, {2, 1}, {1, 1},
+                                          {0, 1}, {-1, 1}, {-2, 1}, {3, 0}, {2, 0}, {1, 0}};
+const int8_t kAlfChromaTap[kAlfChromaTaps][2] = {{0, 2}, {1, 1}, {0, 1}, {-1, 1}, {2, 0}, {1, 0}};
+// 8.8.5.7: CCALF luma taps relative to (2x, 2y).
+const int8_t kCcAlfTap[kCcAlfTaps][2] = {{0, -1}, {-1, 0}, {1, 0}, {-1, 1}, {0, 1}, {1, 1}, {0, 2}};
+
+
 namespace {
 
 // 7.4.3.18 (eq. 90): AlfFixFiltCoeff[64][12].
@@ -71,21 +87,6 @@ const uint8_t kAlfClassToFiltMap[kAlfNumFixedSets][kAlfNumClasses] = {
     {16, 31, 32, 15, 60, 30, 4, 17, 19, 25, 22, 20, 4, 53, 19, 21, 22, 46, 25, 55, 26, 48, 63, 58, 55},
 };
 
-// 8.8.5.2 (Table 44): the coefficient index per tap for transposeIdx 0..3.
-const uint8_t kAlfTransposeIdx[4][kAlfLumaTaps] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
-    {9, 4, 10, 8, 1, 5, 11, 7, 3, 0, 2, 6},
-    {0, 3, 2, 1, 8, 7, 6, 5, 4, 9, 10, 11},
-    {9, 8, 10, 4, 3, 7, 11, 5, 1, 0, 2, 6},
-};
-
-// The taps (dx, dy) of the diamonds; each pairs with (-dx, -dy).
-const int8_t kLumaTap[kAlfLumaTaps][2] = {{0, 3}, {1, 2}, {0, 2}, {-1, 2}, {2, 1}, {1, 1},
-                                          {0, 1}, {-1, 1}, {-2, 1}, {3, 0}, {2, 0}, {1, 0}};
-const int8_t kChromaTap[kAlfChromaTaps][2] = {{0, 2}, {1, 1}, {0, 1}, {-1, 1}, {2, 0}, {1, 0}};
-// 8.8.5.7: CCALF luma taps relative to (2x, 2y).
-const int8_t kCcTap[kCcAlfTaps][2] = {{0, -1}, {-1, 0}, {1, 0}, {-1, 1}, {0, 1}, {1, 1}, {0, 2}};
-
 // AlfClip: 1 << (BitDepth - {0, 3, 5, 7}[clipIdx]) (7.4.3.18).
 inline int16_t alf_clip_value(int idx, int bit_depth) {
   static const int kShift[4] = {0, 3, 5, 7};
@@ -98,13 +99,6 @@ int ceil_log2(int n) {
   int k = 0;
   while ((1 << k) < n) k++;
   return k;
-}
-
-int ue_bits(uint32_t v) {
-  int len = 0;
-  uint64_t x = uint64_t(v) + 1;
-  while ((x >> len) > 1) len++;
-  return 2 * len + 1;
 }
 
 // Distance of CTB row y from the ALF virtual boundary at row vb (8.8.5.2,
@@ -554,7 +548,7 @@ void alf_filter_luma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log2_
         cl[j] = f.clip[filt_idx[b]][ti[j]];
       }
       for (int k = 0; k < 4 && by + k < h; k++) {
-        // The taps of kLumaTap, unrolled: row r0 and rows +-1, +-2, +-3 (a: below, b: above).
+        // The taps of kAlfLumaTap, unrolled: row r0 and rows +-1, +-2, +-3 (a: below, b: above).
         const Pel *r0 = rows[k][3], *a1 = rows[k][4], *b1 = rows[k][2], *a2 = rows[k][5], *b2 = rows[k][1],
                   *a3 = rows[k][6], *b3 = rows[k][0];
         const int sh = shift[k], round = 1 << (sh - 1);
@@ -584,7 +578,7 @@ void alf_filter_chroma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log
     for (int dy = -2; dy <= 2; dy++) rows[dy + 2] = win.row(y + limit_dy(dy, dist));
     const int shift = dist == 0 ? 10 : 7, round = 1 << (shift - 1);
     Pel *o = out.row(y0 + y) + x0;
-    // The taps of kChromaTap, unrolled.
+    // The taps of kAlfChromaTap, unrolled.
     const Pel *r0 = rows[2], *a1 = rows[3], *b1 = rows[1], *a2 = rows[4], *b2 = rows[0];
     for (int x = 0; x < w; x++) {
       const int cur = r0[x];
@@ -608,7 +602,7 @@ void ccalf_ctb(const Plane &luma, Plane &out, int x0c, int y0c, int log2_ctb, in
     for (int dy = -1; dy <= 2; dy++) rows[dy + 1] = win.row(yl + limit_dy(dy, dist));
     Pel *o = out.row(y0c + y) + x0c;
     for (int x = 0; x < w; x++) {
-      // The taps of kCcTap, unrolled.
+      // The taps of kCcAlfTap, unrolled.
       const int xl = 2 * x, cur = rows[1][xl];
       int sum = coeff[0] * (rows[0][xl] - cur) + coeff[1] * (rows[1][xl - 1] - cur) + coeff[2] * (rows[1][xl + 1] - cur) +
                 coeff[3] * (rows[2][xl - 1] - cur) + coeff[4] * (rows[2][xl] - cur) + coeff[5] * (rows[2][xl + 1] - cur) +

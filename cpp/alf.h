@@ -19,6 +19,14 @@ constexpr int kCcAlfTaps = 7;
 constexpr int kAlfNumFixedSets = 16;
 constexpr int kAlfApsParamsType = 0;  // ALF_APS
 
+// 8.8.5.2 (Table 44): the coefficient index of each tap for transposeIdx 0..3.
+extern const uint8_t kAlfTransposeIdx[4][kAlfLumaTaps];
+// The taps (dx, dy) of the 7x7 / 5x5 diamonds, each paired with (-dx, -dy)
+// (8.8.5.2, 8.8.5.4), and the CCALF taps around luma (2x, 2y) (8.8.5.7).
+extern const int8_t kAlfLumaTap[kAlfLumaTaps][2];
+extern const int8_t kAlfChromaTap[kAlfChromaTaps][2];
+extern const int8_t kCcAlfTap[kCcAlfTaps][2];
+
 // alf_data() of one ALF APS, as values (the signs folded into the coefficients).
 struct AlfApsData {
   int aps_id = 0;                    // aps_adaptation_parameter_set_id (0..7)

@@ -13,18 +13,6 @@ namespace pyvtm {
 
 namespace {
 
-// Same tap tables as the filters (alf.cpp), used to gather features.
-const int8_t kLumaTapE[kAlfLumaTaps][2] = {{0, 3}, {1, 2}, {0, 2}, {-1, 2}, {2, 1}, {1, 1},
-                                           {0, 1}, {-1, 1}, {-2, 1}, {3, 0}, {2, 0}, {1, 0}};
-const int8_t kChromaTapE[kAlfChromaTaps][2] = {{0, 2}, {1, 1}, {0, 1}, {-1, 1}, {2, 0}, {1, 0}};
-const int8_t kCcTapE[kCcAlfTaps][2] = {{0, -1}, {-1, 0}, {1, 0}, {-1, 1}, {0, 1}, {1, 1}, {0, 2}};
-const uint8_t kTransposeE[4][kAlfLumaTaps] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
-    {9, 4, 10, 8, 1, 5, 11, 7, 3, 0, 2, 6},
-    {0, 3, 2, 1, 8, 7, 6, 5, 4, 9, 10, 11},
-    {9, 8, 10, 4, 3, 7, 11, 5, 1, 0, 2, 6},
-};
-
 inline int clip3(int lo, int hi, int v) { return v < lo ? lo : (v > hi ? hi : v); }
 inline int vb_dist(int y, int vb) { return y < vb ? vb - 1 - y : y - vb; }
 inline int lim_dy(int dy, int dist) { return dy > 0 ? std::min(dy, dist) : -std::min(-dy, dist); }
@@ -173,10 +161,10 @@ void gather_luma(const Plane &org, const Plane &rec, int x0, int y0, int log2_ct
         continue;  // rows at the virtual boundary (shift 10): not modelled
       }
       const int b = (y / 4) * bw + x / 4;
-      const uint8_t *ti = kTransposeE[tr[b]];
+      const uint8_t *ti = kAlfTransposeIdx[tr[b]];
       int z[kAlfLumaTaps] = {};
       for (int j = 0; j < kAlfLumaTaps; j++) {
-        const int dx = kLumaTapE[j][0], dy = kLumaTapE[j][1];
+        const int dx = kAlfLumaTap[j][0], dy = kAlfLumaTap[j][1];
         z[ti[j]] += rows[3 + dy][clip3(0, rec.width - 1, xa + dx)] - cur + rows[3 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
       }
       st.cls[cls[b]].add_sample(z, t);
@@ -200,7 +188,7 @@ void gather_chroma(const Plane &org, const Plane &rec, int x0, int y0, int log2_
       if (dist == 0) continue;
       int z[kAlfChromaTaps];
       for (int j = 0; j < kAlfChromaTaps; j++) {
-        const int dx = kChromaTapE[j][0], dy = kChromaTapE[j][1];
+        const int dx = kAlfChromaTap[j][0], dy = kAlfChromaTap[j][1];
         z[j] = rows[2 + dy][clip3(0, rec.width - 1, xa + dx)] - cur + rows[2 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
       }
       st.add_sample(z, t);
@@ -219,8 +207,8 @@ void gather_cc(const Plane &org, const Plane &alf_c, const Plane &luma, int x0c,
       const int cur = luma.at(xl, yl);
       int z[kCcAlfTaps];
       for (int j = 0; j < kCcAlfTaps; j++)
-        z[j] = luma.at(clip3(0, luma.width - 1, xl + kCcTapE[j][0]),
-                       clip3(0, luma.height - 1, yl + lim_dy(kCcTapE[j][1], dist))) - cur;
+        z[j] = luma.at(clip3(0, luma.width - 1, xl + kCcAlfTap[j][0]),
+                       clip3(0, luma.height - 1, yl + lim_dy(kCcAlfTap[j][1], dist))) - cur;
       st.add_sample(z, org.at(xc, yc) - alf_c.at(xc, yc));
     }
   st.symmetrise();
@@ -259,10 +247,10 @@ void gather_luma_clip(const Plane &org, const Plane &rec, int x0, int y0, int lo
     for (int x = (y & 1); x < w; x += 2) {  // every other sample (quincunx): the statistics are scaled by 2
       const int xa = x0 + x, cur = rows[3][xa];
       const int b = (y / 4) * bw + x / 4;
-      const uint8_t *ti = kTransposeE[tr[b]];
+      const uint8_t *ti = kAlfTransposeIdx[tr[b]];
       int z[kClipFeat] = {};
       for (int j = 0; j < kAlfLumaTaps; j++) {
-        const int dx = kLumaTapE[j][0], dy = kLumaTapE[j][1];
+        const int dx = kAlfLumaTap[j][0], dy = kAlfLumaTap[j][1];
         const int d0 = rows[3 + dy][clip3(0, rec.width - 1, xa + dx)] - cur;
         const int d1 = rows[3 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
         for (int c = 0; c < 4; c++) z[4 * ti[j] + c] += cl(d0, lim[c]) + cl(d1, lim[c]);
@@ -332,7 +320,7 @@ void gather_chroma_clip(const Plane &org, const Plane &rec, int x0, int y0, int 
       const int xa = x0 + x, cur = rows[2][xa];
       int z[4 * kAlfChromaTaps];
       for (int j = 0; j < kAlfChromaTaps; j++) {
-        const int dx = kChromaTapE[j][0], dy = kChromaTapE[j][1];
+        const int dx = kAlfChromaTap[j][0], dy = kAlfChromaTap[j][1];
         const int d0 = rows[2 + dy][clip3(0, rec.width - 1, xa + dx)] - cur;
         const int d1 = rows[2 - dy][clip3(0, rec.width - 1, xa - dx)] - cur;
         for (int c = 0; c < 4; c++) z[4 * j + c] = cl(d0, lim[c]) + cl(d1, lim[c]);
