@@ -1078,6 +1078,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.alf = cfg_.alf;
   sps.ccalf = cfg_.alf && cfg_.ccalf;
   sl.alf = alf_syntax.sh;
+  // The optional CNN in-loop filter runs on the ALF output (the last standard filter).
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;
   if (use_cnnif) apply_cnn_in_loop_filter(cnnif);
