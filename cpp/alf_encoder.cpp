@@ -518,65 +518,82 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
   bool luma_aps = cost_aps < cost_fixed_only &&
                         std::count(choice_aps.begin(), choice_aps.end(), 16) > 0;
   if (luma_aps) {
-    choice = choice_aps;
-    // Non-linear (clipped) filters: statistics with the clipping values over
-    // the CTBs using the APS, then per filter a greedy search of the indices.
-    std::vector<LumaClipStats> cst(kAlfNumClasses);
-    for (int i = 0; i < n; i++)
-      if (choice[size_t(i)] == 16)
-        gather_luma_clip(org[0], rec[0], (i % ctus_x) * ctb, (i / ctus_x) * ctb, log2_ctb, bit_depth, cst.data());
-    for (auto &c : cst) {
-      c.symmetrise();
-      c.scale(2.0);
-    }
-    LumaApsFilters lc = lf;
-    double cost_noclip = 0, cost_clip = 0;
-    for (int g = 0; g < lf.num; g++) {
-      LumaClipStats sum;
+    // Non-linear (clipped) filters on the class merging found, refined once
+    // more on the CTBs that then use the APS; kept by total cost.
+    const LumaApsFilters lf0 = lf;
+    auto refine = [&](const std::vector<int> &set, LumaApsFilters &out, std::vector<int> &ch) {
+      double total = 0;
+      ch.assign(size_t(n), -1);
+      // Non-linear (clipped) filters: statistics with the clipping values over
+      // the CTBs using the APS, then per filter a greedy search of the indices.
+      std::vector<LumaClipStats> cst(kAlfNumClasses);
+      for (int i = 0; i < n; i++)
+        if (set[size_t(i)] == 16)
+          gather_luma_clip(org[0], rec[0], (i % ctus_x) * ctb, (i / ctus_x) * ctb, log2_ctb, bit_depth, cst.data());
+      for (auto &c : cst) {
+        c.symmetrise();
+        c.scale(2.0);
+      }
+      LumaApsFilters lc = lf0;
+      double cost_noclip = 0, cost_clip = 0;
+      for (int g = 0; g < lf0.num; g++) {
+        LumaClipStats sum;
+        for (int k = 0; k < kAlfNumClasses; k++)
+          if (lf0.class_to_filter[k] == g) sum.add(cst[size_t(k)]);
+        const uint8_t zero[kAlfLumaTaps] = {};
+        cost_noclip +=
+            select_clip<kAlfLumaTaps>(sum, zero).dist(lf0.coeff[g]) + lam_y * coeff_bits(lf0.coeff[g], kAlfLumaTaps);
+        cost_clip += search_clip<kAlfLumaTaps>(sum, lam_y, lc.coeff[g], lc.clip[g]) + lam_y * 2 * kAlfLumaTaps;
+      }
+      if (cost_clip + lam_y < cost_noclip) {
+        lc.clip_on = true;
+        lc.bits = 1 + ue_bits(uint32_t(lc.num - 1)) + (lc.num > 1 ? kAlfNumClasses * ceil_log2i(lc.num) : 0) +
+                  2 * kAlfLumaTaps * lc.num;
+        for (int g = 0; g < lc.num; g++) lc.bits += coeff_bits(lc.coeff[g], kAlfLumaTaps);
+      }
+      out = lc.clip_on ? lc : lf0;
+      // The APS option of each CTB by its actual filtered distortion.
+      AlfFilterSet fs;
       for (int k = 0; k < kAlfNumClasses; k++)
-        if (lf.class_to_filter[k] == g) sum.add(cst[size_t(k)]);
-      const uint8_t zero[kAlfLumaTaps] = {};
-      cost_noclip +=
-          select_clip<kAlfLumaTaps>(sum, zero).dist(lf.coeff[g]) + lam_y * coeff_bits(lf.coeff[g], kAlfLumaTaps);
-      cost_clip += search_clip<kAlfLumaTaps>(sum, lam_y, lc.coeff[g], lc.clip[g]) + lam_y * 2 * kAlfLumaTaps;
-    }
-    if (cost_clip + lam_y < cost_noclip) {
-      lc.clip_on = true;
-      lc.bits = 1 + ue_bits(uint32_t(lc.num - 1)) + (lc.num > 1 ? kAlfNumClasses * ceil_log2i(lc.num) : 0) +
-                2 * kAlfLumaTaps * lc.num;
-      for (int g = 0; g < lc.num; g++) lc.bits += coeff_bits(lc.coeff[g], kAlfLumaTaps);
-      lf = lc;
-    }
-    // The APS option of each CTB by its actual filtered distortion.
-    AlfFilterSet fs;
-    for (int k = 0; k < kAlfNumClasses; k++)
-      for (int j = 0; j < kAlfLumaTaps; j++) {
-        const int g = lf.class_to_filter[k];
-        fs.coeff[k][j] = int16_t(lf.coeff[g][j]);
-        static const int kClipShift[4] = {0, 3, 5, 7};  // AlfClip (7.4.3.18)
-        fs.clip[k][j] = int16_t(1 << (bit_depth - kClipShift[lf.clip_on ? lf.clip[g][j] : 0]));
-      }
-    Plane tmp = rec[0];
-    std::vector<uint8_t> cls(size_t(ctb / 4) * (ctb / 4)), tr(cls.size());
-    for (int i = 0; i < n; i++) {
-      const int x0 = (i % ctus_x) * ctb, y0 = (i / ctus_x) * ctb;
-      alf_classify_ctb(rec[0], x0, y0, log2_ctb, bit_depth, cls.data(), tr.data());
-      alf_filter_luma_ctb(rec[0], tmp, x0, y0, log2_ctb, bit_depth, fs, cls.data(), tr.data());
-      double d = 0;
-      for (int y = y0; y < std::min(y0 + ctb, rec[0].height); y++)
-        for (int x = x0; x < std::min(x0 + ctb, rec[0].width); x++) {
-          const double e = double(org[0].at(x, y)) - tmp.at(x, y);
-          d += e * e;
+        for (int j = 0; j < kAlfLumaTaps; j++) {
+          const int g = out.class_to_filter[k];
+          fs.coeff[k][j] = int16_t(out.coeff[g][j]);
+          static const int kClipShift[4] = {0, 3, 5, 7};  // AlfClip (7.4.3.18)
+          fs.clip[k][j] = int16_t(1 << (bit_depth - kClipShift[out.clip_on ? out.clip[g][j] : 0]));
         }
-      const LumaCtbStats &st = ls[size_t(i)];
-      double best = st.tt + lam_y * 1;
-      int bc = -1;
-      for (int s = 0; s < kAlfNumFixedSets; s++) {
-        const double c = fixed_d[size_t(i) * kAlfNumFixedSets + s] + lam_y * 6;
-        if (c < best) { best = c; bc = s; }
+      Plane tmp = rec[0];
+      std::vector<uint8_t> cls(size_t(ctb / 4) * (ctb / 4)), tr(cls.size());
+      for (int i = 0; i < n; i++) {
+        const int x0 = (i % ctus_x) * ctb, y0 = (i / ctus_x) * ctb;
+        alf_classify_ctb(rec[0], x0, y0, log2_ctb, bit_depth, cls.data(), tr.data());
+        alf_filter_luma_ctb(rec[0], tmp, x0, y0, log2_ctb, bit_depth, fs, cls.data(), tr.data());
+        double d = 0;
+        for (int y = y0; y < std::min(y0 + ctb, rec[0].height); y++)
+          for (int x = x0; x < std::min(x0 + ctb, rec[0].width); x++) {
+            const double e = double(org[0].at(x, y)) - tmp.at(x, y);
+            d += e * e;
+          }
+        const LumaCtbStats &st = ls[size_t(i)];
+        double best = st.tt + lam_y * 1;
+        int bc = -1;
+        for (int s = 0; s < kAlfNumFixedSets; s++) {
+          const double c = fixed_d[size_t(i) * kAlfNumFixedSets + s] + lam_y * 6;
+          if (c < best) { best = c; bc = s; }
+        }
+        if (d + lam_y * 2 < best) { best = d + lam_y * 2; bc = 16; }
+        ch[size_t(i)] = bc;
+        total += best;
       }
-      if (d + lam_y * 2 < best) bc = 16;
-      choice[size_t(i)] = bc;
+      return total + lam_y * out.bits;
+    };
+    std::vector<int> ch1, ch2;
+    LumaApsFilters f1, f2;
+    const double c1 = refine(choice_aps, f1, ch1);
+    lf = f1;
+    choice = ch1;
+    if (ch1 != choice_aps && std::count(ch1.begin(), ch1.end(), 16) > 0 && refine(ch1, f2, ch2) < c1) {
+      lf = f2;
+      choice = ch2;
     }
     if (std::count(choice.begin(), choice.end(), 16) == 0) luma_aps = false;
   }
