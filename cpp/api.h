@@ -48,6 +48,8 @@ struct EncoderConfig {
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
   bool sao = true;             // sample adaptive offset (8.8.4), decided per CTB after deblocking
+  bool alf = true;             // adaptive loop filter (8.8.5), one APS per picture, decided per CTB after SAO
+  bool ccalf = true;           // cross-component ALF (8.8.5.7), with alf only
   // Residual coding tools (each with its SPS enable flag; off -> not signalled).
   bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag); off by default: measured
                                 // -1.0% BD-rate Y for +44% encode time (medium)
@@ -131,6 +133,13 @@ struct SyntaxCounts {
   int lfnst[2] = {0, 0};          // CUs with lfnst_idx 1, 2
   int lfnst_chroma = 0;           // of those, chroma CUs (their Cb / Cr TBs use LFNST)
   int mts[4] = {0, 0, 0, 0};      // CUs with mts_idx 1..4
+  // ALF: luma CTBs filtered with a fixed filter set / an APS filter set;
+  // Cb / Cr CTBs with ALF, chroma CTBs using an alternative filter > 0;
+  // Cb / Cr CTBs with CCALF.
+  int alf_luma[2] = {0, 0};
+  int alf_chroma[2] = {0, 0};
+  int alf_chroma_alt = 0;
+  int ccalf[2] = {0, 0};
 };
 
 struct DecodeResult {

@@ -55,6 +55,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     return "splits differ at index " + std::to_string(i);
   }
   if (!(a.sao == b.sao)) return "SAO parameters differ";
+  if (!(a.alf == b.alf)) return "ALF parameters differ";
   if (a.cus.size() != b.cus.size()) return "number of CUs differs";
   for (size_t i = 0; i < a.cus.size(); i++)
     if (!(a.cus[i] == b.cus[i]))
@@ -303,6 +304,7 @@ void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const Ctu
   w_ = &w; r_ = nullptr; in_ = &rec; out_ = nullptr;
   next_split_ = next_cu_ = next_tu_ = 0;
   sao(ctu_x, ctu_y);
+  alf(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
   if (next_split_ != rec.splits.size() || next_cu_ != rec.cus.size() || next_tu_ != rec.tus.size())
     throw std::logic_error("coding-tree writer: the record holds more than the CTU's syntax");
@@ -312,6 +314,7 @@ void CodingTreeSyntax::read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord 
   w_ = nullptr; r_ = &r; in_ = nullptr; out_ = &rec;
   rec.clear();
   sao(ctu_x, ctu_y);
+  alf(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
 }
 
@@ -337,6 +340,29 @@ void CodingTreeSyntax::sao(int x0, int y0) {
   else read_sao(*r_, cs_, out_->sao, left, up, sao_, sao_bit_depth_);
   sao_grid_[idx] = w_ ? in_->sao : out_->sao;
   PYVTM_CT_TRACE("sao", x0, y0, sao_grid_[idx].type_idx[0] | (sao_grid_[idx].type_idx[1] << 2), 0);
+}
+
+void CodingTreeSyntax::set_alf(const AlfCtuSyntax &s) {
+  alf_ = s;
+  const int ctu = 1 << lim_.log2_ctu;
+  const int cx = (lim_.pic_width + ctu - 1) / ctu, cy = (lim_.pic_height + ctu - 1) / ctu;
+  alf_grid_.assign(size_t(cx) * cy, AlfCtbParams());
+}
+
+// 7.3.11.2: the ALF CTB flags and filter choices after sao(); the left /
+// above CTB (inside the picture: one slice, one tile) select the contexts.
+void CodingTreeSyntax::alf(int x0, int y0) {
+  if (!alf_.any()) return;
+  const int ctu = 1 << lim_.log2_ctu, cx = (lim_.pic_width + ctu - 1) / ctu;
+  const int rx = x0 >> lim_.log2_ctu, ry = y0 >> lim_.log2_ctu;
+  const size_t idx = size_t(ry) * cx + rx;
+  if (idx >= alf_grid_.size()) throw std::logic_error("coding-tree walker: set_alf() was not called for this picture");
+  const AlfCtbParams *left = rx > 0 ? &alf_grid_[idx - 1] : nullptr;
+  const AlfCtbParams *up = ry > 0 ? &alf_grid_[idx - size_t(cx)] : nullptr;
+  if (w_) write_alf_ctb(*w_, cs_, in_->alf, left, up, alf_);
+  else read_alf_ctb(*r_, cs_, out_->alf, left, up, alf_);
+  alf_grid_[idx] = w_ ? in_->alf : out_->alf;
+  PYVTM_CT_TRACE("alf", x0, y0, alf_grid_[idx].ctb_flag[0] | (alf_grid_[idx].ctb_flag[1] << 1), 0);
 }
 
 void CodingTreeSyntax::ctu(int x0, int y0) {

@@ -18,6 +18,7 @@
 #include "hooks.h"
 #include "intra_pred.h"
 #include "partition.h"
+#include "alf.h"
 #include "sao.h"
 #include "syntax.h"
 
@@ -77,7 +78,8 @@ struct CtuRecord {
   std::vector<TransformUnit> tus;
   std::vector<int32_t> coeffs;  // TransCoeffLevel, raster per TB (stride = TB width)
   SaoCtbParams sao;             // sao( rx, ry ) when the slice uses SAO (7.3.11.3)
-  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); sao = SaoCtbParams(); }
+  AlfCtbParams alf;             // alf_ctb_flag etc. when the slice uses ALF (7.3.11.2)
+  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); sao = SaoCtbParams(); alf = AlfCtbParams(); }
   // Appends `o` (a subtree's record) relocating its TU and coefficient offsets.
   void append(const CtuRecord &o);
 };
@@ -181,10 +183,13 @@ class CodingTreeSyntax {
   void set_sao(SaoSliceFlags f, int bit_depth);
   // Slice switches of residual_coding() (sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag).
   void set_residual_params(const ResidualCodingParams &p) { rc_params_ = p; }
+  // ALF syntax after sao() (sh_alf_enabled_flag and the APS sizes).
+  void set_alf(const AlfCtuSyntax &s);
 
  private:
   void ctu(int x0, int y0);
   void sao(int x0, int y0);
+  void alf(int x0, int y0);
   void dual_tree_implicit_qt_split(int x0, int y0, int size, int cqt_depth);
   void coding_tree(const CtNode &n);
   void coding_unit(const CtNode &n);
@@ -208,6 +213,8 @@ class CodingTreeSyntax {
   ResidualCodingParams rc_params_;
   TransformTools tools_;
   CuResidualState res_;  // of the current CU, for lfnst_idx / mts_idx
+  AlfCtuSyntax alf_;
+  std::vector<AlfCtbParams> alf_grid_;  // the CTUs' ALF parameters so far (context neighbours)
 };
 
 }  // namespace pyvtm

@@ -77,6 +77,14 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {28, 9}, {52, 9}, {42, 10},
     // mts_idx
     {29, 8}, {0, 0}, {28, 9}, {0, 0},
+    // alf_ctb_flag (initType 0)
+    {62, 0}, {39, 0}, {39, 0}, {54, 4}, {39, 0}, {39, 0}, {31, 1}, {39, 0}, {39, 0},
+    // alf_use_aps_flag
+    {46, 0},
+    // alf_ctb_cc_cb_idc, alf_ctb_cc_cr_idc
+    {18, 4}, {30, 1}, {31, 4}, {18, 4}, {30, 1}, {31, 4},
+    // alf_ctb_filter_alt_idx
+    {11, 0}, {11, 0},
 };
 
 }  // namespace pyvtm

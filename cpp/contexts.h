@@ -31,7 +31,11 @@ enum CtxOffset : uint16_t {
   CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_SAO_TYPE_IDX + 1,  // 3
   CTX_LFNST_IDX = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3,                 // 3 (bin 0: SINGLE_TREE / not, bin 1)
   CTX_MTS_IDX = CTX_LFNST_IDX + 3,                       // 4 (one per bin)
-  CTX_NUM = CTX_MTS_IDX + 4
+  CTX_ALF_CTB_FLAG = CTX_MTS_IDX + 4,  // 9: cIdx * 3 + left + above
+  CTX_ALF_USE_APS_FLAG = CTX_ALF_CTB_FLAG + 9,           // 1
+  CTX_ALF_CTB_CC_IDC = CTX_ALF_USE_APS_FLAG + 1,         // 6: Cb 3, Cr 3 (first bin)
+  CTX_ALF_CTB_FILTER_ALT_IDX = CTX_ALF_CTB_CC_IDC + 6,   // 2: per chroma component
+  CTX_NUM = CTX_ALF_CTB_FILTER_ALT_IDX + 2
 };
 
 struct ContextInit {

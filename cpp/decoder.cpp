@@ -15,6 +15,7 @@
 #include "deblocking.h"
 #include "param_sets.h"
 #include "recon.h"
+#include "alf.h"
 #include "sao.h"
 #include "sei.h"
 #include "slice_parser.h"
@@ -149,6 +150,12 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
   c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
   for (const TransformUnit &tu : ctu.tus)
     if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
+  if (ctu.alf.ctb_flag[0]) c.alf_luma[ctu.alf.use_aps]++;
+  for (int k = 0; k < 2; k++) {
+    c.alf_chroma[k] += ctu.alf.ctb_flag[k + 1];
+    c.alf_chroma_alt += ctu.alf.ctb_flag[k + 1] && ctu.alf.filter_alt_idx[k] > 0;
+    c.ccalf[k] += ctu.alf.cc_idc[k] != 0;
+  }
 }
 
 // Residual tools of the slice and the signs sign data hiding inferred.
@@ -171,7 +178,7 @@ void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, 
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
                             const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
-                            std::vector<CtuRecord> *records) {
+                            const AlfApsData *const alf_aps[8], std::vector<CtuRecord> *records) {
   // Activation checks (7.4.3.x) and the size limit, before any allocation.
   if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
     throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
@@ -211,6 +218,12 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.bit_depth = sps.seq.bit_depth;
   lay.residual.dep_quant = sh.dep_quant;
   lay.residual.sign_hiding = sh.sign_hiding;
+  // ALF: the filters of the slice's APSs (7.4.3.18); their sizes steer the CTB syntax.
+  const AlfFilters alf_filters = alf_derive_filters(sh.alf, alf_aps, sps.seq.bit_depth);
+  lay.alf.sh = sh.alf;
+  lay.alf.chroma_num_alt = alf_filters.chroma_num_alt;
+  lay.alf.cc_num_filters[0] = alf_filters.cc_num_filters[0];
+  lay.alf.cc_num_filters[1] = alf_filters.cc_num_filters[1];
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.
@@ -226,6 +239,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   PictureReconstructor recon(sps, pps, sh);
   CtuRecord ctu;
   std::vector<SaoCtbParams> sao_params(size_t(parser.num_ctus()));
+  std::vector<AlfCtbParams> alf_params(size_t(parser.num_ctus()));
   SyntaxCounts counts;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
@@ -240,13 +254,14 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     }
     parser.parse_ctu(addr, ctu);   // parsing
     sao_params[size_t(addr)] = ctu.sao;
+    alf_params[size_t(addr)] = ctu.alf;
     recon.reconstruct_ctu(ctu, lay.tools, parser.maps());    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
     count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);
   }
 
-  // In-loop filters (8.8): deblocking, then SAO; ALF is refused in the SPS.
+  // In-loop filters (8.8): deblocking, then SAO, then ALF (with CCALF).
   if (!sh.deblocking_disabled) {
     // 8.8.3.6.x: QpC from the Qp'Cb / Qp'Cr (Qp'CbCr) of the TBs on either side (TbEdgeMaps::qp_c).
     DeblockParams dp;
@@ -275,6 +290,10 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
                           lay.lim.log2_ctu - (c ? 1 : 0), sps.seq.bit_depth);
     }
   }
+  // 8.8.5: ALF and CCALF from the SAO picture.
+  if (sh.alf.enabled)
+    alf_apply_picture(recon.planes(), alf_params.data(), parser.ctus_x(), parser.ctus_y(), lay.lim.log2_ctu,
+                      sps.seq.bit_depth, sh.alf, alf_filters);
 
   DecodeResult res;
   res.coded_width = w;
@@ -283,7 +302,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   res.slice_qp = sh.slice_qp;
   res.colour = sps.seq.colour;
   res.cnnmc_model_id = sps.seq.cnnmc_model_id;
-  // CNN in-loop filter, requested by pyvtm's SEI with per-CTU switches.
+  // CNN in-loop filter, requested by pyvtm's SEI with per-CTU switches: after ALF.
   if (cnnif) {
     res.cnnif_model_id = cnnif->model_id;
     const int ctu = 1 << sps.seq.log2_ctu_size;
@@ -352,6 +371,7 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
   DecodeResult result;
   bool have_picture = false;
   std::unique_ptr<CnnifSei> cnnif;  // pyvtm's CNN in-loop filter SEI, if any
+  std::unique_ptr<AlfApsData> alf_aps[8];  // ALF APSs by aps_adaptation_parameter_set_id
   for (const NalUnit &nal : nals) {
     const std::string where = std::string(nal_unit_type_name(nal.type)) + " NAL unit at byte " + std::to_string(nal.offset);
     if (nal.layer_id != 0) {
@@ -404,7 +424,9 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
             result.cnnmc_model_id = sps->seq.cnnmc_model_id;
             if (cnnif) result.cnnif_model_id = cnnif->model_id;
           } else {
-            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), records);
+            const AlfApsData *aps_list[8];
+            for (int i = 0; i < 8; i++) aps_list[i] = alf_aps[i].get();
+            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), aps_list, records);
           }
           have_picture = true;
           break;
@@ -423,8 +445,15 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
         }
         case 4: case 5: case 6:
           throw DecodeError("reserved VCL NAL unit type " + std::to_string(nal.type));
-        case NAL_PREFIX_APS: case NAL_SUFFIX_APS:
-          break;  // APS content is only used by ALF / LMCS / scaling lists, which the SPS refuses
+        case NAL_PREFIX_APS: case NAL_SUFFIX_APS: {
+          // ALF APSs are kept by id; LMCS / scaling-list APSs are unused (the SPS refuses those tools).
+          auto a = std::make_unique<AlfApsData>();
+          if (read_alf_aps_rbsp(nal.rbsp, *a)) {
+            const int id = a->aps_id;
+            alf_aps[id] = std::move(a);
+          }
+          break;
+        }
         default:
           break;  // VPS, DCI, OPI, AUD, EOS, EOB, SEI, FD, reserved / unspecified: ignored
       }

@@ -33,6 +33,7 @@
 #include "dep_quant.h"
 #include "rdoq.h"
 #include "recon.h"
+#include "alf.h"
 #include "sao.h"
 #include "sei.h"
 #include "syntax.h"
@@ -1191,6 +1192,32 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.sao = cfg_.sao;
   sl.sao_luma = sao_flags.luma;
   sl.sao_chroma = sao_flags.chroma;
+  // ALF (8.8.5): filters and CTB decisions from the SAO output, then applied.
+  AlfCtuSyntax alf_syntax;
+  AlfApsData alf_aps;
+  bool write_alf_aps = false;
+  if (cfg_.alf) {
+    std::vector<AlfCtbParams> ap(records.size());
+    const double lam[3] = {lambda_, lambda_chroma_, lambda_chroma_};
+    AlfSliceParams ash;
+    if (alf_decide(org_, pic_.plane, ctus_x, ctus_y, log2_ctu_, kBitDepth, lam, cfg_.ccalf, alf_aps, ash,
+                   ap.data())) {
+      write_alf_aps = alf_aps.luma_signal || alf_aps.chroma_signal || alf_aps.cc_signal[0] || alf_aps.cc_signal[1];
+      const AlfApsData *aps_list[8] = {};
+      if (write_alf_aps) aps_list[alf_aps.aps_id] = &alf_aps;
+      const AlfFilters filters = alf_derive_filters(ash, aps_list, kBitDepth);
+      alf_apply_picture(pic_.plane, ap.data(), ctus_x, ctus_y, log2_ctu_, kBitDepth, ash, filters);
+      alf_syntax.sh = ash;
+      alf_syntax.chroma_num_alt = filters.chroma_num_alt;
+      alf_syntax.cc_num_filters[0] = filters.cc_num_filters[0];
+      alf_syntax.cc_num_filters[1] = filters.cc_num_filters[1];
+    }
+    for (size_t i = 0; i < records.size(); i++) records[i].alf = ap[i];
+  }
+  sps.alf = cfg_.alf;
+  sps.ccalf = cfg_.alf && cfg_.ccalf;
+  sl.alf = alf_syntax.sh;
+  // The optional CNN in-loop filter runs on the ALF output (the last standard filter).
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;
   if (use_cnnif) apply_cnn_in_loop_filter(cnnif);
@@ -1205,6 +1232,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   walker.joint_cbcr = cfg_.joint_cbcr;
   walker.set_residual_params(rc_params_);
   walker.set_transform_tools(tools_);
+  walker.set_alf(alf_syntax);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);
@@ -1228,6 +1256,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   slice.insert(slice.end(), writer.bytes().begin(), writer.bytes().end());
   append_nal_unit(res.bitstream, NAL_SPS, write_sps(sps));
   append_nal_unit(res.bitstream, NAL_PPS, write_pps(sps, sl));
+  if (write_alf_aps) append_nal_unit(res.bitstream, NAL_PREFIX_APS, write_alf_aps_rbsp(alf_aps));
   if (use_cnnif) append_nal_unit(res.bitstream, NAL_PREFIX_SEI, write_cnnif_sei_rbsp(cnnif));
   // A CNNMC slice uses the reserved IRAP type so that standard decoders skip it.
   append_nal_unit(res.bitstream, hooks_.mpm ? NalUnitType(kNalCnnmcIrap) : NAL_IDR_N_LP, slice);

@@ -197,7 +197,8 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
     }
   }
   bw.write(s.sao, 1);  // sps_sao_enabled_flag
-  bw.write(0, 1);  // sps_alf_enabled_flag
+  bw.write(s.alf, 1);  // sps_alf_enabled_flag
+  if (s.alf) bw.write(s.ccalf, 1);  // sps_ccalf_enabled_flag (ChromaArrayType != 0)
   bw.write(0, 1);  // sps_lmcs_enabled_flag
   bw.write(0, 1);  // sps_weighted_pred_flag
   bw.write(0, 1);  // sps_weighted_bipred_flag
@@ -313,6 +314,23 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
   if (s.joint_cbcr) bw.write(sl.joint_cbcr_sign, 1);  // ph_joint_cbcr_sign_flag
   // slice_header() proper: no address (one slice), slice type inferred I.
   bw.write(0, 1);  // sh_no_output_of_prior_pics_flag (IDR)
+  // pps_alf_info_in_ph_flag = 0 (no picture partitioning): the ALF switches are here.
+  if (s.alf) {
+    const AlfSliceParams &a = sl.alf;
+    bw.write(a.enabled, 1);  // sh_alf_enabled_flag
+    if (a.enabled) {
+      bw.write(uint32_t(a.num_aps_luma), 3);  // sh_num_alf_aps_ids_luma
+      for (int i = 0; i < a.num_aps_luma; i++) bw.write(uint32_t(a.aps_id_luma[i]), 3);
+      bw.write(a.cb, 1);  // sh_alf_cb_enabled_flag
+      bw.write(a.cr, 1);  // sh_alf_cr_enabled_flag
+      if (a.cb || a.cr) bw.write(uint32_t(a.aps_id_chroma), 3);
+      if (s.ccalf)
+        for (int c = 0; c < 2; c++) {
+          bw.write(a.cc[c], 1);  // sh_alf_cc_cb_enabled_flag / sh_alf_cc_cr_enabled_flag
+          if (a.cc[c]) bw.write(uint32_t(a.cc_aps_id[c]), 3);
+        }
+    }
+  }
   bw.write_se(0);  // sh_qp_delta: SliceQpY = 26 + pps_init_qp_minus26
   // pps_slice_chroma_qp_offsets_present_flag = 0: no sh_cb/cr/joint_cbcr_qp_offset.
   // pps_sao_info_in_ph_flag = 0 (no picture partitioning): the SAO flags are here.
@@ -571,7 +589,8 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
     std::copy_n(s.chroma_qp_table[0], 64 + 48, s.chroma_qp_table[i]);
   }
   q.sao = br.read_flag("sps_sao_enabled_flag");
-  refuse_flag(br, "sps_alf_enabled_flag", "ALF (adaptive loop filter)");
+  q.alf = br.read_flag("sps_alf_enabled_flag");
+  if (q.alf && s.chroma_format_idc != 0) q.ccalf = br.read_flag("sps_ccalf_enabled_flag");
   refuse_flag(br, "sps_lmcs_enabled_flag", "LMCS (luma mapping with chroma scaling)");
   s.weighted_pred = br.read_flag("sps_weighted_pred_flag");
   s.weighted_bipred = br.read_flag("sps_weighted_bipred_flag");
@@ -799,7 +818,26 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
   br.skip_bits(size_t(sps->num_extra_sh_bits), "sh_extra_bit");
   if (nal_type == NAL_IDR_W_RADL || nal_type == NAL_IDR_N_LP || nal_type == NAL_CRA || nal_type == NAL_GDR)
     br.read_flag("sh_no_output_of_prior_pics_flag");
-  // ALF / LMCS / scaling lists off in the SPS.
+  // pps_alf_info_in_ph_flag = 0: the ALF switches are here; LMCS / scaling lists off in the SPS.
+  if (sps->seq.alf) {
+    AlfSliceParams &a = sh.alf;
+    a.enabled = br.read_flag("sh_alf_enabled_flag");
+    if (a.enabled) {
+      a.num_aps_luma = int(br.read(3, "sh_num_alf_aps_ids_luma"));
+      for (int i = 0; i < a.num_aps_luma; i++) a.aps_id_luma[i] = int(br.read(3, "sh_alf_aps_id_luma"));
+      if (sps->chroma_format_idc != 0) {
+        a.cb = br.read_flag("sh_alf_cb_enabled_flag");
+        a.cr = br.read_flag("sh_alf_cr_enabled_flag");
+      }
+      if (a.cb || a.cr) a.aps_id_chroma = int(br.read(3, "sh_alf_aps_id_chroma"));
+      if (sps->seq.ccalf) {
+        a.cc[0] = br.read_flag("sh_alf_cc_cb_enabled_flag");
+        if (a.cc[0]) a.cc_aps_id[0] = int(br.read(3, "sh_alf_cc_cb_aps_id"));
+        a.cc[1] = br.read_flag("sh_alf_cc_cr_enabled_flag");
+        if (a.cc[1]) a.cc_aps_id[1] = int(br.read(3, "sh_alf_cc_cr_aps_id"));
+      }
+    }
+  }
   if (nal_type != NAL_IDR_W_RADL && nal_type != NAL_IDR_N_LP)
     br.fail(std::string("slices of ") + nal_unit_type_name(nal_type) + " NAL units are not supported (IDR only)");
   if (sps->idr_rpl_present)

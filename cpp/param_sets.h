@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "alf.h"
 #include "api.h"
 #include "bitstream.h"
 
@@ -58,6 +59,7 @@ struct SequenceParams {
   bool mts = false;                 // sps_mts_enabled_flag
   bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (when mts)
   bool lfnst = false;               // sps_lfnst_enabled_flag
+  bool alf = false, ccalf = false;  // sps_alf_enabled_flag, sps_ccalf_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -75,6 +77,7 @@ struct SliceParams {
   bool joint_cbcr_sign = false;  // ph_joint_cbcr_sign_flag (picture header)
   bool dep_quant = false;    // sh_dep_quant_used_flag (needs sps_dep_quant_enabled_flag)
   bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (needs the SPS flag, !dep_quant)
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -155,6 +158,7 @@ struct SliceHeaderInfo {
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   bool dep_quant = false;    // sh_dep_quant_used_flag
   bool sign_hiding = false;  // sh_sign_data_hiding_used_flag
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

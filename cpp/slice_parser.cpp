@@ -17,6 +17,7 @@ SliceParser::SliceParser(const SliceLayout &layout, const uint8_t *data, size_t 
   ctx_.init(lay_.slice_qp);  // 9.3.2.2 with SliceQpY
   syntax_.set_sao(lay_.sao, lay_.bit_depth);
   syntax_.set_residual_params(lay_.residual);
+  syntax_.set_alf(lay_.alf);
   if (size == 0) throw DecodeError("slice data is empty");
   cabac_.start(data, size);
 }

@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "sao", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
+                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
                   "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table")
 
@@ -28,7 +28,7 @@ CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_spli
 TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
                 "bdpcm", "joint_cbcr", "chroma_qp_table")
 
-_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao") + TOOL_OPTIONS
+_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}

@@ -64,6 +64,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["deblocking"] = False
     if args.no_sao:
         opts["sao"] = False
+    if args.no_alf:
+        opts["alf"] = False
+    if args.no_ccalf:
+        opts["ccalf"] = False
     if args.chroma_qp_offset is not None:
         opts["chroma_qp_offset"] = args.chroma_qp_offset
     if args.preset is not None:
@@ -176,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
     e.add_argument("--no-sao", action="store_true", help="disable sample adaptive offset (SAO)")
+    e.add_argument("--no-alf", action="store_true", help="disable the adaptive loop filter (ALF, with CCALF)")
+    e.add_argument("--no-ccalf", action="store_true", help="disable cross-component ALF (CCALF)")
     e.add_argument("--chroma-qp-offset", type=int, help="pps_cb/cr_qp_offset, -12..12 (default 0)")
     e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s)")
     e.add_argument("--cnnmc", action="store_true", help="CNN MPM predictor (experimental; needs pyvtm's decoder)")

@@ -329,3 +329,34 @@ def test_joint_cbcr_modes_through_ffmpeg(conformance, kodak_rgb):
     # Without the tool no TU is joint.
     res = conformance(kodak_rgb(5)[96:288, 128:384], 22, joint_cbcr=False)
     assert tuple(pyvtm.decode_picture(res.bitstream).syntax["joint_cbcr"]) == (0, 0, 0)
+
+
+def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
+    """ALF on luma (fixed and APS filter sets), chroma ALF (Cb and Cr, alternative filters) and CCALF (Cb and Cr)
+    occur in streams FFmpeg decodes bit-exactly, also on pictures whose last CTU row / column is cut;
+    ``alf=False`` codes no ALF and gives another picture, ``ccalf=False`` keeps ALF without CCALF."""
+    import pyvtm
+
+    fixed = aps = alt = 0
+    chroma, cc = [0, 0], [0, 0]
+    for n, qp in [(1, 22), (1, 27), (5, 22), (5, 27)]:
+        img = kodak_rgb(n)[:256, :384]  # 384x256: 6 CTUs
+        res = conformance(img, qp)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        fixed += syn["alf_luma"][0]
+        aps += syn["alf_luma"][1]
+        chroma = [a + b for a, b in zip(chroma, syn["alf_chroma"])]
+        cc = [a + b for a, b in zip(cc, syn["ccalf"])]
+        alt += syn["alf_chroma_alt"]
+    assert fixed > 0 and aps > 0, (fixed, aps)
+    assert chroma[0] > 0 and chroma[1] > 0 and alt > 0, (chroma, alt)
+    assert cc[0] > 0 and cc[1] > 0, cc
+    for crop, qp in [((200, 768), 27), ((51, 77), 32), ((24, 40), 27)]:
+        conformance(kodak_rgb(1)[: crop[0], : crop[1]], qp)
+    img = kodak_rgb(1)[:256, :384]
+    on, off, no_cc = conformance(img, 27), conformance(img, 27, alf=False), conformance(img, 27, ccalf=False)
+    syn = pyvtm.decode_picture(off.bitstream).syntax
+    assert syn["alf_luma"] == (0, 0) and syn["alf_chroma"] == (0, 0) and syn["ccalf"] == (0, 0)
+    syn = pyvtm.decode_picture(no_cc.bitstream).syntax
+    assert syn["ccalf"] == (0, 0) and syn["alf_luma"][1] > 0
+    assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])

@@ -163,7 +163,7 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
     Items may also be comma-separated (``"rdoq=0,deblocking=0"``).
     """
     out: dict[str, Any] = {}
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm", "dep_quant",
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm", "dep_quant",
                  "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table"}
     for item in items or ():
         for part in str(item).split(","):

@@ -120,7 +120,6 @@ void test_refusals() {
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
       {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
-      {pyvtm::NAL_SPS, "sps_alf_enabled_flag", "ALF"},
       {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
       {pyvtm::NAL_SPS, "sps_isp_enabled_flag", "ISP"},
       {pyvtm::NAL_SPS, "sps_mrl_enabled_flag", "MRL"},
@@ -235,6 +234,8 @@ void test_bad_inputs() {
     s.sao = cfg.sao;
     s.dep_quant = cfg.dep_quant;
     s.sign_hiding = cfg.sign_hiding;
+    s.alf = cfg.alf;
+    s.ccalf = cfg.alf && cfg.ccalf;
     pyvtm::SliceParams sl;
     std::vector<uint8_t> out = nal(pyvtm::NAL_SPS, pyvtm::write_sps(s));
     const auto pps = nal(pyvtm::NAL_PPS, pyvtm::write_pps(s, sl));
