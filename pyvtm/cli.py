@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
     e.add_argument("--chroma-qp-offset", type=int, help="pps_cb/cr_qp_offset, -12..12 (default 0)")
-    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s)")
+    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s_int, the integer cnnif_s)")
     e.add_argument("--cnnmc", action="store_true", help="CNN MPM predictor (experimental; needs pyvtm's decoder)")
     e.add_argument("--model", action="append", metavar="TOOL=NAME",
                    help="model for a CNN tool, e.g. cnnif=cnnif or cnnif=path/model.pt (repeatable)")

@@ -164,6 +164,9 @@ def export_integer(model, path, *, version: str = "2", qp_range: Tuple[int, int]
         meta.update({"widths": m["widths"], "embed": m["embed"], "logit_unit": m["logit_unit"],
                      "exp_table": m["exp_table"], "quant_scale": QUANT_SCALE})
         meta["colour_format"] = "luma only, 10-bit, before in-loop filtering"
+        meta["normalisation"] = ("integer inputs: (recon - 512) * available packed 4x4, integer mode embedding "
+                                 "(index 67 = unavailable), unit availability 0/1, coordinates 2k - 63; the "
+                                 "float network's /1023 and /126 are folded into the first layer")
         meta["interface"] = ("forward(recon (1,3,128,128) float32, modes (1,3,32,32) int64 (255 = unavailable), "
                              "available (1,3) float32) -> int32 (1,67,32,32): integer softmax of integer logits "
                              f"(e = T[max z - z], q = (e*{QUANT_SCALE} + E/2) // E)")
