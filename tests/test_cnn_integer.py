@@ -61,6 +61,7 @@ def test_bounds_hold_and_float32_cast_is_harmless(kodak_dir):
     for mod in m2.modules():
         for name, buf in list(mod.named_buffers(recurse=False)):
             mod._c.setattr(name, buf.to(torch.float32))
+    assert m2.head.weight.dtype == torch.float32 and m2.tail.bias_hi.dtype == torch.float32
     out = m2(y, cb, cr, torch.tensor([32.0]))
     assert all(torch.equal(a, b) for a, b in zip(ref, out))
     for o in ref:
