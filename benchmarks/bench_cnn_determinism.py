@@ -9,7 +9,7 @@ and the bf16-allowing float32 matmul precision, on a 256x256 Kodak crop
 outputs each model gives: raw (the module's output bytes) and rounded (what
 the codec uses: the filtered samples, the integer MPM probabilities).
 
-    python benchmarks/bench_cnn_determinism.py [MODEL ...]   # default: all shipped
+    python benchmarks/bench_cnn_determinism.py [MODEL ...] [--cnnif-crop N]   # default: all shipped
 """
 import sys
 from pathlib import Path
@@ -21,5 +21,10 @@ from pyvtm import zoo  # noqa: E402
 from pyvtm.utils.kernel_settings import main as probe_main  # noqa: E402
 
 if __name__ == "__main__":
-    names = sys.argv[1:] or zoo.available()
-    sys.exit(probe_main([str(zoo.path(n)) if n in zoo.REGISTRY else n for n in names]))
+    args = sys.argv[1:]
+    opts = []
+    if "--cnnif-crop" in args:
+        i = args.index("--cnnif-crop")
+        opts, args = args[i:i + 2], args[:i] + args[i + 2:]
+    names = args or zoo.available()
+    sys.exit(probe_main([str(zoo.path(n)) if n in zoo.REGISTRY else n for n in names] + opts))

@@ -9,7 +9,7 @@ use bf16 on CPUs that have it, and the thread count). :func:`settings` lists
 those this CPU supports; :func:`run_probe` runs a model file in a fresh
 Python process under each and returns the SHA-256 of its outputs.
 
-    python -m pyvtm.utils.kernel_settings MODEL.pt [MODEL.pt ...]
+    python -m pyvtm.utils.kernel_settings MODEL.pt [MODEL.pt ...] [--cnnif-crop N]
 """
 import hashlib
 import json
@@ -125,14 +125,19 @@ def main(argv=None) -> int:
     import numpy as np
     from PIL import Image
 
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    crop = 0
+    if "--cnnif-crop" in argv:  # CNNIF on the top-left square of this size only (quicker)
+        i = argv.index("--cnnif-crop")
+        crop = int(argv[i + 1])
+        del argv[i:i + 2]
     env = os.environ.get("PYVTM_DATA")
     kodak = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
     kodak = kodak / "kodak" if (kodak / "kodak").is_dir() else kodak
     rgb = np.asarray(Image.open(kodak / "kodim23.png").convert("RGB"))[100:356, 200:456]
     tmp = Path("/tmp") / f"pyvtm_probe_{os.getpid()}.npy"
     np.save(tmp, np.ascontiguousarray(rgb))
-    res = run_probe(argv, str(tmp))
+    res = run_probe(argv, str(tmp), cnnif_crop=crop)
     tmp.unlink()
     for model in argv:
         print(model)
