@@ -55,7 +55,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["IntConv", "QConv", "IntCNNIF", "IntCNNMC", "ACT_BITS", "WEIGHT_BITS", "EXACT_LIMIT",
-           "from_float_cnnif", "from_float_cnnmc", "to_integer", "calibrate", "quant_report"]
+           "from_float_cnnif", "from_float_cnnmc", "to_integer", "calibrate", "calibrate_cnnmc", "quant_report",
+           "ste_round"]
 
 ACT_BITS = 16
 WEIGHT_BITS = 8
