@@ -187,6 +187,8 @@ class IntConv(nn.Module):
         summation order gives the same result: see the module docstring)."""
         w = self.weight.to(torch.float64)
         b = self.bias_int().to(torch.float64)
+        if w.shape[2] == 3 and self.stride == 1 and self.padding == 1 and w.shape[1] >= 64:
+            return _conv3x3_wide(x, w, b)
         if w.shape[2] == 1 and self.stride == 1 and self.padding == 0:
             B, C, H, W = x.shape
             y = torch.matmul(w.view(w.shape[0], C), x.reshape(B, C, H * W)) + b.view(1, -1, 1)
@@ -208,6 +210,27 @@ class IntConv(nn.Module):
         sum of the convolution can exceed it."""
         w = self.weight.to(torch.int64).abs() * self.in_bound.to(torch.int64).view(1, -1, 1, 1)
         return int((w.sum(dim=(1, 2, 3)) + self.bias_int().abs()).max())
+
+
+def _conv3x3_wide(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """3x3 convolution (padding 1) of a wide input as ONE matrix product of
+    the padded picture in channels-last order with all 9 taps, then the sum
+    of the 9 shifted tap planes. Avoids ATen's float64 im2col (9x the input)
+    and is 1.5x (32 outputs) to 4x (3 outputs) faster for 96 input channels;
+    same exact integers (every intermediate is a partial sum of the same
+    terms)."""
+    B, C, H, W = x.shape
+    O = w.shape[0]
+    wall = w.permute(1, 2, 3, 0).reshape(C, 9 * O)
+    outs: List[torch.Tensor] = []
+    for n in range(B):
+        xp = F.pad(x[n:n + 1], (1, 1, 1, 1))[0].permute(1, 2, 0).reshape((H + 2) * (W + 2), C)
+        y = torch.mm(xp, wall).view(H + 2, W + 2, 9, O)
+        out = y[0:H, 0:W, 0] + b
+        for t in range(1, 9):
+            out = out + y[t // 3:t // 3 + H, t % 3:t % 3 + W, t]
+        outs.append(out.permute(2, 0, 1))
+    return torch.stack(outs)
 
 
 def _export_conv(q: QConv, in_bound: torch.Tensor, extra_shift: int = 0) -> IntConv:
@@ -645,3 +668,29 @@ def _to_integer_cnnmc(m: IntCNNMC) -> IntCNNMC:
     r = IntCNNMC(out, emb, m.exp_table, dict(m.meta))
     r.meta["acc_bounds"] = quant_report(r)
     return r.eval()
+
+
+def _conv_from_scripted(s) -> IntConv:
+    b = s.bias_hi.to(torch.int64) * (1 << _SPLIT) + s.bias_lo.to(torch.int64)
+    return IntConv(s.weight.to(torch.int64), b, s.mult.to(torch.int64), s.shift.to(torch.int64), int(s.stride),
+                   int(s.padding), int(s.lo), int(s.hi), s.in_bound.to(torch.int64))
+
+
+def from_exported(module, meta: Dict[str, object]):
+    """The eager integer model of an exported (TorchScript) one: same integer
+    weights, current code (e.g. to re-export it after a change of the
+    runtime code; the model id, a hash of the weights, stays the same)."""
+    if meta["kind"] == "cnnif":
+        units = nn.ModuleList([_conv_from_scripted(u) for _, u in module.units.named_children()])
+        m = IntCNNIF(_conv_from_scripted(module.head), units, _conv_from_scripted(module.tail),
+                     int(meta["num_units"]), int(meta["convs_per_unit"]), int(meta["tile"]), int(meta["margin"]),
+                     {k: meta[k] for k in ("preset", "layout", "qp_input", "num_units", "channels", "convs_per_unit",
+                                           "tile", "margin", "receptive_radius", "weight_bits", "first_weight_bits",
+                                           "act_bits")})
+    else:
+        layers = nn.ModuleList([_conv_from_scripted(l) for _, l in module.layers.named_children()])
+        m = IntCNNMC(layers, module.embed.to(torch.int64), module.exp_table.to(torch.int64),
+                     {k: meta[k] for k in ("preset", "widths", "embed", "weight_bits", "first_weight_bits", "act_bits",
+                                           "logit_unit", "exp_table")})
+    m.meta["acc_bounds"] = quant_report(m)
+    return m.eval()
