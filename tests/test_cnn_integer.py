@@ -106,7 +106,10 @@ torch.backends.mkldnn.enabled = sys.argv[4] == "1"
 torch.set_float32_matmul_precision(sys.argv[5])
 import pyvtm
 rgb = np.load(sys.argv[1])
-res = pyvtm.encode(rgb, 32, cnnif=True, cnnmc=True, models={"cnnif": "cnnif_s_int", "cnnmc": "cnnmc_int"})
+tools = sys.argv[6].split("+")
+res = pyvtm.encode(rgb, 32, cnnif="cnnif" in tools, cnnmc="cnnmc" in tools,
+                   models={"cnnif": "cnnif_s_int", "cnnmc": "cnnmc_int"})
+assert sorted(res.cnn_models) == sorted(tools), res.cnn_models
 open(sys.argv[2], "wb").write(res.bitstream)
 np.save(sys.argv[2] + ".npy", np.stack([p for p in res.recon_ycbcr[:1]]))
 np.save(sys.argv[2] + ".c.npy", np.stack(res.recon_ycbcr[1:]))
@@ -131,15 +134,17 @@ def _env(settings: dict) -> dict:
     return e
 
 
-def test_encode_on_one_setting_decode_on_others(kodak_dir, tmp_path):
-    """CNNIF + CNNMC stream: encoded with scalar kernels, oneDNN off and 2
-    threads; decoded natively with oneDNN on (bf16 matmuls allowed), with
-    AVX2 kernels, and in this process: always the encoder's picture."""
+@pytest.mark.parametrize("tools", ["cnnif", "cnnmc", "cnnif+cnnmc"])
+def test_encode_on_one_setting_decode_on_others(kodak_dir, tmp_path, tools):
+    """CNNIF, CNNMC and CNNIF + CNNMC streams: encoded with scalar kernels,
+    oneDNN off and 2 threads; decoded natively with oneDNN on (bf16 matmuls
+    allowed), with AVX2 kernels, and in this process: always the encoder's
+    picture."""
     envs = env_settings()
     rgb_path = tmp_path / "rgb.npy"
     np.save(rgb_path, _rgb(kodak_dir))
     bs = tmp_path / "s.bin"
-    subprocess.run([sys.executable, "-c", _ENCODE, str(rgb_path), str(bs), "2", "0", "highest"],
+    subprocess.run([sys.executable, "-c", _ENCODE, str(rgb_path), str(bs), "2", "0", "highest", tools],
                    env=_env(envs.get("scalar-all", envs["aten-default"])), check=True, capture_output=True)
     y = np.load(str(bs) + ".npy")[0]
     c = np.load(str(bs) + ".c.npy")
