@@ -54,6 +54,7 @@ def main(argv=None):
     ap.add_argument("--compare-cnnif", nargs="*", default=[],
                     help="more CNNIF models to run alone (e.g. cnnif_s: the float model vs the integer default)")
     ap.add_argument("--no-cnnmc", action="store_true", help="only off and the CNNIF model(s)")
+    ap.add_argument("--no-cnnif", action="store_true", help="only off and CNNMC")
     ap.add_argument("--crop", help="WxH centre crop of each picture (quick runs)")
     args = ap.parse_args(argv)
     qps = [int(q) for q in args.qps.split(",")]
@@ -62,6 +63,8 @@ def main(argv=None):
     combos = {"off": ({}, models), "cnnif": ({"cnnif": True}, models)}
     if not args.no_cnnmc:
         combos.update({"cnnmc": ({"cnnmc": True}, models), "cnnif+cnnmc": ({"cnnif": True, "cnnmc": True}, models)})
+    if args.no_cnnif:
+        combos = {k: v for k, v in combos.items() if "cnnif" not in k}
     for name in args.compare_cnnif:
         combos[f"cnnif[{name}]"] = ({"cnnif": True}, {"cnnif": name, "cnnmc": args.cnnmc_model})
     pts = {c: {} for c in combos}  # combo -> image -> [(bpp, psnr_y, psnr_rgb, enc s/MP, dec s/MP)]
