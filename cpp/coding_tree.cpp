@@ -7,6 +7,7 @@
 #include "contexts.h"
 #include "derive.h"
 #include "syntax.h"
+#include "transform_tools.h"
 
 #include <stdexcept>
 
@@ -53,6 +54,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     while (i < a.splits.size() && i < b.splits.size() && a.splits[i] == b.splits[i]) i++;
     return "splits differ at index " + std::to_string(i);
   }
+  if (!(a.sao == b.sao)) return "SAO parameters differ";
   if (a.cus.size() != b.cus.size()) return "number of CUs differs";
   for (size_t i = 0; i < a.cus.size(); i++)
     if (!(a.cus[i] == b.cus[i]))
@@ -63,7 +65,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     const TransformUnit &ta = a.tus[i], &tb = b.tus[i];
     if (!(ta == tb)) return "TU " + std::to_string(i) + " differs";
     for (int c = 0; c < 3; c++) {
-      if (!ta.cbf[c]) continue;
+      if (c ? !tu_codes_residual(ta, c) : !ta.cbf[c]) continue;
       const size_t n = size_t(c ? ta.w / 2 : ta.w) * size_t(c ? ta.h / 2 : ta.h);
       for (size_t k = 0; k < n; k++)
         if (a.coeffs[ta.coeff_offset[c] + k] != b.coeffs[tb.coeff_offset[c] + k])
@@ -300,6 +302,7 @@ std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb) 
 void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec) {
   w_ = &w; r_ = nullptr; in_ = &rec; out_ = nullptr;
   next_split_ = next_cu_ = next_tu_ = 0;
+  sao(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
   if (next_split_ != rec.splits.size() || next_cu_ != rec.cus.size() || next_tu_ != rec.tus.size())
     throw std::logic_error("coding-tree writer: the record holds more than the CTU's syntax");
@@ -308,7 +311,32 @@ void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const Ctu
 void CodingTreeSyntax::read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec) {
   w_ = nullptr; r_ = &r; in_ = nullptr; out_ = &rec;
   rec.clear();
+  sao(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
+}
+
+void CodingTreeSyntax::set_sao(SaoSliceFlags f, int bit_depth) {
+  sao_ = f;
+  sao_bit_depth_ = bit_depth;
+  const int ctu = 1 << lim_.log2_ctu;
+  const int cx = (lim_.pic_width + ctu - 1) / ctu, cy = (lim_.pic_height + ctu - 1) / ctu;
+  sao_grid_.assign(size_t(cx) * cy, SaoCtbParams());
+}
+
+// 7.3.11.2: sao( rx, ry ) when the slice uses SAO. One slice and one tile:
+// the left / above CTB is available when it is inside the picture.
+void CodingTreeSyntax::sao(int x0, int y0) {
+  if (!sao_.any()) return;
+  const int ctu = 1 << lim_.log2_ctu, cx = (lim_.pic_width + ctu - 1) / ctu;
+  const int rx = x0 >> lim_.log2_ctu, ry = y0 >> lim_.log2_ctu;
+  const size_t idx = size_t(ry) * cx + rx;
+  if (idx >= sao_grid_.size()) throw std::logic_error("coding-tree walker: set_sao() was not called for this picture");
+  const SaoCtbParams *left = rx > 0 ? &sao_grid_[idx - 1] : nullptr;
+  const SaoCtbParams *up = ry > 0 ? &sao_grid_[idx - size_t(cx)] : nullptr;
+  if (w_) write_sao(*w_, cs_, in_->sao, left, up, sao_, sao_bit_depth_);
+  else read_sao(*r_, cs_, out_->sao, left, up, sao_, sao_bit_depth_);
+  sao_grid_[idx] = w_ ? in_->sao : out_->sao;
+  PYVTM_CT_TRACE("sao", x0, y0, sao_grid_[idx].type_idx[0] | (sao_grid_[idx].type_idx[1] << 2), 0);
 }
 
 void CodingTreeSyntax::ctu(int x0, int y0) {
@@ -427,14 +455,46 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   } else if (cu.num_tu != nt) {
     throw std::logic_error("coding-tree writer: CU has the wrong number of TUs");
   }
+  res_ = CuResidualState{};
   for (int t = 0; t < nt; t++) {
     CodingUnit &c = r_ ? out_->cus[cu_index] : cu;
     transform_unit(c, tiles[t][0], tiles[t][1], tiles[t][2], tiles[t][3]);
   }
+  transform_tool_indices(r_ ? out_->cus[cu_index] : cu);
 }
 
-// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, joint CbCr,
-// transform skip, cu_qp_delta.
+// 7.3.11.5: lfnst_idx and mts_idx after the transform tree (inferred 0 when absent).
+void CodingTreeSyntax::transform_tool_indices(CodingUnit &cu) {
+  if (lfnst_idx_coded(tools_, cu, res_, lim_.max_tb)) {
+    if (w_) {
+      if (cu.lfnst_idx < 0 || cu.lfnst_idx > 2) throw std::logic_error("coding-tree writer: lfnst_idx out of range");
+      write_lfnst_idx(*w_, cs_, cu.lfnst_idx, cu.tree);
+    } else {
+      cu.lfnst_idx = read_lfnst_idx(*r_, cs_, cu.tree);
+    }
+  } else if (w_ && cu.lfnst_idx) {
+    throw std::logic_error("coding-tree writer: lfnst_idx set where it is not coded");
+  } else {
+    cu.lfnst_idx = 0;
+  }
+  PYVTM_CT_TRACE("lfnst_idx", cu.x, cu.y, cu.lfnst_idx, cu.tree != SINGLE_TREE);
+  if (mts_idx_coded(tools_, cu, res_)) {
+    if (w_) {
+      if (cu.mts_idx < 0 || cu.mts_idx > 4) throw std::logic_error("coding-tree writer: mts_idx out of range");
+      write_mts_idx(*w_, cs_, cu.mts_idx);
+    } else {
+      cu.mts_idx = read_mts_idx(*r_, cs_);
+    }
+  } else if (w_ && cu.mts_idx) {
+    throw std::logic_error("coding-tree writer: mts_idx set where it is not coded");
+  } else {
+    cu.mts_idx = 0;
+  }
+  PYVTM_CT_TRACE("mts_idx", cu.x, cu.y, cu.mts_idx, 0);
+}
+
+// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, transform
+// skip, cu_qp_delta.
 void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h) {
   TransformUnit tu;
   if (w_) {
@@ -460,22 +520,35 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_));
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
+  // (cu_qp_delta / cu_chroma_qp_offset would come here: not used.)
+  // tu_joint_cbcr_residual_flag: intra CU with a coded chroma TB (7.3.11.10).
+  if (joint_cbcr && chroma && (tu.cbf[1] || tu.cbf[2])) {
+    if (w_) write_tu_joint_cbcr_residual_flag(*w_, cs_, tu.joint_cbcr, tu.cbf[1], tu.cbf[2]);
+    else tu.joint_cbcr = uint8_t(read_tu_joint_cbcr_residual_flag(*r_, cs_, tu.cbf[1], tu.cbf[2]));
+    PYVTM_CT_TRACE("tu_joint_cbcr_residual_flag", x, y, tu.joint_cbcr, 2 * tu.cbf[1] + tu.cbf[2] - 1);
+  } else if (w_ && tu.joint_cbcr) {
+    throw std::logic_error("coding-tree writer: tu_joint_cbcr_residual_flag where it is not coded");
+  }
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
   if (luma && tu.cbf[0]) residual(tu, 0, lw, lh);
+  // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr.
+  // (transform_skip_flag[xC][yC][1 / 2] of the coded component goes before it.)
   if (chroma)
     for (int c = 1; c <= 2; c++)
-      if (tu.cbf[c]) residual(tu, c, lw - 1, lh - 1);
+      if (tu_codes_residual(tu, c)) residual(tu, c, lw - 1, lh - 1);
   if (r_) out_->tus.push_back(tu);
 }
 
 void CodingTreeSyntax::residual(TransformUnit &tu, int c, int log2w, int log2h) {
+  ResidualCodingInfo info;
   if (w_) {
-    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c);
+    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c, rc_params_, &info);
   } else {
     tu.coeff_offset[c] = uint32_t(out_->coeffs.size());
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
-    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c]);
+    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c], rc_params_, &info);
   }
+  res_.add(info);
 #ifdef PYVTM_SYNTAX_TRACE
   const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];
   int64_t sum = 0;

@@ -18,15 +18,20 @@ enum CtxOffset : uint16_t {
   CTX_LAST_X_PREFIX = CTX_TU_CR_CODED_FLAG + 3,          // 23 (20 luma + 3 chroma)
   CTX_LAST_Y_PREFIX = CTX_LAST_X_PREFIX + 23,            // 23
   CTX_SB_CODED_FLAG = CTX_LAST_Y_PREFIX + 23,            // 4 (2 luma + 2 chroma)
-  CTX_SIG_COEFF_FLAG = CTX_SB_CODED_FLAG + 4,            // 20 (12 luma + 8 chroma), QState 0..1 set
-  CTX_PAR_LEVEL_FLAG = CTX_SIG_COEFF_FLAG + 20,          // 32 (21 luma + 11 chroma)
+  CTX_SIG_COEFF_FLAG = CTX_SB_CODED_FLAG + 4,            // 60: luma 3 x 12, chroma 3 x 8 (QState sets)
+  CTX_PAR_LEVEL_FLAG = CTX_SIG_COEFF_FLAG + 60,          // 32 (21 luma + 11 chroma)
   CTX_ABS_LEVEL_GT1_FLAG = CTX_PAR_LEVEL_FLAG + 32,      // 32: abs_level_gtx_flag[][0]
   CTX_ABS_LEVEL_GT3_FLAG = CTX_ABS_LEVEL_GT1_FLAG + 32,  // 32: abs_level_gtx_flag[][1]
   CTX_MTT_SPLIT_CU_VERTICAL_FLAG = CTX_ABS_LEVEL_GT3_FLAG + 32,  // 5
   CTX_MTT_SPLIT_CU_BINARY_FLAG = CTX_MTT_SPLIT_CU_VERTICAL_FLAG + 5,  // 4
   CTX_CCLM_MODE_FLAG = CTX_MTT_SPLIT_CU_BINARY_FLAG + 4,  // 1
   CTX_CCLM_MODE_IDX = CTX_CCLM_MODE_FLAG + 1,            // 1 (first bin; second bin bypass)
-  CTX_NUM = CTX_CCLM_MODE_IDX + 1
+  CTX_SAO_MERGE_FLAG = CTX_CCLM_MODE_IDX + 1,            // 1: sao_merge_left_flag and sao_merge_up_flag
+  CTX_SAO_TYPE_IDX = CTX_SAO_MERGE_FLAG + 1,             // 1: first bin of sao_type_idx_luma / _chroma
+  CTX_TU_JOINT_CBCR_RESIDUAL_FLAG = CTX_SAO_TYPE_IDX + 1,  // 3
+  CTX_LFNST_IDX = CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 3,                 // 3 (bin 0: SINGLE_TREE / not, bin 1)
+  CTX_MTS_IDX = CTX_LFNST_IDX + 3,                       // 4 (one per bin)
+  CTX_NUM = CTX_MTS_IDX + 4
 };
 
 struct ContextInit {

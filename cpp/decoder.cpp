@@ -15,9 +15,11 @@
 #include "deblocking.h"
 #include "param_sets.h"
 #include "recon.h"
+#include "sao.h"
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 namespace {
@@ -43,28 +45,36 @@ class PictureReconstructor {
       : width_(pps.pic_width), height_(pps.pic_height) {
     const int qp_bd = sps.qp_bd_offset();
     qp_[0] = sh.slice_qp + qp_bd;  // Qp'Y (no cu_qp_delta)
-    for (int c = 1; c < 3; c++) {
-      // 8.7.1: qPiCb/Cr = Clip3(-QpBdOffset, 63, QpY + pps offset + slice offset); Qp'C = table + QpBdOffset.
-      const int pps_off = c == 1 ? pps.cb_qp_offset : pps.cr_qp_offset;
-      const int sh_off = c == 1 ? sh.cb_qp_offset : sh.cr_qp_offset;
-      const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
-      qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
-    }
+    // 8.7.1: Qp'Cb / Qp'Cr / Qp'CbCr: ChromaQpTable[i][Clip3(-QpBdOffset, 63, QpY)],
+    // then the PPS and slice offsets (no CU offsets).
+    const int offsets[3] = {pps.cb_qp_offset + sh.cb_qp_offset, pps.cr_qp_offset + sh.cr_qp_offset,
+                            pps.joint_cbcr_qp_offset + sh.joint_cbcr_qp_offset};
+    for (int i = 0; i < 3; i++) qp_c_[i] = chroma_qp_prime(sps.chroma_qp_table[i], sh.slice_qp, offsets[i], qp_bd);
+    qp_[1] = qp_c_[0];
+    qp_[2] = qp_c_[1];
+    joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
+    dep_quant_ = sh.dep_quant;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
+    edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
   }
 
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
   // CU, then its chroma TBs; a dual-tree chroma CU after the luma tree of
   // its 64x64 area, so CCLM sees the reconstructed luma).
-  void reconstruct_ctu(const CtuRecord &ctu) {
+  // maps: the parser's (IntraPredModeY for the LFNST of CCLM chroma TBs).
+  void reconstruct_ctu(const CtuRecord &ctu, const TransformTools &tools, const CodingMaps &maps) {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          tb(1, tu, cu.chroma_mode, ctu);
-          tb(2, tu, cu.chroma_mode, ctu);
+          if (tu.joint_cbcr) {
+            joint_tb(tu, cu, tools, maps, ctu);
+          } else {
+            tb(1, tu, cu, tools, maps, ctu);
+            tb(2, tu, cu, tools, maps, ctu);
+          }
         }
       }
     }
@@ -77,18 +87,46 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
-  void tb(int comp, const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+          const CtuRecord &ctu) {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred);
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
+    res_mode.dep_quant = dep_quant_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp]);
+                   qp_[comp], res_mode);
+  }
+
+  // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
+  // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr); it is an
+  // ordinary chroma TB of that component for LFNST (chroma-tree CUs).
+  void joint_tb(const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+                const CtuRecord &ctu) {
+    const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
+    const int x = tu.x >> 1, y = tu.y >> 1;
+    Pel pred[2][32 * 32];
+    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k]);
+    const int mode = tu_cres_mode(tu);
+    const int coded = mode == 3 ? 2 : 1;
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode rm = tb_residual_mode(tools, cu, coded, log2w, log2h, centre_luma_mode);
+    rm.dep_quant = dep_quant_;
+    rm.joint_cbcr = mode;
+    rm.joint_cbcr_sign = joint_cbcr_sign_;
+    const int qp = mode == 2 ? qp_c_[2] : qp_[coded];
+    reconstruct_joint_cbcr(pic_, x, y, log2w, log2h, pred[0], pred[1], ctu.coeffs.data() + tu.coeff_offset[coded], qp,
+                           rm);
   }
 
   int width_, height_;
   int qp_[3];
+  int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
+  bool joint_cbcr_sign_ = false;
+  bool dep_quant_ = false;  // sh_dep_quant_used_flag
   ReconPicture pic_;
   TbEdgeMaps edges_;
 };
@@ -100,7 +138,34 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.non_square_cus += cu.w != cu.h;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+    if (cu.lfnst_idx) {
+      c.lfnst[cu.lfnst_idx - 1]++;
+      c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
+    }
+    if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
   }
+  c.sao_luma[ctu.sao.type_idx[0]]++;
+  c.sao_chroma[ctu.sao.type_idx[1]]++;
+  c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
+  for (const TransformUnit &tu : ctu.tus)
+    if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
+}
+
+// Residual tools of the slice and the signs sign data hiding inferred.
+void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, SyntaxCounts &c) {
+  c.dep_quant = p.dep_quant;
+  c.sign_hiding = p.sign_hiding;
+  if (!p.sign_hiding || p.dep_quant) return;
+  for (const CodingUnit &cu : ctu.cus)
+    for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+      const TransformUnit &tu = ctu.tus[size_t(t)];
+      for (int comp = 0; comp < 3; comp++) {
+        if (!tu.cbf[comp] || tu.transform_skip_flag[comp]) continue;
+        const int sh = comp ? 1 : 0;
+        c.hidden_signs += count_hidden_signs(ctu.coeffs.data() + tu.coeff_offset[comp],
+                                             floor_log2(uint32_t(tu.w)) - sh, floor_log2(uint32_t(tu.h)) - sh, p);
+      }
+    }
 }
 
 // Decodes the slice data of the (single) slice of a picture.
@@ -136,7 +201,16 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     lim.max_mtt_depth[ch] = sps.seq.max_mtt_depth[ch];
   }
   lay.cclm = sps.seq.cclm;
+  lay.joint_cbcr = sps.seq.joint_cbcr;
+  lay.tools.mts = sps.seq.mts;
+  lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
+  lay.tools.lfnst = sps.seq.lfnst;
   lay.slice_qp = sh.slice_qp;
+  lay.sao.luma = sh.sao_luma;
+  lay.sao.chroma = sh.sao_chroma;
+  lay.bit_depth = sps.seq.bit_depth;
+  lay.residual.dep_quant = sh.dep_quant;
+  lay.residual.sign_hiding = sh.sign_hiding;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.
@@ -151,6 +225,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
   CtuRecord ctu;
+  std::vector<SaoCtbParams> sao_params(size_t(parser.num_ctus()));
   SyntaxCounts counts;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
@@ -164,14 +239,16 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
       parse_hooks.mpm->begin_ctu(*nb);
     }
     parser.parse_ctu(addr, ctu);   // parsing
-    recon.reconstruct_ctu(ctu);    // reconstruction
+    sao_params[size_t(addr)] = ctu.sao;
+    recon.reconstruct_ctu(ctu, lay.tools, parser.maps());    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
+    count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);
   }
 
-  // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
+  // In-loop filters (8.8): deblocking, then SAO; ALF is refused in the SPS.
   if (!sh.deblocking_disabled) {
-    // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
+    // 8.8.3.6.x: QpC from the Qp'Cb / Qp'Cr (Qp'CbCr) of the TBs on either side (TbEdgeMaps::qp_c).
     DeblockParams dp;
     dp.width = w;
     dp.height = h;
@@ -188,6 +265,15 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     dp.chroma_qp_offset[1] = pps.cr_qp_offset;
     attach_edge_maps(recon.edges(), dp);
     deblock_picture(recon.planes(), dp);
+  }
+  if (lay.sao.any()) {
+    // 8.8.4: the SAO picture from the deblocked one, CTB by CTB.
+    for (int c = 0; c < 3; c++) {
+      if (c == 0 ? !lay.sao.luma : !lay.sao.chroma) continue;
+      const Plane deblocked = recon.planes()[c];
+      sao_apply_component(deblocked, recon.planes()[c], c, sao_params.data(), parser.ctus_x(), parser.ctus_y(),
+                          lay.lim.log2_ctu - (c ? 1 : 0), sps.seq.bit_depth);
+    }
   }
 
   DecodeResult res;

@@ -48,6 +48,27 @@ REGISTRY: Dict[str, Dict[str, object]] = {
                    "reproducible across CPUs (a stream may not parse on another CPU); experimental: "
                    "below the standard MPM list on Kodak (top-6 50.4% vs 76.9%), see docs/cnn_tools.md",
     },
+    # post-filters (pyvtm.models.msgdn, docs/msgdn.md): RGB in/out, slice QP plane
+    "msgdn_s": {
+        "file": "msgdn_s.pt", "kind": "postfilter", "preset": "msgdn_s",
+        "summary": "MSGDN post-filter, small preset (channels 32/32/16, 2 RDBs x 4 layers, fp16 weights); "
+                   "UNDERTRAINED placeholder (221 CPU steps): Kodak 0.15 bpp PSNR-RGB -0.001 dB, i.e. about "
+                   "the identity; retrain (docs/msgdn.md)",
+    },
+    "msgdn": {
+        "file": "msgdn.pt", "kind": "postfilter", "preset": "msgdn",
+        "summary": "MSGDN post-filter, published size (channels 128/128/64, 4 RDBs x 8 layers), L1 then MSE "
+                   "(needs a GPU training run; not shipped yet)",
+    },
+    "msgdn_gan": {
+        "file": "msgdn_gan.pt", "kind": "postfilter", "preset": "msgdn",
+        "summary": "MSGDN-GAN post-filter (generator of a relativistic average GAN fine-tuned from msgdn; "
+                   "not shipped yet)",
+    },
+    "msgdn_s_gan": {
+        "file": "msgdn_s_gan.pt", "kind": "postfilter", "preset": "msgdn_s",
+        "summary": "MSGDN-GAN post-filter, small preset (fine-tuned from msgdn_s)",
+    },
 }
 
 

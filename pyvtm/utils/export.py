@@ -6,7 +6,7 @@ A model file is a TorchScript archive (``torch.jit.script``, eval mode, not
 frozen) with these extra files (``_extra_files``), read by
 patches/cnn_hooks.cpp and :func:`read_metadata`:
 
-``pyvtm.kind``      ``cnnif`` or ``cnnmc``
+``pyvtm.kind``      ``cnnif``, ``cnnmc`` or ``postfilter`` (MSGDN, pyvtm.models.msgdn)
 ``pyvtm.format``    interface version (``1``; see patches/cnn_hooks.h)
 ``pyvtm.model_id``  ``<preset>-v<version>-<first 12 hex of sha256(weights)>``
 ``pyvtm.json``      all metadata (preset, version, qp range, colour format,
@@ -29,8 +29,8 @@ import torch
 from ..models.cnnif import CNNIFilter
 from ..models.cnnmc import CNNMCExport, CNNMCNet, QUANT_SCALE
 
-__all__ = ["FORMAT", "export_cnnif", "export_cnnmc", "export_integer", "export_checkpoint", "read_metadata", "load_model",
-           "ModelFileError"]
+__all__ = ["FORMAT", "export_cnnif", "export_cnnmc", "export_integer", "export_msgdn", "export_checkpoint",
+           "read_metadata", "load_model", "ModelFileError"]
 
 FORMAT = "1"
 COLOUR = ("YCbCr 4:2:0, 10-bit, BT.601 full range (H.273 matrix_coeffs 5, video_full_range_flag 1), "
@@ -52,7 +52,7 @@ def _weights_hash(module: torch.nn.Module) -> str:
 def _save(scripted, path, kind: str, meta: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    model_id = f"{meta['preset']}-v{meta['version']}-{_weights_hash(scripted)}"
+    model_id = f"{meta.get('name', meta['preset'])}-v{meta['version']}-{_weights_hash(scripted)}"
     meta = {"kind": kind, "format": FORMAT, "model_id": model_id, **meta}
     extra = {"pyvtm.kind": kind, "pyvtm.format": FORMAT, "pyvtm.model_id": model_id,
              "pyvtm.json": json.dumps(meta, indent=1, sort_keys=True)}
@@ -176,6 +176,34 @@ def export_integer(model, path, *, version: str = "2", qp_range: Tuple[int, int]
     return _save(scripted, path, kind, meta)
 
 
+def export_msgdn(model, path, *, name: Optional[str] = None, version: str = "1", fp16: bool = False,
+                 qp_range: Tuple[int, int] = (34, 45), training: Optional[dict] = None) -> Path:
+    """Script an :class:`~pyvtm.models.msgdn.MSGDNFilter` (the post-filter) and
+    save it with metadata (kind ``postfilter``; ``name`` e.g. ``msgdn_s`` or
+    ``msgdn_s_gan``, the prefix of the model id)."""
+    from ..models.msgdn import msgdn_cost
+
+    model = model.cpu().float().eval()
+    scripted = torch.jit.script(model)
+    if fp16:
+        scripted = scripted.half()
+    cost = msgdn_cost(model.config())
+    meta = {
+        "preset": model.preset, "name": name or model.preset, "network": "msgdn", "version": version,
+        **{k: v for k, v in model.config().items() if k != "preset"},
+        "qp_range": list(qp_range),
+        "colour_format": "RGB 8-bit (pyvtm.ycbcr_to_rgb of the decoded 4:2:0 picture: BT.601 full range, "
+                         "bilinear chroma up-sampling)",
+        "normalisation": "rgb/255 - 0.5; qp plane qp/63 (slice QP); correction * 255 added to the input",
+        "interface": "forward(rgb (B,3,H,W) float32 0..255, qp (B,) float32) -> (B,3,H,W) float32, unrounded; "
+                     "callers round floor(v+0.5) and clip 0..255 (pyvtm.postfilter); any H, W (padded inside)",
+        "parameters": int(cost["parameters"]), "kmac_per_pixel": float(cost["kmac_per_pixel"]),
+        "storage_dtype": "float16" if fp16 else "float32", "compute_dtype": "float32",
+        "training": training or {},
+    }
+    return _save(scripted, path, "postfilter", meta)
+
+
 def export_checkpoint(ckpt, out, *, fp16: bool = False, version: str = "1", extra_training: Optional[dict] = None) -> Path:
     """Export a checkpoint written by :mod:`pyvtm.utils.train` (path or dict)."""
     from .train import cnnif_from_checkpoint, cnnmc_from_checkpoint, load_checkpoint
@@ -190,6 +218,17 @@ def export_checkpoint(ckpt, out, *, fp16: bool = False, version: str = "1", extr
     if ckpt.get("kind") == "cnnmc":
         training["mode_source"] = ckpt.get("mode_source")
     training.update(extra_training or {})
+    if ckpt.get("kind") in ("msgdn", "msgdn_gan"):
+        from .train import msgdn_from_checkpoint
+
+        m = msgdn_from_checkpoint(ckpt)
+        tc = ckpt.get("train_config", {})
+        training.update({"loss": ("L1 + 0.01 RaGAN (symmetric) + 1e-4 VGG-19 conv5_4" if tc.get("w_perc")
+                                  else "L1 + 0.01 RaGAN (symmetric), no perceptual term")
+                         if ckpt["kind"] == "msgdn_gan" else f"L1 then MSE (L1 share {tc.get('l1_fraction')})",
+                         "init": tc.get("init")})
+        name = m.preset + ("_gan" if ckpt["kind"] == "msgdn_gan" else "")
+        return export_msgdn(m, out, name=name, fp16=fp16, version=version, training=training)
     if ckpt.get("kind") == "cnnif":
         return export_cnnif(cnnif_from_checkpoint(ckpt), out, fp16=fp16, version=version, training=training)
     if ckpt.get("kind") == "cnnmc":
