@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-alf", action="store_true", help="disable the adaptive loop filter (ALF, with CCALF)")
     e.add_argument("--no-ccalf", action="store_true", help="disable cross-component ALF (CCALF)")
     e.add_argument("--chroma-qp-offset", type=int, help="pps_cb/cr_qp_offset, -12..12 (default 0)")
-    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s)")
+    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s_int, the integer cnnif_s)")
     e.add_argument("--cnnmc", action="store_true", help="CNN MPM predictor (experimental; needs pyvtm's decoder)")
     e.add_argument("--postfilter", metavar="NAME",
                    help="post-filter of the decoded picture, signalled in the stream (H.274 NNPFC/NNPFA SEI): "

@@ -29,8 +29,8 @@ import torch
 from ..models.cnnif import CNNIFilter
 from ..models.cnnmc import CNNMCExport, CNNMCNet, QUANT_SCALE
 
-__all__ = ["FORMAT", "export_cnnif", "export_cnnmc", "export_msgdn", "export_checkpoint", "read_metadata", "load_model",
-           "ModelFileError"]
+__all__ = ["FORMAT", "export_cnnif", "export_cnnmc", "export_integer", "export_msgdn", "export_checkpoint",
+           "read_metadata", "load_model", "ModelFileError"]
 
 FORMAT = "1"
 COLOUR = ("YCbCr 4:2:0, 10-bit, BT.601 full range (H.273 matrix_coeffs 5, video_full_range_flag 1), "
@@ -108,6 +108,72 @@ def export_cnnmc(model: CNNMCNet, path, *, version: str = "1", fp16: bool = Fals
         "training": training or {},
     }
     return _save(scripted, path, "cnnmc", meta)
+
+
+def export_integer(model, path, *, version: str = "2", qp_range: Tuple[int, int] = (27, 42),
+                   training: Optional[dict] = None) -> Path:
+    """Script an integer model of :mod:`pyvtm.models.intnet` (:class:`IntCNNIF`
+    or :class:`IntCNNMC`, from :func:`pyvtm.models.intnet.to_integer`) and save
+    it with its model card: same kind, format and interface as the float
+    model, plus ``arithmetic: integer``, the quantisation and the per-layer
+    partial-sum bounds, which are checked here to be below 2^53."""
+    from ..models import intnet
+
+    model = model.cpu().eval()
+    if isinstance(model, intnet.IntCNNIF):
+        kind = "cnnif"
+    elif isinstance(model, intnet.IntCNNMC):
+        kind = "cnnmc"
+    else:
+        raise TypeError(f"not an integer model: {type(model).__name__}")
+    if not model.integer:
+        raise ValueError("export the integer model (pyvtm.models.intnet.to_integer), not the fake-quantised one")
+    bounds = intnet.quant_report(model)
+    if bounds["max_bits"] >= 53:
+        raise ValueError(f"partial sums reach 2^{bounds['max_bits']}: not exact in float64")
+    m = model.meta
+    quant = {
+        "weights": f"integers, scale per output channel; first layer int{m['first_weight_bits']}, "
+                   f"others int{m['weight_bits']}",
+        "activations": f"int{m['act_bits']} (ReLU outputs 0..{(1 << (m['act_bits'] - 1)) - 1})",
+        "bias": "integer at the accumulator scale",
+        "requantisation": f"int64: clamp((acc * M + 2^(S-1)) >> S), M < 2^{intnet.MULT_BITS}, S per output channel",
+        "convolution": "float64 on integer-valued tensors: every product and partial sum is an integer "
+                       "below 2^53, so the result is exact whatever the kernel, ISA, blocking or thread count",
+        "storage": "int32 buffers, every value below 2^24 in magnitude (biases split in two parts)",
+    }
+    meta = {"preset": m["preset"], "version": f"{version}-int", "arithmetic": "integer", "reproducible": True,
+            "quantisation": quant, "acc_bounds": bounds, "qp_range": list(qp_range), "training": training or {},
+            "weight_bits": m["weight_bits"], "first_weight_bits": m["first_weight_bits"],
+            "act_bits": m["act_bits"], "compute_dtype": "float64 (exact integers) + int64",
+            "storage_dtype": "int32"}
+    if kind == "cnnif":
+        meta.update({k: m[k] for k in ("layout", "qp_input", "num_units", "channels", "convs_per_unit", "tile",
+                                       "margin", "receptive_radius")})
+        meta["colour_format"] = COLOUR
+        meta["normalisation"] = ("integer inputs 2Y-1023, Cb-512, Cr-512 (nearest-upsampled), QP; the R'G'B' "
+                                 "conversion and /1023, /63 are folded into the first layer, *1023 and R'G'B' -> "
+                                 "Y'CbCr into the last; chroma corrections summed over 2x2 and rounded")
+        meta["interface"] = ("forward(y (1,1,H,W), cb (1,1,H/2,W/2), cr, qp (1,)) float32 10-bit sample units -> "
+                             "(y, cb, cr) float32 holding integers already rounded (floor(v+0.5) in integer "
+                             "arithmetic) and clipped to 0..1023; the codec's rounding leaves them unchanged")
+        nparam = sum(int(mod.weight.numel()) + int(mod.bias_hi.numel()) for mod in model.modules()
+                     if isinstance(mod, intnet.IntConv))
+        meta["parameters"] = nparam
+    else:
+        meta.update({"widths": m["widths"], "embed": m["embed"], "logit_unit": m["logit_unit"],
+                     "exp_table": m["exp_table"], "quant_scale": QUANT_SCALE})
+        meta["colour_format"] = "luma only, 10-bit, before in-loop filtering"
+        meta["normalisation"] = ("integer inputs: (recon - 512) * available packed 4x4, integer mode embedding "
+                                 "(index 67 = unavailable), unit availability 0/1, coordinates 2k - 63; the "
+                                 "float network's /1023 and /126 are folded into the first layer")
+        meta["interface"] = ("forward(recon (1,3,128,128) float32, modes (1,3,32,32) int64 (255 = unavailable), "
+                             "available (1,3) float32) -> int32 (1,67,32,32): integer softmax of integer logits "
+                             f"(e = T[max z - z], q = (e*{QUANT_SCALE} + E/2) // E)")
+        meta["mpm_rule"] = ("score = sum of the integer probabilities over the CU's 4x4 units; entry 0 planar; "
+                            "entries 1..5 = top-5 non-planar by score, ties to the lower mode index")
+    scripted = torch.jit.script(model)
+    return _save(scripted, path, kind, meta)
 
 
 def export_msgdn(model, path, *, name: Optional[str] = None, version: str = "1", fp16: bool = False,

@@ -559,7 +559,9 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
 
     was_training = model.training
     model.eval()
-    exp = CNNMCExport(model).eval()
+    # a module that already returns the quantised probabilities (the integer
+    # model, pyvtm.models.intnet.IntCNNMC) is used as it is
+    exp = model if getattr(model, "returns_quantised", False) else CNNMCExport(model).eval()
     n = min(len(data), max_ctus)
     hit1 = hit6 = std6 = std1 = hyb1 = hyb2 = total = 0
     std_bits = reo_bits = n_hit_np = 0
