@@ -5,8 +5,9 @@ Prints (a) the BD-rates of pyvtm against VTM (PSNR-Y, PSNR-YUV, PSNR-RGB;
 per picture and their mean), next to VVenC medium encoded in the same run and
 the VVenC medium/faster anchor points, with encode seconds per picture and
 the ratio pyvtm seconds / VVenC-medium seconds; with ``--tools`` (b) the same
-for pyvtm with each of mtt, dual_tree, cclm, rdoq, deblocking, sao, alf and ccalf switched off
-one at a time.
+for pyvtm with each default tool (mtt, dual_tree, cclm, rdoq, deblocking, sao, alf, ccalf,
+sign_hiding, mts, lfnst, joint_cbcr) switched off and each opt-in tool (dep_quant,
+chroma_qp_table) switched on, one at a time.
 
 Everything follows ``shared/anchors/README.md``: the 8-bit 4:2:0 source from
 the float full-range BT.601 matrix with 2x2 box-averaged chroma, PSNR-Y/U/V on
@@ -57,7 +58,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ("kodim01", "kodim05", "kodim15", "kodim23")
 DEFAULT_QPS = (22, 27, 32, 37)
-TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf")
+TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf", "sign_hiding", "mts", "lfnst",
+         "joint_cbcr")
+# Tools that are off by default: measured switched on, one at a time.
+OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table")
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}
@@ -421,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated QPs; the BD-rates use all of them (default 22,27,32,37)")
     ap.add_argument("--preset", default="medium", help="pyvtm preset: fast, medium or slow")
     ap.add_argument("--tools", action="store_true",
-                    help="also encode with each of " + ", ".join(TOOLS) + " switched off, one at a time")
+                    help="also encode with each of " + ", ".join(TOOLS) + " switched off, and each of "
+                         + ", ".join(OPT_IN_TOOLS) + " switched on, one at a time")
     ap.add_argument("--no-vvenc", action="store_true", help="skip the VVenC medium runs (no time ratios)")
     ap.add_argument("--json", type=Path, help="write all points, BD-rates and times here")
     ap.add_argument("--data", type=Path, default=None, help="folder of kodimNN.png (default: $PYVTM_DATA or "
@@ -467,6 +472,8 @@ def main(argv=None, encode_fn: Optional[Callable] = None) -> dict:
     if args.tools:
         for t in TOOLS:
             configs[f"{t} off"] = {t: False}
+        for t in OPT_IN_TOOLS:
+            configs[f"{t} on"] = {t: True}
     base_opts = {"preset": args.preset}
     results = {name: [] for name in configs}
     vvenc_pts: list = []

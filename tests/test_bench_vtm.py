@@ -23,7 +23,7 @@ def _load_bench():
 
 
 B = _load_bench()
-OPTION_NAMES = {"preset", "mtt", "dual_tree", "cclm", "rdoq", "deblocking"}
+OPTION_NAMES = {"preset"} | set(B.TOOLS) | set(B.OPT_IN_TOOLS)
 
 
 def fake_encode(planes, qp, **options):
@@ -35,7 +35,7 @@ def fake_encode(planes, qp, **options):
     assert set(options) <= OPTION_NAMES, options
     assert isinstance(planes, tuple) and len(planes) == 3
     assert all(p.dtype == np.uint8 for p in planes)
-    off = sum(1 for k in ("mtt", "dual_tree", "cclm", "rdoq", "deblocking") if options.get(k) is False)
+    off = sum(1 for k in B.TOOLS if options.get(k) is False)
     step = 2.0 ** ((qp - 4) / 6.0) * (1.0 + 0.05 * off)
     recon, payload = [], b""
     for p in planes:
@@ -74,9 +74,11 @@ def test_fake_run_tables_and_json(anchors, kodak_dir, tmp_path, capsys):
     assert "(a) BD-rate against VTM 23.13" in text and "(b) Tools switched off" in text
     for t in B.TOOLS:
         assert f"{t} off" in text
+    for t in B.OPT_IN_TOOLS:
+        assert f"{t} on" in text
     saved = json.loads(out_json.read_text())
     assert saved["preset"] == "fast" and saved["qps"] == [22, 27, 32, 37]
-    assert len(saved["points"]) == 2 * 4 * (1 + len(B.TOOLS))
+    assert len(saved["points"]) == 2 * 4 * (1 + len(B.TOOLS) + len(B.OPT_IN_TOOLS))
     p = saved["points"][0]
     assert p["bits"] == 8 * round(p["bpp"] * 768 * 512 / 8)
     bd = out["bd_vs_vtm"]["pyvtm-fast"]

@@ -339,7 +339,7 @@ def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
 
     fixed = aps = alt = 0
     chroma, cc = [0, 0], [0, 0]
-    for n, qp in [(1, 22), (1, 27), (5, 22), (5, 27)]:
+    for n, qp in [(1, 22), (1, 27), (5, 22), (5, 27), (3, 22)]:
         img = kodak_rgb(n)[:256, :384]  # 384x256: 6 CTUs
         res = conformance(img, qp)
         syn = pyvtm.decode_picture(res.bitstream).syntax
