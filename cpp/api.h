@@ -114,6 +114,8 @@ struct SyntaxCounts {
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT
   int cclm[3] = {0, 0, 0};        // chroma CUs with INTRA_LT_CCLM, INTRA_L_CCLM, INTRA_T_CCLM
+  int transform_skip[3] = {0, 0, 0};  // coded TBs with transform_skip_flag = 1 (Y, Cb, Cr; BDPCM included)
+  int bdpcm[2] = {0, 0};              // CUs with intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
 };
 
 struct DecodeResult {

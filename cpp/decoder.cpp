@@ -50,6 +50,7 @@ class PictureReconstructor {
       const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
       qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
     }
+    qp_prime_ts_min_ = 4 + 6 * sps.seq.min_qp_prime_ts;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
   }
@@ -61,10 +62,10 @@ class PictureReconstructor {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, cu.luma_mode, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          tb(1, tu, cu.chroma_mode, ctu);
-          tb(2, tu, cu.chroma_mode, ctu);
+          tb(1, tu, cu, cu.chroma_mode, ctu);
+          tb(2, tu, cu, cu.chroma_mode, ctu);
         }
       }
     }
@@ -77,16 +78,22 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
-  void tb(int comp, const TransformUnit &tu, int mode, const CtuRecord &ctu) {
+  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, int mode, const CtuRecord &ctu) {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
+    const bool bdpcm = cu.bdpcm_flag[sh] != 0;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred);
+    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred, bdpcm);
+    TbResidualMode rm;
+    rm.transform_skip = tu.transform_skip_flag[comp] != 0;
+    rm.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[sh] : 0;
+    rm.qp_prime_ts_min = qp_prime_ts_min_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp]);
+                   qp_[comp], rm);
   }
 
+  int qp_prime_ts_min_ = 4;
   int width_, height_;
   int qp_[3];
   ReconPicture pic_;
@@ -100,7 +107,10 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.non_square_cus += cu.w != cu.h;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+    for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
   }
+  for (const TransformUnit &tu : ctu.tus)
+    for (int k = 0; k < 3; k++) c.transform_skip[k] += tu.cbf[k] && tu.transform_skip_flag[k];
 }
 
 // Decodes the slice data of the (single) slice of a picture.
@@ -137,6 +147,10 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   lay.cclm = sps.seq.cclm;
   lay.slice_qp = sh.slice_qp;
+  lay.ts.transform_skip = sps.seq.transform_skip;
+  lay.ts.log2_max_ts = sps.seq.log2_max_ts;
+  lay.ts.bdpcm = sps.seq.bdpcm;
+  lay.ts.ts_residual_coding_disabled = sh.ts_residual_coding_disabled;
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.

@@ -21,6 +21,10 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool transform_skip = false;  // sps_transform_skip_enabled_flag
+  int log2_max_ts = 2;          // sps_log2_transform_skip_max_size_minus2 + 2
+  bool bdpcm = false;           // sps_bdpcm_enabled_flag (only with transform skip)
+  int min_qp_prime_ts = 0;      // sps_min_qp_prime_ts: QpPrimeTsMin = 4 + 6 * it
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -31,6 +35,7 @@ struct SliceParams {
   int slice_qp = 32;
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
+  bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -106,6 +111,7 @@ struct SliceHeaderInfo {
   int cb_qp_offset = 0, cr_qp_offset = 0;  // sh_cb_qp_offset, sh_cr_qp_offset
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+  bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

@@ -12,6 +12,7 @@ SliceParser::SliceParser(const SliceLayout &layout, const uint8_t *data, size_t 
   ctus_x_ = (lay_.lim.pic_width + ctu - 1) / ctu;
   ctus_y_ = (lay_.lim.pic_height + ctu - 1) / ctu;
   maps_.init(lay_.lim.pic_width, lay_.lim.pic_height, lay_.lim.log2_ctu);
+  syntax_.set_ts_tools(lay_.ts);
   ctx_.init(lay_.slice_qp);  // 9.3.2.2 with SliceQpY
   if (size == 0) throw DecodeError("slice data is empty");
   cabac_.start(data, size);

@@ -19,6 +19,7 @@ struct SliceLayout {
   PartitionLimits lim;  // picture size, CTU size, partition constraints
   bool cclm = false;    // sps_cclm_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
+  TsTools ts;           // transform skip / BDPCM switches
 };
 
 class SliceParser {

@@ -120,6 +120,10 @@ static uint32_t read_rice_golomb(CabacReader &r, int rice) {
   return r.decode_bypass_bins(kLog2TransformRange) + ((uint32_t(1 << kRiceMaxPrefixExt) + kRiceCutoff - 1) << rice);
 }
 
+// The same binarisation for abs_remainder of residual_ts_coding() (syntax_ts.cpp).
+void write_abs_remainder_bins(CabacWriter &w, uint32_t value, int rice) { write_rice_golomb(w, value, rice); }
+uint32_t read_abs_remainder_bins(CabacReader &r, int rice) { return read_rice_golomb(r, rice); }
+
 static int read_last_pos_prefix(CabacReader &r, ContextSet &cs, int base, int max_group, int ctx_offset,
                                 int ctx_shift) {
   int group = 0;

@@ -57,4 +57,23 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
 void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels,
                           const ResidualCodingParams &p = {}, ResidualCodingInfo *info = nullptr);
 
+// residual_ts_coding() (7.3.11.12) of a W x H transform-skip TB (sides 4..32)
+// whose TransCoeffLevel values are given in raster order with stride W; at
+// least one must be nonzero. bdpcm: BdpcmFlag of the TB's component (no
+// level prediction, BDPCM sign / gtx contexts). The writer maps each level
+// to the coded AbsLevel inverse of the level prediction of 7.4.11.12
+// (ts_level_to_coded), the reader applies the prediction.
+void write_residual_ts_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
+                              bool bdpcm);
+// Throws DecodeError on levels outside the 16-bit range of TransCoeffLevel.
+void read_residual_ts_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, bool bdpcm, int32_t *levels);
+
+// transform_skip_flag (ctxInc 0 luma, 1 chroma).
+void write_transform_skip_flag(CabacWriter &w, ContextSet &cs, int c_idx, int flag);
+int read_transform_skip_flag(CabacReader &r, ContextSet &cs, int c_idx);
+
+// intra_bdpcm_{luma,chroma}_flag and, when set, intra_bdpcm_{luma,chroma}_dir_flag (ch 0: luma, 1: chroma).
+void write_intra_bdpcm(CabacWriter &w, ContextSet &cs, int ch, int flag, int dir);
+void read_intra_bdpcm(CabacReader &r, ContextSet &cs, int ch, uint8_t &flag, uint8_t &dir);
+
 }  // namespace pyvtm

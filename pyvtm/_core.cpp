@@ -178,6 +178,8 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
     syn["splits"] = sp;
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    syn["transform_skip"] = py::make_tuple(c.transform_skip[0], c.transform_skip[1], c.transform_skip[2]);
+    syn["bdpcm"] = py::make_tuple(c.bdpcm[0], c.bdpcm[1]);
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
