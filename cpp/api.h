@@ -53,7 +53,11 @@ struct EncoderConfig {
   bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
   bool lfnst = false;           // low-frequency non-separable transform
   bool transform_skip = false;  // transform skip with residual_ts_coding()
-  bool bdpcm = false;           // block DPCM (needs transform_skip)
+  bool bdpcm = false;           // block DPCM (signals transform skip in the SPS too)
+  // Test knob (not in the Python API): bits credited to the transform-skip and
+  // BDPCM candidates in the encoder's RD decisions; large values force the
+  // tools wherever they are allowed. 0 for normal coding.
+  int ts_test_bias = 0;
   bool joint_cbcr = false;      // joint Cb-Cr residual coding
   bool chroma_qp_table = false; // the reference encoder's chroma QP mapping table for SDR content (else identity)
   int chroma_qp_offset = 0;    // pps_cb_qp_offset = pps_cr_qp_offset, -12..12

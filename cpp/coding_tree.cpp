@@ -471,18 +471,19 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     tu.x = x; tu.y = y; tu.w = w; tu.h = h;
   }
   const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = cu.tree != DUAL_TREE_LUMA;
+  const bool bl = cu.bdpcm_flag[0] != 0, bc = cu.bdpcm_flag[1] != 0;
   if (w_) {
     if (chroma) {
-      write_tu_cb_coded_flag(*w_, cs_, tu.cbf[1]);
-      write_tu_cr_coded_flag(*w_, cs_, tu.cbf[2], tu.cbf[1]);
+      write_tu_cb_coded_flag(*w_, cs_, tu.cbf[1], bc);
+      write_tu_cr_coded_flag(*w_, cs_, tu.cbf[2], tu.cbf[1], bc);
     }
-    if (luma) write_tu_y_coded_flag(*w_, cs_, tu.cbf[0]);
+    if (luma) write_tu_y_coded_flag(*w_, cs_, tu.cbf[0], bl);
   } else {
     if (chroma) {
-      tu.cbf[1] = uint8_t(read_tu_cb_coded_flag(*r_, cs_));
-      tu.cbf[2] = uint8_t(read_tu_cr_coded_flag(*r_, cs_, tu.cbf[1]));
+      tu.cbf[1] = uint8_t(read_tu_cb_coded_flag(*r_, cs_, bc));
+      tu.cbf[2] = uint8_t(read_tu_cr_coded_flag(*r_, cs_, tu.cbf[1], bc));
     }
-    if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_));
+    if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_, bl));
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));

@@ -67,6 +67,21 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   return e;
 }
 
+// Transform skip / BDPCM of one TB for code_tb().
+struct TbTools {
+  bool ts_flag_present = false;  // transform_skip_flag is coded (7.3.11.10)
+  bool try_ts = false;           // the search tries transform skip
+  int bdpcm_dir = 0;             // BDPCM TB (1 horizontal, 2 vertical): transform skip inferred
+  uint8_t ts = 0;                // out: transform_skip_flag of the chosen residual
+};
+
+// Largest TB side the search tries transform skip on (MaxTsSize may be larger).
+constexpr int kLog2TsSearchMax = 5;
+// Rounding offset of transform-skip quantisation, in 1/512 of a step.
+constexpr int kTsQuantOffset = 171;
+// Luma / chroma mode candidates above this value are BDPCM (+1 horizontal, +2 vertical).
+constexpr int kBdpcmCand = 1000;
+
 // Saved state of one area of one coding tree: samples and maps.
 struct AreaState {
   int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
@@ -94,8 +109,10 @@ class PictureEncoder {
   // The coded flag (tu_y/cb/cr_coded_flag, cr_ctx: tu_cb_coded_flag for Cr)
   // and the residual are estimated into ctx / e. pred: the prediction when
   // the caller has it (else computed here).
+  // tc: transform skip / BDPCM of the TB (nullptr: neither).
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
-               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr);
+               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, struct TbTools *tc = nullptr);
+  TbTools tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) const;
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
@@ -124,6 +141,8 @@ class PictureEncoder {
   int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
   int qp_chroma_c_;       // QpC (deblocking)
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
+  TsTools ts_;             // transform skip / BDPCM switches written into the SPS
+  int qp_prime_ts_min_ = 4;
 };
 
 PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks)
@@ -171,6 +190,9 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
   qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
+  ts_.transform_skip = cfg.transform_skip || cfg.bdpcm;
+  ts_.bdpcm = cfg.bdpcm;
+  ts_.log2_max_ts = 5;
   chroma_weight_ = lambda_ / lambda_chroma_;
 }
 
@@ -253,13 +275,23 @@ uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pr
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
 // residual is dropped when that is cheaper in J = D + lambda * R.
+TbTools PictureEncoder::tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) const {
+  TbTools t;
+  t.bdpcm_dir = bdpcm_dir;
+  t.ts_flag_present = !bdpcm_dir && ts_.ts_flag_present(1 << log2w, 1 << log2h);
+  t.try_ts = t.ts_flag_present && cfg_.transform_skip && std::max(log2w, log2h) <= kLog2TsSearchMax;
+  (void)comp;
+  return t;
+}
+
 bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
-                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in) {
+                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, TbTools *tc) {
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
+  const int bdpcm_dir = tc ? tc->bdpcm_dir : 0;
   Pel pred_buf[64 * 64];
   const Pel *pred = pred_in;
   if (!pred) {
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred_buf);
+    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred_buf, bdpcm_dir != 0);
     pred = pred_buf;
   }
   int32_t resid[64 * 64], coeff[64 * 64];
@@ -267,36 +299,101 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     const Pel *o = org_[comp].row(y + j) + x;
     for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
-  forward_transform(resid, log2w, log2h, kBitDepth, coeff);
   const double lam = comp ? lambda_chroma_ : lambda_;
-  int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
-                     : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
-  const int flag_ctx = comp == 0 ? CTX_TU_Y_CODED_FLAG : comp == 1 ? CTX_TU_CB_CODED_FLAG : CTX_TU_CR_CODED_FLAG + cr_ctx;
+  const int flag_ctx = tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
   ContextModel &flag = ctx.m[flag_ctx];
-  if (nz) {
-    reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+  auto recon_sse = [&]() {
     uint64_t d = 0;
     for (int j = 0; j < h; j++) {
       const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
       for (int i = 0; i < w; i++) d += uint64_t((o[i] - r[i]) * (o[i] - r[i]));
     }
-    // RD check against dropping the residual (coded flag 0).
-    ContextSet c1 = ctx;
-    CabacWriter e1(true), e0(true);
-    e1.start();
+    return d;
+  };
+  // Cost of dropping the residual (coded flag 0).
+  double best_cost;
+  {
+    CabacWriter e0(true);
     e0.start();
     ContextModel f0 = flag;
     e0.encode_bin(f0, 0);
-    e1.encode_bin(c1.m[flag_ctx], 1);
-    write_residual_coding(e1, c1, levels, log2w, log2h, comp);
-    if (double(dist_pred) + lam * bits_of(e0) <= double(d) + lam * bits_of(e1)) {
-      nz = 0;
-    } else {
-      ctx = c1;
-      e.add_frac_bits(e1.frac_bits());
-      dist = d;
+    best_cost = double(dist_pred) + lam * bits_of(e0);
+  }
+  int nz = 0;
+  bool best_ts = false;
+  ContextSet best_ctx;
+  uint32_t best_bits = 0;
+  uint64_t best_dist = dist_pred;
+  if (!bdpcm_dir) {
+    // DCT-II.
+    forward_transform(resid, log2w, log2h, kBitDepth, coeff);
+    nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
+                   : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+    if (nz) {
+      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+      const uint64_t d = recon_sse();
+      ContextSet c1 = ctx;
+      CabacWriter e1(true);
+      e1.start();
+      e1.encode_bin(c1.m[flag_ctx], 1);
+      if (tc && tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 0);
+      write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+      const double cost = double(d) + lam * bits_of(e1);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best_ctx = c1;
+        best_bits = e1.frac_bits();
+        best_dist = d;
+      } else {
+        nz = 0;
+      }
     }
+  }
+  if (bdpcm_dir || (tc && tc->try_ts)) {
+    // Transform skip (with BDPCM: the same levels, differenced along the direction).
+    int32_t tl[32 * 32];
+    TbResidualMode rm;
+    rm.transform_skip = true;
+    rm.bdpcm_dir = bdpcm_dir;
+    rm.qp_prime_ts_min = qp_prime_ts_min_;
+    const int qp_ts = std::max(qp_[comp], qp_prime_ts_min_);
+    int nzt = quantize_ts(resid, n, qp_ts, kTsQuantOffset, tl);
+    if (nzt && bdpcm_dir) {
+      for (int j = h - 1; j >= 0; j--)
+        for (int i = w - 1; i >= 0; i--) {
+          const int k = j * w + i;
+          if (bdpcm_dir == 1 ? i > 0 : j > 0) tl[k] -= tl[bdpcm_dir == 1 ? k - 1 : k - w];
+        }
+    }
+    if (nzt) {
+      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tl, qp_[comp], rm);
+      const uint64_t d = recon_sse();
+      ContextSet c1 = ctx;
+      CabacWriter e1(true);
+      e1.start();
+      e1.encode_bin(c1.m[flag_ctx], 1);
+      if (tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 1);
+      write_residual_ts_coding(e1, c1, tl, log2w, log2h, bdpcm_dir != 0);
+      const double cost = double(d) + lam * (bits_of(e1) - cfg_.ts_test_bias);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best_ctx = c1;
+        best_bits = e1.frac_bits();
+        best_dist = d;
+        best_ts = true;
+        nz = nzt;
+        std::copy_n(tl, n, levels);
+      } else if (nz) {
+        reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);  // back to the DCT-II result
+      }
+    }
+  }
+  if (tc) tc->ts = uint8_t(nz && best_ts);
+  if (nz) {
+    ctx = best_ctx;
+    e.add_frac_bits(best_bits);
+    dist = best_dist;
   }
   if (!nz) {
     e.encode_bin(flag, 0);
@@ -395,18 +492,24 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   if (nt == 1)
     build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, floor_log2(uint32_t(cu.w)),
                      floor_log2(uint32_t(cu.h)), kBitDepth, refs);
+  // BDPCM candidates (kBdpcmCand + 1: horizontal, + 2: vertical) for CUs up to MaxTsSize.
+  const bool bdpcm_flag_coded = ts_.bdpcm_allowed(cu.w, cu.h);
+  if (bdpcm_flag_coded && nt == 1)
+    for (int d = 1; d <= 2; d++) cands.push_back(kBdpcmCand + d);
   std::vector<int32_t> lv(area), best_lv;
   std::vector<Pel> best_rec;
-  uint8_t cbf[16] = {0}, best_cbf[16] = {0};
+  uint8_t cbf[16] = {0}, best_cbf[16] = {0}, tsf[16] = {0}, best_tsf[16] = {0};
   double best_cost = kInf;
   int best_mode = cands[0];
   ContextSet best_ctx;
   for (size_t ci = 0; ci < cands.size(); ci++) {
-    const int m = cands[ci];
+    const int bdpcm_dir = cands[ci] > kBdpcmCand ? cands[ci] - kBdpcmCand : 0;
+    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cands[ci];
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
-    write_intra_luma_mode(e, c, m, mpm);
+    if (bdpcm_flag_coded) write_intra_bdpcm(e, c, 0, bdpcm_dir != 0, bdpcm_dir == 2);
+    if (!bdpcm_dir) write_intra_luma_mode(e, c, m, mpm);
     uint64_t dist = 0;
     size_t off = 0;
     for (int t = 0; t < nt; t++) {
@@ -414,21 +517,25 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       uint64_t d;
       const Pel *pred = nullptr;
       if (nt == 1) {
-        predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
+        if (bdpcm_dir) predict_bdpcm(bdpcm_dir, lw, lh, refs, pred_buf);
+        else predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
         pred = pred_buf;
       }
-      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred);
+      TbTools tt = tb_tools(0, lw, lh, bdpcm_dir);
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred, &tt);
+      tsf[t] = tt.ts;
       dist += d;
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
-    const double cost = double(dist) + lambda_ * bits_of(e);
+    const double cost = double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
     const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
-      best_mode = m;
+      best_mode = cands[ci];
       best_ctx = c;
       std::copy_n(cbf, 16, best_cbf);
+      std::copy_n(tsf, 16, best_tsf);
       if (!last) {
         best_lv = lv;
         best_rec.resize(area);
@@ -446,7 +553,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       std::copy_n(best_rec.data() + size_t(j) * cu.w, cu.w, pic_.plane[0].row(cu.y + j) + cu.x);
     pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 1);
   }
-  cu.luma_mode = best_mode;
+  const int best_dir = best_mode > kBdpcmCand ? best_mode - kBdpcmCand : 0;
+  cu.bdpcm_flag[0] = uint8_t(best_dir != 0);
+  cu.bdpcm_dir[0] = uint8_t(best_dir == 2);
+  cu.luma_mode = best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : best_mode;
   maps_.set_cu(0, cu);
   ctx = best_ctx;
   // TUs (luma parts).
@@ -455,6 +565,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   for (TransformUnit &tu : cur.tus) {
     const size_t n = size_t(tu.w) * tu.h;
     tu.cbf[0] = best_cbf[&tu - cur.tus.data()];
+    tu.transform_skip_flag[0] = uint8_t(tu.cbf[0] && best_tsf[&tu - cur.tus.data()]);
     if (tu.cbf[0]) {
       tu.coeff_offset[0] = uint32_t(cur.coeffs.size());
       cur.coeffs.insert(cur.coeffs.end(), best_lv.begin() + long(off), best_lv.begin() + long(off + n));
@@ -471,11 +582,13 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   const int nt = int(cur.tus.size());
   const bool cclm = cclm_enabled(maps_, lim_, cclm_, cu.x, cu.y);
   // Candidates: (cclm_mode_flag, cclm_mode_idx or intra_chroma_pred_mode).
-  struct Cand { int cclm, v; double satd; };
+  struct Cand { int cclm, v; double satd; int bdpcm = 0; };
   std::vector<Cand> cands = {{0, 4, 0}, {0, 0, 0}, {0, 1, 0}, {0, 2, 0}, {0, 3, 0}};
   if (cclm)
     for (int i = 0; i < 3; i++) cands.push_back({1, i, 0});
+  const bool bdpcm_flag_coded = ts_.bdpcm_allowed(cu.w / 2, cu.h / 2);
   auto mode_of = [&](const Cand &c) {
+    if (c.bdpcm) return c.bdpcm == 1 ? int(INTRA_ANGULAR18) : int(INTRA_ANGULAR50);
     CodingUnit t = cu;
     t.cclm_mode_flag = c.cclm;
     t.cclm_mode_idx = c.cclm ? c.v : 0;
@@ -502,12 +615,14 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     std::stable_sort(cands.begin() + 1, cands.end(), [](const Cand &a, const Cand &b) { return a.satd < b.satd; });
     cands.resize(size_t(eff_.chroma_rd));
   }
+  if (bdpcm_flag_coded && nt == 1)
+    for (int d = 1; d <= 2; d++) cands.push_back({0, 4, 0, d});
   const int cw = cu.w >> 1, chh = cu.h >> 1;
   const size_t carea = size_t(cw) * chh;
   std::vector<int32_t> lv[2], best_lv[2];
   for (int k = 0; k < 2; k++) lv[k].assign(carea, 0);
   std::vector<Pel> best_rec[2];
-  uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}};
+  uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}}, tsf[2][16] = {{0}}, best_tsf[2][16] = {{0}};
   double best_cost = kInf;
   Cand best = cands[0];
   ContextSet best_ctx;
@@ -517,7 +632,8 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
-    write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
+    if (bdpcm_flag_coded) write_intra_bdpcm(e, c, 1, cd.bdpcm != 0, cd.bdpcm == 2);
+    if (!cd.bdpcm) write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
     uint64_t dist = 0;
     size_t off = 0;
     for (int t = 0; t < nt; t++) {
@@ -525,12 +641,14 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       for (int k = 0; k < 2; k++) {
         uint64_t d;
-        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d);
+        TbTools tt = tb_tools(1 + k, lw, lh, cd.bdpcm);
+        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d, nullptr, &tt);
+        tsf[k][t] = tt.ts;
         dist += d;
       }
       off += size_t(1) << (lw + lh);
     }
-    const double cost = chroma_weight_ * double(dist) + lambda_ * bits_of(e);
+    const double cost = chroma_weight_ * double(dist) + lambda_ * (bits_of(e) - (cd.bdpcm ? cfg_.ts_test_bias : 0));
     const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
@@ -538,6 +656,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       best_ctx = c;
       for (int k = 0; k < 2; k++) {
         std::copy_n(cbf[k], 16, best_cbf[k]);
+        std::copy_n(tsf[k], 16, best_tsf[k]);
         best_lv[k] = lv[k];
         best_rec[k].clear();
         if (!last) {
@@ -558,7 +677,9 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   cu.cclm_mode_flag = best.cclm;
   cu.cclm_mode_idx = best.cclm ? best.v : 0;
   cu.chroma_syntax = best.cclm ? 4 : best.v;
-  cu.chroma_mode = derive_chroma_mode(maps_, cu);
+  cu.chroma_mode = best.bdpcm ? mode_of(best) : derive_chroma_mode(maps_, cu);
+  cu.bdpcm_flag[1] = uint8_t(best.bdpcm != 0);
+  cu.bdpcm_dir[1] = uint8_t(best.bdpcm == 2);
   ctx = best_ctx;
   size_t off = 0;
   for (int t = 0; t < nt; t++) {
@@ -566,6 +687,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     const size_t n = size_t(tu.w >> 1) * (tu.h >> 1);
     for (int k = 0; k < 2; k++) {
       tu.cbf[1 + k] = best_cbf[k][t];
+      tu.transform_skip_flag[1 + k] = uint8_t(tu.cbf[1 + k] && best_tsf[k][t]);
       if (tu.cbf[1 + k]) {
         tu.coeff_offset[1 + k] = uint32_t(cur.coeffs.size());
         cur.coeffs.insert(cur.coeffs.end(), best_lv[k].begin() + long(off), best_lv[k].begin() + long(off + n));
@@ -756,6 +878,10 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.transform_skip = ts_.transform_skip;
+  sps.log2_max_ts = ts_.log2_max_ts;
+  sps.bdpcm = ts_.bdpcm;
+  sps.min_qp_prime_ts = (qp_prime_ts_min_ - 4) / 6;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -845,6 +971,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   CabacWriter writer(false);
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
+  walker.set_ts_tools(ts_);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);

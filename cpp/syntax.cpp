@@ -64,20 +64,24 @@ int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs) {
   return int(r.decode_bypass_bins(2));
 }
 
-void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag) {
-  w.encode_bin(cs.m[CTX_TU_Y_CODED_FLAG + 0], flag);
+void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(0, 0, bdpcm)], flag);
 }
-void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag) {
-  w.encode_bin(cs.m[CTX_TU_CB_CODED_FLAG + 0], flag);
+void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(1, 0, bdpcm)], flag);
 }
-void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag) {
-  w.encode_bin(cs.m[CTX_TU_CR_CODED_FLAG + (cb_flag ? 1 : 0)], flag);
+void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(2, cb_flag, bdpcm)], flag);
 }
 
-int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs) { return r.decode_bin(cs.m[CTX_TU_Y_CODED_FLAG + 0]); }
-int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs) { return r.decode_bin(cs.m[CTX_TU_CB_CODED_FLAG + 0]); }
-int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag) {
-  return r.decode_bin(cs.m[CTX_TU_CR_CODED_FLAG + (cb_flag ? 1 : 0)]);
+int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(0, 0, bdpcm)]);
+}
+int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(1, 0, bdpcm)]);
+}
+int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(2, cb_flag, bdpcm)]);
 }
 
 // 9.3.3.11 / 9.3.3.12: the Rice-Golomb binarisation of abs_remainder and

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cabac.h"
+#include "contexts.h"
 
 namespace pyvtm {
 
@@ -22,12 +23,19 @@ int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]);  // 
 void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value);
 int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs);
 
-void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
-void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
-void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag);
-int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
-int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
-int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
+// bdpcm: intra_bdpcm_luma_flag (Y) / intra_bdpcm_chroma_flag (Cb, Cr) of the CU (9.3.4.2: ctxInc 1 / 1 / 2).
+void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm = false);
+void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm = false);
+void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, bool bdpcm = false);
+int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm = false);
+int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm = false);
+int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag, bool bdpcm = false);
+// Context index of the coded flag of component comp (cb_flag: tu_cb_coded_flag, for Cr).
+inline int tu_coded_flag_ctx(int comp, int cb_flag, bool bdpcm) {
+  if (comp == 0) return CTX_TU_Y_CODED_FLAG + (bdpcm ? 1 : 0);
+  if (comp == 1) return CTX_TU_CB_CODED_FLAG + (bdpcm ? 1 : 0);
+  return CTX_TU_CR_CODED_FLAG + (bdpcm ? 2 : (cb_flag ? 1 : 0));
+}
 
 // Switches of one residual_coding() call (slice header and TB level).
 struct ResidualCodingParams {
