@@ -55,8 +55,10 @@ struct EncoderConfig {
   bool transform_skip = false;  // transform skip with residual_ts_coding()
   bool bdpcm = false;           // block DPCM (signals transform skip in the SPS too)
   // Test knob (not in the Python API): bits credited to the transform-skip and
-  // BDPCM candidates in the encoder's RD decisions; large values force the
-  // tools wherever they are allowed. 0 for normal coding.
+  // BDPCM candidates in the encoder's RD decisions (mixes the tools in);
+  // >= 1000 forces them wherever they are tried (transform skip on every TB
+  // with a nonzero TS residual, BDPCM on every CU that allows it, the last
+  // direction alternating with the position). 0 for normal coding.
   int ts_test_bias = 0;
   bool joint_cbcr = false;      // joint Cb-Cr residual coding
   bool chroma_qp_table = false; // the reference encoder's chroma QP mapping table for SDR content (else identity)

@@ -79,6 +79,7 @@ struct TbTools {
 constexpr int kLog2TsSearchMax = 5;
 // Rounding offset of transform-skip quantisation, in 1/512 of a step.
 constexpr int kTsQuantOffset = 171;
+constexpr int kTsForce = 1000;
 // Luma / chroma mode candidates above this value are BDPCM (+1 horizontal, +2 vertical).
 constexpr int kBdpcmCand = 1000;
 
@@ -113,6 +114,8 @@ class PictureEncoder {
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
                int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, struct TbTools *tc = nullptr);
   TbTools tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) const;
+  // EncoderConfig::ts_test_bias >= kTsForce: transform skip / BDPCM chosen wherever tried.
+  bool ts_forced() const { return cfg_.ts_test_bias >= kTsForce; }
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
@@ -375,7 +378,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
       e1.encode_bin(c1.m[flag_ctx], 1);
       if (tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 1);
       write_residual_ts_coding(e1, c1, tl, log2w, log2h, bdpcm_dir != 0);
-      const double cost = double(d) + lam * (bits_of(e1) - cfg_.ts_test_bias);
+      const double cost = ts_forced() ? -1.0 : double(d) + lam * (bits_of(e1) - cfg_.ts_test_bias);
       if (cost < best_cost) {
         best_cost = cost;
         best_ctx = c1;
@@ -528,7 +531,8 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
-    const double cost = double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
+    const double cost = bdpcm_dir && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 2) + bdpcm_dir) & 1)
+                                                 : double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
     const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
@@ -648,7 +652,8 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       }
       off += size_t(1) << (lw + lh);
     }
-    const double cost = chroma_weight_ * double(dist) + lambda_ * (bits_of(e) - (cd.bdpcm ? cfg_.ts_test_bias : 0));
+    const double cost = cd.bdpcm && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 3) + cd.bdpcm) & 1)
+                                                : chroma_weight_ * double(dist) + lambda_ * (bits_of(e) - (cd.bdpcm ? cfg_.ts_test_bias : 0));
     const bool last = ci + 1 == cands.size();
     if (cost < best_cost) {
       best_cost = cost;
