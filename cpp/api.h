@@ -53,7 +53,7 @@ struct EncoderConfig {
   bool mts = false;             // multiple transform selection: implicit DST-VII/DCT-VIII and explicit mts_idx
   bool lfnst = false;           // low-frequency non-separable transform
   bool transform_skip = false;  // transform skip with residual_ts_coding()
-  bool bdpcm = false;           // block DPCM (signals transform skip in the SPS too)
+  bool bdpcm = false;           // block DPCM (needs transform skip: turns transform_skip on)
   // Test knob (not in the Python API): bits credited to the transform-skip and
   // BDPCM candidates in the encoder's RD decisions (mixes the tools in);
   // >= 1000 forces them wherever they are tried (transform skip on every TB

@@ -76,7 +76,10 @@ struct TbTools {
 };
 
 // Largest TB side the search tries transform skip on (MaxTsSize may be larger).
-constexpr int kLog2TsSearchMax = 5;
+#ifndef PYVTM_TS_SEARCH_LOG2
+#define PYVTM_TS_SEARCH_LOG2 5
+#endif
+constexpr int kLog2TsSearchMax = PYVTM_TS_SEARCH_LOG2;
 // Rounding offset of transform-skip quantisation, in 1/512 of a step.
 constexpr int kTsQuantOffset = 171;
 constexpr int kTsForce = 1000;
@@ -193,7 +196,7 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
   qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
   qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
-  ts_.transform_skip = cfg.transform_skip || cfg.bdpcm;
+  ts_.transform_skip = cfg.transform_skip || cfg.bdpcm;  // BDPCM needs (and brings) transform skip
   ts_.bdpcm = cfg.bdpcm;
   ts_.log2_max_ts = 5;
   chroma_weight_ = lambda_ / lambda_chroma_;
@@ -282,7 +285,7 @@ TbTools PictureEncoder::tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) 
   TbTools t;
   t.bdpcm_dir = bdpcm_dir;
   t.ts_flag_present = !bdpcm_dir && ts_.ts_flag_present(1 << log2w, 1 << log2h);
-  t.try_ts = t.ts_flag_present && cfg_.transform_skip && std::max(log2w, log2h) <= kLog2TsSearchMax;
+  t.try_ts = t.ts_flag_present && std::max(log2w, log2h) <= kLog2TsSearchMax;
   (void)comp;
   return t;
 }

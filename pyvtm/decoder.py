@@ -45,8 +45,10 @@ class DecodedPicture:
         syntax: what the coding tree holds: ``coding_units``,
             ``non_square_cus``, ``chroma_tree_cus`` (dual tree),
             ``local_dual_tree_cus``, ``splits`` (count per split mode:
-            none, qt, bt_hor, bt_ver, tt_hor, tt_ver) and ``cclm`` (chroma
-            CUs with the LT, L and T CCLM modes).
+            none, qt, bt_hor, bt_ver, tt_hor, tt_ver), ``cclm`` (chroma
+            CUs with the LT, L and T CCLM modes), ``transform_skip`` (coded
+            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included) and
+            ``bdpcm`` (CUs with luma / chroma BDPCM).
     """
 
     ycbcr: tuple = field(repr=False)
