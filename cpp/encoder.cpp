@@ -83,6 +83,12 @@ constexpr int kLog2TsSearchMax = PYVTM_TS_SEARCH_LOG2;
 // Rounding offset of transform-skip quantisation, in 1/512 of a step.
 constexpr int kTsQuantOffset = 171;
 constexpr int kTsForce = 1000;
+// Fewest nonzero DCT-II levels (luma, chroma) for which the search tries transform skip.
+#ifndef PYVTM_TS_NZ_LUMA
+#define PYVTM_TS_NZ_LUMA 2
+#define PYVTM_TS_NZ_CHROMA 4
+#endif
+constexpr int kTsMinDctLevels[2] = {PYVTM_TS_NZ_LUMA, PYVTM_TS_NZ_CHROMA};
 // Luma / chroma mode candidates above this value are BDPCM (+1 horizontal, +2 vertical).
 constexpr int kBdpcmCand = 1000;
 
@@ -278,9 +284,7 @@ uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pr
   return s;
 }
 
-// Codes one TB into pic_ (8.7: prediction + dequantised residual) and
-// estimates its coded flag and residual_coding() bins into ctx / e. The
-// residual is dropped when that is cheaper in J = D + lambda * R.
+// Transform skip / BDPCM of a TB of component comp (2^log2w x 2^log2h samples of it).
 TbTools PictureEncoder::tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) const {
   TbTools t;
   t.bdpcm_dir = bdpcm_dir;
@@ -289,6 +293,12 @@ TbTools PictureEncoder::tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) 
   (void)comp;
   return t;
 }
+
+// Codes one TB into pic_ (8.7: prediction + dequantised residual) and
+// estimates its coded flag and residual_coding() bins into ctx / e. The
+// residual is dropped when that is cheaper in J = D + lambda * R. With tc,
+// transform skip competes with the DCT-II (the cheapest of the three wins),
+// or, for a BDPCM TB, is the only residual.
 
 bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
                              int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, TbTools *tc) {
@@ -326,7 +336,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     e0.encode_bin(f0, 0);
     best_cost = double(dist_pred) + lam * bits_of(e0);
   }
-  int nz = 0;
+  int nz = 0, dct_nz = 0;
   bool best_ts = false;
   ContextSet best_ctx;
   uint32_t best_bits = 0;
@@ -336,6 +346,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     forward_transform(resid, log2w, log2h, kBitDepth, coeff);
     nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
                    : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+    dct_nz = nz;
     if (nz) {
       reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
       const uint64_t d = recon_sse();
@@ -356,7 +367,9 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
       }
     }
   }
-  if (bdpcm_dir || (tc && tc->try_ts)) {
+  // Transform skip is tried only where the DCT-II left a few levels (a block
+  // with none or one rarely prefers transform skip; in chroma it rarely pays).
+  if (bdpcm_dir || (tc && tc->try_ts && (dct_nz >= kTsMinDctLevels[comp ? 1 : 0] || ts_forced()))) {
     // Transform skip (with BDPCM: the same levels, differenced along the direction).
     int32_t tl[32 * 32];
     TbResidualMode rm;

@@ -119,7 +119,6 @@ void test_refusals() {
   const auto nals = pyvtm::split_nal_units(enc.bitstream.data(), enc.bitstream.size());
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
-      {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
       {pyvtm::NAL_SPS, "sps_mts_enabled_flag", "MTS"},
       {pyvtm::NAL_SPS, "sps_lfnst_enabled_flag", "LFNST"},
       {pyvtm::NAL_SPS, "sps_joint_cbcr_enabled_flag", "joint Cb-Cr"},
