@@ -369,6 +369,8 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     rm.qp_prime_ts_min = qp_prime_ts_min_;
     const int qp_ts = std::max(qp_[comp], qp_prime_ts_min_);
     int nzt = quantize_ts(resid, n, qp_ts, kTsQuantOffset, tl);
+    const bool ts_recon = nzt != 0;
+    bool ts_won = false;
     if (nzt && bdpcm_dir) {
       for (int j = h - 1; j >= 0; j--)
         for (int i = w - 1; i >= 0; i--) {
@@ -376,9 +378,14 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
           if (bdpcm_dir == 1 ? i > 0 : j > 0) tl[k] -= tl[bdpcm_dir == 1 ? k - 1 : k - w];
         }
     }
+    uint64_t d = 0;
     if (nzt) {
       reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tl, qp_[comp], rm);
-      const uint64_t d = recon_sse();
+      d = recon_sse();
+      // The rate is not estimated when the distortion alone loses (exact: the rate is >= 0).
+      if (!ts_forced() && double(d) - lam * cfg_.ts_test_bias >= best_cost) nzt = 0;
+    }
+    if (nzt) {
       ContextSet c1 = ctx;
       CabacWriter e1(true);
       e1.start();
@@ -394,10 +401,11 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
         best_ts = true;
         nz = nzt;
         std::copy_n(tl, n, levels);
-      } else if (nz) {
-        reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);  // back to the DCT-II result
+        ts_won = true;
       }
     }
+    // Back to the DCT-II result when transform skip was reconstructed and lost.
+    if (ts_recon && !ts_won && nz) reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
   }
   if (tc) tc->ts = uint8_t(nz && best_ts);
   if (nz) {
