@@ -1,6 +1,6 @@
 """Cost of the CNN tools: kMAC per luma sample and CPU inference time.
 
-  python benchmarks/bench_cnn.py [--size 768x512] [--threads 1] [--repeat 3] [--layouts]
+  python benchmarks/bench_cnn.py [--size 768x512] [--threads 1] [--repeat 3] [--layouts] [--no-shipped]
 
 For every CNNIF preset (in the shipped layout, plus the other layouts with
 --layouts) and for CNNMC it prints:
@@ -10,6 +10,9 @@ For every CNNIF preset (in the shipped layout, plus the other layouts with
   s/Mpx       wall time per megapixel (luma samples) of the scripted module
               on --threads threads (the codec hooks use 1), float32, no grad
 CNNMC runs once per 128x128 CTU; its per-pixel figures are per CTU / 16384.
+Then the shipped models (pyvtm/weights), float32 and integer
+(pyvtm.models.intnet: exact float64 convolutions), timed as the hooks run
+them (one thread).
 """
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--layouts", action="store_true", help="also the layouts not shipped")
+    ap.add_argument("--no-shipped", dest="shipped", action="store_false",
+                    help="skip the timing of the shipped float and integer models")
     a = ap.parse_args(argv)
     W, H = (int(v) for v in a.size.split("x"))
     torch.set_num_threads(a.threads)
@@ -98,7 +103,27 @@ def main(argv=None):
     n = sum(p.numel() for p in net.parameters())
     print(f"{'cnnmc':<10} {'luma':<7} {n:>8} {macs / 16384 / 1e3:>9.2f} {macs / 16384 / 1e3:>12.2f} "
           f"{t / (16384 / 1e6):>8.2f}   ({t * 1e3:.1f} ms per CTU)")
+    if a.shipped:
+        shipped(y.round(), c.round(), qp, x, a.repeat)
     return 0
+
+
+def shipped(y, c, qp, x, repeat):
+    """Float vs integer (pyvtm.models.intnet) shipped models, as the hooks run them."""
+    from pyvtm import zoo
+
+    print(f"\nshipped models ({y.shape[3]}x{y.shape[2]}, 1 thread): float32 vs integer")
+    print(f"{'model':<13} {'arithmetic':<10} {'s/Mpx':>8} {'ms/CTU':>8}")
+    torch.set_num_threads(1)
+    for name in zoo.available():
+        mod, meta = zoo.load(name)
+        with torch.inference_mode():
+            if meta["kind"] == "cnnif":
+                t = timed(lambda: mod(y, c, c, qp), repeat)
+                print(f"{name:<13} {meta.get('arithmetic', 'float32'):<10} {t / (y.numel() / 1e6):>8.2f}")
+            else:
+                t = timed(lambda: mod(*x), repeat * 3)
+                print(f"{name:<13} {meta.get('arithmetic', 'float32'):<10} {t / (16384 / 1e6):>8.2f} {t * 1e3:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Prints (a) the BD-rates of pyvtm against VTM (PSNR-Y, PSNR-YUV, PSNR-RGB;
 per picture and their mean), next to VVenC medium encoded in the same run and
 the VVenC medium/faster anchor points, with encode seconds per picture and
 the ratio pyvtm seconds / VVenC-medium seconds; with ``--tools`` (b) the same
-for pyvtm with each of mtt, dual_tree, cclm, rdoq and deblocking switched off
+for pyvtm with each of mtt, dual_tree, cclm, rdoq, deblocking, sao, alf and ccalf switched off
 one at a time.
 
 Everything follows ``shared/anchors/README.md``: the 8-bit 4:2:0 source from
@@ -57,7 +57,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ("kodim01", "kodim05", "kodim15", "kodim23")
 DEFAULT_QPS = (22, 27, 32, 37)
-TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking")
+TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf")
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}

@@ -125,12 +125,20 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
         res = {}
         for name in a.models or ["cnnmc"]:
-            _, meta = zoo.load(name)
+            if name.endswith(".pt"):
+                from pyvtm.utils.export import load_model
+
+                mod, meta = load_model(name, "cnnmc")
+            else:
+                mod, meta = zoo.load(name)
+            if meta.get("arithmetic") == "integer":  # returns the integer probabilities itself
+                res[name] = evaluate_cnnmc(mod, data)
+                print(name, json.dumps(res[name]), flush=True)
+                continue
             from pyvtm.utils.train import cnnmc_from_checkpoint  # noqa: F401
             from pyvtm.models.cnnmc import CNNMCNet
 
             # evaluate the shipped weights: rebuild the net from the TorchScript module's state
-            mod, _ = zoo.load(name)
             net = CNNMCNet(meta["preset"], widths=meta["widths"], embed=meta["embed"])
             net.load_state_dict({k[len("net."):]: v for k, v in mod.state_dict().items()})
             res[name] = evaluate_cnnmc(net, data)

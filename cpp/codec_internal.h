@@ -9,6 +9,17 @@
 
 namespace pyvtm {
 
+// Test knobs of the encoder (C++ tests and the dev harness only; not part of
+// the API). Defaults leave the encoder's own decisions.
+struct EncoderTestKnobs {
+  // With EncoderConfig::joint_cbcr: 1..3 code every chroma TU whose
+  // separate coding has a coded TB with that TuCResMode (when its residual
+  // quantises to a nonzero level), 4: cycle through 1, 2, 3; 0: RD decision.
+  int force_joint_cbcr = 0;
+  int joint_cbcr_sign = -1;  // ph_joint_cbcr_sign_flag forced to 0 / 1; -1: the encoder's choice
+};
+extern thread_local EncoderTestKnobs g_encoder_test_knobs;
+
 EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks,
                                     std::vector<CtuRecord> *records);
 DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const DecodeOptions &opt, const Hooks &hooks,

@@ -7,6 +7,7 @@
 #include "contexts.h"
 #include "derive.h"
 #include "syntax.h"
+#include "transform_tools.h"
 
 #include <stdexcept>
 
@@ -53,6 +54,8 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     while (i < a.splits.size() && i < b.splits.size() && a.splits[i] == b.splits[i]) i++;
     return "splits differ at index " + std::to_string(i);
   }
+  if (!(a.sao == b.sao)) return "SAO parameters differ";
+  if (!(a.alf == b.alf)) return "ALF parameters differ";
   if (a.cus.size() != b.cus.size()) return "number of CUs differs";
   for (size_t i = 0; i < a.cus.size(); i++)
     if (!(a.cus[i] == b.cus[i]))
@@ -63,7 +66,7 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
     const TransformUnit &ta = a.tus[i], &tb = b.tus[i];
     if (!(ta == tb)) return "TU " + std::to_string(i) + " differs";
     for (int c = 0; c < 3; c++) {
-      if (!ta.cbf[c]) continue;
+      if (c ? !tu_codes_residual(ta, c) : !ta.cbf[c]) continue;
       const size_t n = size_t(c ? ta.w / 2 : ta.w) * size_t(c ? ta.h / 2 : ta.h);
       for (size_t k = 0; k < n; k++)
         if (a.coeffs[ta.coeff_offset[c] + k] != b.coeffs[tb.coeff_offset[c] + k])
@@ -300,6 +303,8 @@ std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb) 
 void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec) {
   w_ = &w; r_ = nullptr; in_ = &rec; out_ = nullptr;
   next_split_ = next_cu_ = next_tu_ = 0;
+  sao(ctu_x, ctu_y);
+  alf(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
   if (next_split_ != rec.splits.size() || next_cu_ != rec.cus.size() || next_tu_ != rec.tus.size())
     throw std::logic_error("coding-tree writer: the record holds more than the CTU's syntax");
@@ -308,7 +313,56 @@ void CodingTreeSyntax::write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const Ctu
 void CodingTreeSyntax::read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec) {
   w_ = nullptr; r_ = &r; in_ = nullptr; out_ = &rec;
   rec.clear();
+  sao(ctu_x, ctu_y);
+  alf(ctu_x, ctu_y);
   ctu(ctu_x, ctu_y);
+}
+
+void CodingTreeSyntax::set_sao(SaoSliceFlags f, int bit_depth) {
+  sao_ = f;
+  sao_bit_depth_ = bit_depth;
+  const int ctu = 1 << lim_.log2_ctu;
+  const int cx = (lim_.pic_width + ctu - 1) / ctu, cy = (lim_.pic_height + ctu - 1) / ctu;
+  sao_grid_.assign(size_t(cx) * cy, SaoCtbParams());
+}
+
+// 7.3.11.2: sao( rx, ry ) when the slice uses SAO. One slice and one tile:
+// the left / above CTB is available when it is inside the picture.
+void CodingTreeSyntax::sao(int x0, int y0) {
+  if (!sao_.any()) return;
+  const int ctu = 1 << lim_.log2_ctu, cx = (lim_.pic_width + ctu - 1) / ctu;
+  const int rx = x0 >> lim_.log2_ctu, ry = y0 >> lim_.log2_ctu;
+  const size_t idx = size_t(ry) * cx + rx;
+  if (idx >= sao_grid_.size()) throw std::logic_error("coding-tree walker: set_sao() was not called for this picture");
+  const SaoCtbParams *left = rx > 0 ? &sao_grid_[idx - 1] : nullptr;
+  const SaoCtbParams *up = ry > 0 ? &sao_grid_[idx - size_t(cx)] : nullptr;
+  if (w_) write_sao(*w_, cs_, in_->sao, left, up, sao_, sao_bit_depth_);
+  else read_sao(*r_, cs_, out_->sao, left, up, sao_, sao_bit_depth_);
+  sao_grid_[idx] = w_ ? in_->sao : out_->sao;
+  PYVTM_CT_TRACE("sao", x0, y0, sao_grid_[idx].type_idx[0] | (sao_grid_[idx].type_idx[1] << 2), 0);
+}
+
+void CodingTreeSyntax::set_alf(const AlfCtuSyntax &s) {
+  alf_ = s;
+  const int ctu = 1 << lim_.log2_ctu;
+  const int cx = (lim_.pic_width + ctu - 1) / ctu, cy = (lim_.pic_height + ctu - 1) / ctu;
+  alf_grid_.assign(size_t(cx) * cy, AlfCtbParams());
+}
+
+// 7.3.11.2: the ALF CTB flags and filter choices after sao(); the left /
+// above CTB (inside the picture: one slice, one tile) select the contexts.
+void CodingTreeSyntax::alf(int x0, int y0) {
+  if (!alf_.any()) return;
+  const int ctu = 1 << lim_.log2_ctu, cx = (lim_.pic_width + ctu - 1) / ctu;
+  const int rx = x0 >> lim_.log2_ctu, ry = y0 >> lim_.log2_ctu;
+  const size_t idx = size_t(ry) * cx + rx;
+  if (idx >= alf_grid_.size()) throw std::logic_error("coding-tree walker: set_alf() was not called for this picture");
+  const AlfCtbParams *left = rx > 0 ? &alf_grid_[idx - 1] : nullptr;
+  const AlfCtbParams *up = ry > 0 ? &alf_grid_[idx - size_t(cx)] : nullptr;
+  if (w_) write_alf_ctb(*w_, cs_, in_->alf, left, up, alf_);
+  else read_alf_ctb(*r_, cs_, out_->alf, left, up, alf_);
+  alf_grid_[idx] = w_ ? in_->alf : out_->alf;
+  PYVTM_CT_TRACE("alf", x0, y0, alf_grid_[idx].ctb_flag[0] | (alf_grid_[idx].ctb_flag[1] << 1), 0);
 }
 
 void CodingTreeSyntax::ctu(int x0, int y0) {
@@ -452,14 +506,46 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   } else if (cu.num_tu != nt) {
     throw std::logic_error("coding-tree writer: CU has the wrong number of TUs");
   }
+  res_ = CuResidualState{};
   for (int t = 0; t < nt; t++) {
     CodingUnit &c = r_ ? out_->cus[cu_index] : cu;
     transform_unit(c, tiles[t][0], tiles[t][1], tiles[t][2], tiles[t][3]);
   }
+  transform_tool_indices(r_ ? out_->cus[cu_index] : cu);
 }
 
-// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, joint CbCr,
-// transform skip, cu_qp_delta.
+// 7.3.11.5: lfnst_idx and mts_idx after the transform tree (inferred 0 when absent).
+void CodingTreeSyntax::transform_tool_indices(CodingUnit &cu) {
+  if (lfnst_idx_coded(tools_, cu, res_, lim_.max_tb)) {
+    if (w_) {
+      if (cu.lfnst_idx < 0 || cu.lfnst_idx > 2) throw std::logic_error("coding-tree writer: lfnst_idx out of range");
+      write_lfnst_idx(*w_, cs_, cu.lfnst_idx, cu.tree);
+    } else {
+      cu.lfnst_idx = read_lfnst_idx(*r_, cs_, cu.tree);
+    }
+  } else if (w_ && cu.lfnst_idx) {
+    throw std::logic_error("coding-tree writer: lfnst_idx set where it is not coded");
+  } else {
+    cu.lfnst_idx = 0;
+  }
+  PYVTM_CT_TRACE("lfnst_idx", cu.x, cu.y, cu.lfnst_idx, cu.tree != SINGLE_TREE);
+  if (mts_idx_coded(tools_, cu, res_)) {
+    if (w_) {
+      if (cu.mts_idx < 0 || cu.mts_idx > 4) throw std::logic_error("coding-tree writer: mts_idx out of range");
+      write_mts_idx(*w_, cs_, cu.mts_idx);
+    } else {
+      cu.mts_idx = read_mts_idx(*r_, cs_);
+    }
+  } else if (w_ && cu.mts_idx) {
+    throw std::logic_error("coding-tree writer: mts_idx set where it is not coded");
+  } else {
+    cu.mts_idx = 0;
+  }
+  PYVTM_CT_TRACE("mts_idx", cu.x, cu.y, cu.mts_idx, 0);
+}
+
+// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, cu_qp_delta,
+// cu_chroma_qp_offset.
 void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h) {
   TransformUnit tu;
   if (w_) {
@@ -486,12 +572,22 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_, bl));
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
+  // (cu_qp_delta / cu_chroma_qp_offset would come here: not used.)
+  // tu_joint_cbcr_residual_flag: intra CU with a coded chroma TB (7.3.11.10).
+  if (joint_cbcr && chroma && (tu.cbf[1] || tu.cbf[2])) {
+    if (w_) write_tu_joint_cbcr_residual_flag(*w_, cs_, tu.joint_cbcr, tu.cbf[1], tu.cbf[2]);
+    else tu.joint_cbcr = uint8_t(read_tu_joint_cbcr_residual_flag(*r_, cs_, tu.cbf[1], tu.cbf[2]));
+    PYVTM_CT_TRACE("tu_joint_cbcr_residual_flag", x, y, tu.joint_cbcr, 2 * tu.cbf[1] + tu.cbf[2] - 1);
+  } else if (w_ && tu.joint_cbcr) {
+    throw std::logic_error("coding-tree writer: tu_joint_cbcr_residual_flag where it is not coded");
+  }
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
   if (luma && tu.cbf[0]) residual(cu, tu, 0, lw, lh);
+  // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr
+  // (transform_skip_flag of the coded component goes before it).
   if (chroma)
     for (int c = 1; c <= 2; c++)
-      // (tu_joint_cbcr_residual_flag goes here, and skips Cr when set with both flags)
-      if (tu.cbf[c]) residual(cu, tu, c, lw - 1, lh - 1);
+      if (tu_codes_residual(tu, c)) residual(cu, tu, c, lw - 1, lh - 1);
   if (r_) out_->tus.push_back(tu);
 }
 
@@ -507,17 +603,20 @@ void CodingTreeSyntax::residual(const CodingUnit &cu, TransformUnit &tu, int c, 
     tu.transform_skip_flag[c] = uint8_t(bdpcm);  // inferred: 1 with BDPCM
   }
   const bool ts_rc = tu.transform_skip_flag[c] && !ts_.ts_residual_coding_disabled;
+  ResidualCodingInfo info;
   if (w_) {
     const int32_t *lv = in_->coeffs.data() + tu.coeff_offset[c];
     if (ts_rc) write_residual_ts_coding(*w_, cs_, lv, log2w, log2h, bdpcm);
-    else write_residual_coding(*w_, cs_, lv, log2w, log2h, c);
+    else write_residual_coding(*w_, cs_, lv, log2w, log2h, c, rc_params_, &info);
   } else {
     tu.coeff_offset[c] = uint32_t(out_->coeffs.size());
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
     int32_t *lv = out_->coeffs.data() + tu.coeff_offset[c];
     if (ts_rc) read_residual_ts_coding(*r_, cs_, log2w, log2h, bdpcm, lv);
-    else read_residual_coding(*r_, cs_, log2w, log2h, c, lv);
+    else read_residual_coding(*r_, cs_, log2w, log2h, c, lv, rc_params_, &info);
   }
+  if (tu.transform_skip_flag[c]) res_.set_transform_skip(c);
+  else res_.add(info);
 #ifdef PYVTM_SYNTAX_TRACE
   const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];
   int64_t sum = 0;

@@ -18,6 +18,9 @@
 #include "hooks.h"
 #include "intra_pred.h"
 #include "partition.h"
+#include "alf.h"
+#include "sao.h"
+#include "syntax.h"
 
 namespace pyvtm {
 
@@ -32,6 +35,19 @@ struct TransformUnit {
   uint8_t joint_cbcr = 0;                      // tu_joint_cbcr_residual_flag
   bool operator==(const TransformUnit &o) const;
 };
+
+// 7.4.12.12 TuCResMode: 0 without tu_joint_cbcr_residual_flag; else 1 (the
+// residual coded as Cb, Cr = (CSign * Cb) >> 1), 2 (coded as Cb, Cr = CSign *
+// Cb) or 3 (coded as Cr, Cb = (CSign * Cr) >> 1).
+inline int tu_cres_mode(const TransformUnit &tu) {
+  if (!tu.joint_cbcr) return 0;
+  return tu.cbf[1] ? (tu.cbf[2] ? 2 : 1) : 3;
+}
+// Whether component c (1, 2) of the TU has its own residual_coding():
+// tu_cb/cr_coded_flag, except Cr of a TU whose joint residual is coded as Cb.
+inline bool tu_codes_residual(const TransformUnit &tu, int c) {
+  return tu.cbf[c] && !(c == 2 && tu.joint_cbcr && tu.cbf[1]);
+}
 
 // One intra coding unit.
 struct CodingUnit {
@@ -61,7 +77,9 @@ struct CtuRecord {
   std::vector<CodingUnit> cus;
   std::vector<TransformUnit> tus;
   std::vector<int32_t> coeffs;  // TransCoeffLevel, raster per TB (stride = TB width)
-  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); }
+  SaoCtbParams sao;             // sao( rx, ry ) when the slice uses SAO (7.3.11.3)
+  AlfCtbParams alf;             // alf_ctb_flag etc. when the slice uses ALF (7.3.11.2)
+  void clear() { splits.clear(); cus.clear(); tus.clear(); coeffs.clear(); sao = SaoCtbParams(); alf = AlfCtbParams(); }
   // Appends `o` (a subtree's record) relocating its TU and coefficient offsets.
   void append(const CtuRecord &o);
 };
@@ -171,16 +189,28 @@ class CodingTreeSyntax {
   CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
   void set_ts_tools(const TsTools &t) { ts_ = t; }
+  bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
+  // SPS switches of MTS / LFNST (syntax.h); default all off.
+  void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
   void read_ctu(CabacReader &r, int ctu_x, int ctu_y, CtuRecord &rec);
+  // SAO syntax at the head of each CTU (sh_sao_luma_used_flag / _chroma_).
+  void set_sao(SaoSliceFlags f, int bit_depth);
+  // Slice switches of residual_coding() (sh_dep_quant_used_flag, sh_sign_data_hiding_used_flag).
+  void set_residual_params(const ResidualCodingParams &p) { rc_params_ = p; }
+  // ALF syntax after sao() (sh_alf_enabled_flag and the APS sizes).
+  void set_alf(const AlfCtuSyntax &s);
 
  private:
   void ctu(int x0, int y0);
+  void sao(int x0, int y0);
+  void alf(int x0, int y0);
   void dual_tree_implicit_qt_split(int x0, int y0, int size, int cqt_depth);
   void coding_tree(const CtNode &n);
   void coding_unit(const CtNode &n);
   void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
   void residual(const CodingUnit &cu, TransformUnit &tu, int c, int log2w, int log2h);
+  void transform_tool_indices(CodingUnit &cu);
 
   const PartitionLimits &lim_;
   bool cclm_;
@@ -193,6 +223,14 @@ class CodingTreeSyntax {
   const CtuRecord *in_ = nullptr;
   CtuRecord *out_ = nullptr;
   size_t next_split_ = 0, next_cu_ = 0, next_tu_ = 0;
+  SaoSliceFlags sao_;
+  int sao_bit_depth_ = 10;
+  std::vector<SaoCtbParams> sao_grid_;  // the CTUs' SAO parameters so far (merge sources)
+  ResidualCodingParams rc_params_;
+  TransformTools tools_;
+  CuResidualState res_;  // of the current CU, for lfnst_idx / mts_idx
+  AlfCtuSyntax alf_;
+  std::vector<AlfCtbParams> alf_grid_;  // the CTUs' ALF parameters so far (context neighbours)
 };
 
 }  // namespace pyvtm

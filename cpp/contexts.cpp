@@ -31,10 +31,16 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {12, 6}, {4, 5}, {3, 5},
     // sb_coded_flag: luma 0..1, chroma 2..3
     {18, 8}, {31, 5}, {25, 5}, {15, 8},
-    // sig_coeff_flag (QState 0/1 set): luma 0..11, chroma 12..19
+    // sig_coeff_flag: luma 0..35 (QState 0..1, 2, 3 sets of 12), chroma 36..59 (sets of 8)
     {25, 12}, {19, 9}, {28, 9}, {14, 10}, {25, 9}, {20, 9}, {29, 9}, {30, 10}, {19, 8}, {37, 8},
     {30, 8}, {38, 10},
+    {11, 9}, {38, 13}, {46, 8}, {54, 8}, {27, 8}, {39, 8}, {39, 8}, {39, 5}, {44, 8}, {39, 0},
+    {39, 0}, {39, 0},
+    {18, 8}, {39, 8}, {39, 8}, {39, 8}, {27, 8}, {39, 0}, {39, 4}, {39, 4}, {0, 0}, {39, 0},
+    {39, 0}, {39, 0},
     {25, 12}, {27, 12}, {28, 9}, {37, 13}, {34, 4}, {53, 5}, {53, 8}, {46, 9},
+    {19, 8}, {46, 12}, {38, 12}, {39, 8}, {52, 4}, {39, 0}, {39, 0}, {39, 0},
+    {11, 8}, {39, 8}, {39, 8}, {39, 8}, {19, 4}, {39, 0}, {39, 0}, {39, 0},
     // par_level_flag: luma 0..20, chroma 21..31
     {33, 8}, {25, 9}, {18, 12}, {26, 13}, {34, 13}, {27, 13}, {25, 10}, {26, 13}, {19, 13},
     {42, 13}, {35, 13}, {33, 13}, {19, 13}, {27, 13}, {35, 13}, {35, 13}, {34, 10}, {42, 13},
@@ -61,6 +67,24 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {59, 4},
     // cclm_mode_idx
     {27, 9},
+    // sao_merge_left_flag / sao_merge_up_flag
+    {60, 0},
+    // sao_type_idx_luma / sao_type_idx_chroma
+    {13, 4},
+    // tu_joint_cbcr_residual_flag (ctxInc = 2 * tu_cb_coded_flag + tu_cr_coded_flag - 1)
+    {12, 1}, {21, 1}, {35, 0},
+    // lfnst_idx
+    {28, 9}, {52, 9}, {42, 10},
+    // mts_idx
+    {29, 8}, {0, 0}, {28, 9}, {0, 0},
+    // alf_ctb_flag (initType 0)
+    {62, 0}, {39, 0}, {39, 0}, {54, 4}, {39, 0}, {39, 0}, {31, 1}, {39, 0}, {39, 0},
+    // alf_use_aps_flag
+    {46, 0},
+    // alf_ctb_cc_cb_idc, alf_ctb_cc_cr_idc
+    {18, 4}, {30, 1}, {31, 4}, {18, 4}, {30, 1}, {31, 4},
+    // alf_ctb_filter_alt_idx
+    {11, 0}, {11, 0},
     // transform_skip_flag: luma, chroma
     {25, 1}, {9, 1},
     // intra_bdpcm_luma_flag, intra_bdpcm_luma_dir_flag, intra_bdpcm_chroma_flag, intra_bdpcm_chroma_dir_flag

@@ -288,7 +288,8 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
           if (p.chroma_bdpcm && p.chroma_bdpcm[up] && p.chroma_bdpcm[uq]) continue;  // bS = 0 (8.8.3.5)
           const bool ctu_hor = !ver && ((pos * 2) & ((1 << p.log2_ctu) - 1)) == 0;
           const FilterLengths len = chroma_max_filter_length(1 << chroma_size[up], 1 << chroma_size[uq], ctu_hor);
-          const int qp_c = deblock_chroma_qp(p, c, p.qp_y[up], p.qp_y[uq]);
+          const int8_t *qc = p.qp_c[c - 1];
+          const int qp_c = qc ? (qc[up] + qc[uq] + 1) >> 1 : deblock_chroma_qp(p, c, p.qp_y[up], p.qp_y[uq]);
           const Thresholds t =
               thresholds(qp_c, p.chroma_beta_offset_div2[c - 1], p.chroma_tc_offset_div2[c - 1], p.bit_depth);
           Pel *q0 = pc.row(uy * 2) + ux * 2;

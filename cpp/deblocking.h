@@ -36,6 +36,12 @@ struct DeblockParams {
   const int *chroma_qp_table[2] = {nullptr, nullptr};
   int map_stride = 0;  // 4x4 luma units per row of every map (>= width / 4)
   const int8_t *qp_y = nullptr;  // QpY of the luma CU covering the unit
+  // Per chroma component (Cb, Cr): Qp'Cb / Qp'Cr - QpBdOffset of the chroma
+  // TB covering the unit (Qp'CbCr - QpBdOffset for TuCResMode 2). When given,
+  // QpC = ((QpQ + QpP + 1) >> 1) of these (8.8.3.6.x as the reference decoder
+  // and FFmpeg compute it); when nullptr, QpC comes from qp_y through
+  // chroma_qp_table and chroma_qp_offset (deblock_chroma_qp).
+  const int8_t *qp_c[2] = {nullptr, nullptr};
   // kDeblockEdge* bits: luma TB/CB edges of the unit, and log2 of the width
   // and height of the luma transform block covering it.
   const uint8_t *luma_edge = nullptr;

@@ -15,9 +15,12 @@
 #include "deblocking.h"
 #include "param_sets.h"
 #include "recon.h"
+#include "alf.h"
+#include "sao.h"
 #include "sei.h"
 #include "slice_parser.h"
 #include "tables.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
 namespace {
@@ -43,29 +46,37 @@ class PictureReconstructor {
       : width_(pps.pic_width), height_(pps.pic_height) {
     const int qp_bd = sps.qp_bd_offset();
     qp_[0] = sh.slice_qp + qp_bd;  // Qp'Y (no cu_qp_delta)
-    for (int c = 1; c < 3; c++) {
-      // 8.7.1: qPiCb/Cr = Clip3(-QpBdOffset, 63, QpY + pps offset + slice offset); Qp'C = table + QpBdOffset.
-      const int pps_off = c == 1 ? pps.cb_qp_offset : pps.cr_qp_offset;
-      const int sh_off = c == 1 ? sh.cb_qp_offset : sh.cr_qp_offset;
-      const int qpi = clip3(-qp_bd, 63, sh.slice_qp + pps_off + sh_off);
-      qp_[c] = sps.chroma_qp(c - 1, qpi) + qp_bd;
-    }
+    // 8.7.1: Qp'Cb / Qp'Cr / Qp'CbCr: ChromaQpTable[i][Clip3(-QpBdOffset, 63, QpY)],
+    // then the PPS and slice offsets (no CU offsets).
+    const int offsets[3] = {pps.cb_qp_offset + sh.cb_qp_offset, pps.cr_qp_offset + sh.cr_qp_offset,
+                            pps.joint_cbcr_qp_offset + sh.joint_cbcr_qp_offset};
+    for (int i = 0; i < 3; i++) qp_c_[i] = chroma_qp_prime(sps.chroma_qp_table[i], sh.slice_qp, offsets[i], qp_bd);
+    qp_[1] = qp_c_[0];
+    qp_[2] = qp_c_[1];
+    joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
+    dep_quant_ = sh.dep_quant;
     qp_prime_ts_min_ = 4 + 6 * sps.seq.min_qp_prime_ts;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
+    edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
   }
 
   // Reconstructs the CUs of one CTU in decoding order (8.4.1: luma TBs of a
   // CU, then its chroma TBs; a dual-tree chroma CU after the luma tree of
   // its 64x64 area, so CCLM sees the reconstructed luma).
-  void reconstruct_ctu(const CtuRecord &ctu) {
+  // maps: the parser's (IntraPredModeY for the LFNST of CCLM chroma TBs).
+  void reconstruct_ctu(const CtuRecord &ctu, const TransformTools &tools, const CodingMaps &maps) {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, cu.luma_mode, ctu);
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu);
         if (cu.tree != DUAL_TREE_LUMA) {
-          tb(1, tu, cu, cu.chroma_mode, ctu);
-          tb(2, tu, cu, cu.chroma_mode, ctu);
+          if (tu.joint_cbcr) {
+            joint_tb(tu, cu, tools, maps, ctu);
+          } else {
+            tb(1, tu, cu, tools, maps, ctu);
+            tb(2, tu, cu, tools, maps, ctu);
+          }
         }
       }
     }
@@ -78,24 +89,56 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
-  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, int mode, const CtuRecord &ctu) {
+  void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+          const CtuRecord &ctu) {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
     const bool bdpcm = cu.bdpcm_flag[sh] != 0;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, mode, x, y, log2w, log2h, pred, bdpcm);
-    TbResidualMode rm;
-    rm.transform_skip = tu.transform_skip_flag[comp] != 0;
-    rm.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[sh] : 0;
-    rm.qp_prime_ts_min = qp_prime_ts_min_;
+    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred, bdpcm);
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
+    res_mode.dep_quant = dep_quant_;
+    res_mode.transform_skip = tu.transform_skip_flag[comp] != 0;
+    res_mode.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[sh] : 0;
+    res_mode.qp_prime_ts_min = qp_prime_ts_min_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
-                   qp_[comp], rm);
+                   qp_[comp], res_mode);
+  }
+
+  // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
+  // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr); it is an
+  // ordinary chroma TB of that component for LFNST (chroma-tree CUs) and
+  // transform skip / BDPCM.
+  void joint_tb(const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
+                const CtuRecord &ctu) {
+    const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
+    const int x = tu.x >> 1, y = tu.y >> 1;
+    const bool bdpcm = cu.bdpcm_flag[1] != 0;
+    Pel pred[2][32 * 32];
+    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k], bdpcm);
+    const int mode = tu_cres_mode(tu);
+    const int coded = mode == 3 ? 2 : 1;
+    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    TbResidualMode rm = tb_residual_mode(tools, cu, coded, log2w, log2h, centre_luma_mode);
+    rm.dep_quant = dep_quant_;
+    rm.transform_skip = tu.transform_skip_flag[coded] != 0;
+    rm.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[1] : 0;
+    rm.qp_prime_ts_min = qp_prime_ts_min_;
+    rm.joint_cbcr = mode;
+    rm.joint_cbcr_sign = joint_cbcr_sign_;
+    const int qp = mode == 2 ? qp_c_[2] : qp_[coded];
+    reconstruct_joint_cbcr(pic_, x, y, log2w, log2h, pred[0], pred[1], ctu.coeffs.data() + tu.coeff_offset[coded], qp,
+                           rm);
   }
 
   int qp_prime_ts_min_ = 4;
   int width_, height_;
   int qp_[3];
+  int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
+  bool joint_cbcr_sign_ = false;
+  bool dep_quant_ = false;  // sh_dep_quant_used_flag
   ReconPicture pic_;
   TbEdgeMaps edges_;
 };
@@ -107,16 +150,49 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.non_square_cus += cu.w != cu.h;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
+    if (cu.lfnst_idx) {
+      c.lfnst[cu.lfnst_idx - 1]++;
+      c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
+    }
+    if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
     for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
   }
-  for (const TransformUnit &tu : ctu.tus)
-    for (int k = 0; k < 3; k++) c.transform_skip[k] += tu.cbf[k] && tu.transform_skip_flag[k];
+  c.sao_luma[ctu.sao.type_idx[0]]++;
+  c.sao_chroma[ctu.sao.type_idx[1]]++;
+  c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
+  for (const TransformUnit &tu : ctu.tus) {
+    if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
+    for (int k = 0; k < 3; k++) c.transform_skip[k] += tu_codes_residual(tu, k) && tu.transform_skip_flag[k];
+  }
+  if (ctu.alf.ctb_flag[0]) c.alf_luma[ctu.alf.use_aps]++;
+  for (int k = 0; k < 2; k++) {
+    c.alf_chroma[k] += ctu.alf.ctb_flag[k + 1];
+    c.alf_chroma_alt += ctu.alf.ctb_flag[k + 1] && ctu.alf.filter_alt_idx[k] > 0;
+    c.ccalf[k] += ctu.alf.cc_idc[k] != 0;
+  }
+}
+
+// Residual tools of the slice and the signs sign data hiding inferred.
+void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, SyntaxCounts &c) {
+  c.dep_quant = p.dep_quant;
+  c.sign_hiding = p.sign_hiding;
+  if (!p.sign_hiding || p.dep_quant) return;
+  for (const CodingUnit &cu : ctu.cus)
+    for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
+      const TransformUnit &tu = ctu.tus[size_t(t)];
+      for (int comp = 0; comp < 3; comp++) {
+        if (!tu.cbf[comp] || tu.transform_skip_flag[comp]) continue;
+        const int sh = comp ? 1 : 0;
+        c.hidden_signs += count_hidden_signs(ctu.coeffs.data() + tu.coeff_offset[comp],
+                                             floor_log2(uint32_t(tu.w)) - sh, floor_log2(uint32_t(tu.h)) - sh, p);
+      }
+    }
 }
 
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
                             const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
-                            std::vector<CtuRecord> *records) {
+                            const AlfApsData *const alf_aps[8], std::vector<CtuRecord> *records) {
   // Activation checks (7.4.3.x) and the size limit, before any allocation.
   if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
     throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
@@ -146,11 +222,26 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     lim.max_mtt_depth[ch] = sps.seq.max_mtt_depth[ch];
   }
   lay.cclm = sps.seq.cclm;
+  lay.joint_cbcr = sps.seq.joint_cbcr;
+  lay.tools.mts = sps.seq.mts;
+  lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
+  lay.tools.lfnst = sps.seq.lfnst;
   lay.slice_qp = sh.slice_qp;
   lay.ts.transform_skip = sps.seq.transform_skip;
   lay.ts.log2_max_ts = sps.seq.log2_max_ts;
   lay.ts.bdpcm = sps.seq.bdpcm;
   lay.ts.ts_residual_coding_disabled = sh.ts_residual_coding_disabled;
+  lay.sao.luma = sh.sao_luma;
+  lay.sao.chroma = sh.sao_chroma;
+  lay.bit_depth = sps.seq.bit_depth;
+  lay.residual.dep_quant = sh.dep_quant;
+  lay.residual.sign_hiding = sh.sign_hiding;
+  // ALF: the filters of the slice's APSs (7.4.3.18); their sizes steer the CTB syntax.
+  const AlfFilters alf_filters = alf_derive_filters(sh.alf, alf_aps, sps.seq.bit_depth);
+  lay.alf.sh = sh.alf;
+  lay.alf.chroma_num_alt = alf_filters.chroma_num_alt;
+  lay.alf.cc_num_filters[0] = alf_filters.cc_num_filters[0];
+  lay.alf.cc_num_filters[1] = alf_filters.cc_num_filters[1];
   if (sh.data_offset >= nal.rbsp.size()) throw DecodeError("slice NAL unit holds no slice data");
   // CNNMC (sei.h): the MPM lists come from the predictor, and only for
   // streams that announce it; a standard stream ignores an offered hook.
@@ -165,6 +256,8 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
   CtuRecord ctu;
+  std::vector<SaoCtbParams> sao_params(size_t(parser.num_ctus()));
+  std::vector<AlfCtbParams> alf_params(size_t(parser.num_ctus()));
   SyntaxCounts counts;
   std::unique_ptr<CtuNeighbourhood> nb;
   for (int addr = 0; addr < parser.num_ctus(); addr++) {
@@ -178,14 +271,17 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
       parse_hooks.mpm->begin_ctu(*nb);
     }
     parser.parse_ctu(addr, ctu);   // parsing
-    recon.reconstruct_ctu(ctu);    // reconstruction
+    sao_params[size_t(addr)] = ctu.sao;
+    alf_params[size_t(addr)] = ctu.alf;
+    recon.reconstruct_ctu(ctu, lay.tools, parser.maps());    // reconstruction
     count_syntax(ctu, lay.lim.dual_tree, counts);
+    count_residual_syntax(ctu, lay.residual, counts);
     if (records) records->push_back(ctu);
   }
 
-  // In-loop filters (8.8): deblocking; SAO / ALF are refused in the SPS.
+  // In-loop filters (8.8): deblocking, then SAO, then ALF (with CCALF).
   if (!sh.deblocking_disabled) {
-    // 8.8.3: QpC = ChromaQpTable[cIdx - 1][((QpQ + QpP + 1) >> 1) + pps_c_qp_offset] per edge.
+    // 8.8.3.6.x: QpC from the Qp'Cb / Qp'Cr (Qp'CbCr) of the TBs on either side (TbEdgeMaps::qp_c).
     DeblockParams dp;
     dp.width = w;
     dp.height = h;
@@ -203,6 +299,19 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     attach_edge_maps(recon.edges(), dp);
     deblock_picture(recon.planes(), dp);
   }
+  if (lay.sao.any()) {
+    // 8.8.4: the SAO picture from the deblocked one, CTB by CTB.
+    for (int c = 0; c < 3; c++) {
+      if (c == 0 ? !lay.sao.luma : !lay.sao.chroma) continue;
+      const Plane deblocked = recon.planes()[c];
+      sao_apply_component(deblocked, recon.planes()[c], c, sao_params.data(), parser.ctus_x(), parser.ctus_y(),
+                          lay.lim.log2_ctu - (c ? 1 : 0), sps.seq.bit_depth);
+    }
+  }
+  // 8.8.5: ALF and CCALF from the SAO picture.
+  if (sh.alf.enabled)
+    alf_apply_picture(recon.planes(), alf_params.data(), parser.ctus_x(), parser.ctus_y(), lay.lim.log2_ctu,
+                      sps.seq.bit_depth, sh.alf, alf_filters);
 
   DecodeResult res;
   res.coded_width = w;
@@ -211,7 +320,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   res.slice_qp = sh.slice_qp;
   res.colour = sps.seq.colour;
   res.cnnmc_model_id = sps.seq.cnnmc_model_id;
-  // CNN in-loop filter, requested by pyvtm's SEI with per-CTU switches.
+  // CNN in-loop filter, requested by pyvtm's SEI with per-CTU switches: after ALF.
   if (cnnif) {
     res.cnnif_model_id = cnnif->model_id;
     const int ctu = 1 << sps.seq.log2_ctu_size;
@@ -280,6 +389,7 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
   DecodeResult result;
   bool have_picture = false;
   std::unique_ptr<CnnifSei> cnnif;  // pyvtm's CNN in-loop filter SEI, if any
+  std::unique_ptr<AlfApsData> alf_aps[8];  // ALF APSs by aps_adaptation_parameter_set_id
   for (const NalUnit &nal : nals) {
     const std::string where = std::string(nal_unit_type_name(nal.type)) + " NAL unit at byte " + std::to_string(nal.offset);
     if (nal.layer_id != 0) {
@@ -332,7 +442,9 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
             result.cnnmc_model_id = sps->seq.cnnmc_model_id;
             if (cnnif) result.cnnif_model_id = cnnif->model_id;
           } else {
-            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), records);
+            const AlfApsData *aps_list[8];
+            for (int i = 0; i < 8; i++) aps_list[i] = alf_aps[i].get();
+            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), aps_list, records);
           }
           have_picture = true;
           break;
@@ -351,8 +463,15 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
         }
         case 4: case 5: case 6:
           throw DecodeError("reserved VCL NAL unit type " + std::to_string(nal.type));
-        case NAL_PREFIX_APS: case NAL_SUFFIX_APS:
-          break;  // APS content is only used by ALF / LMCS / scaling lists, which the SPS refuses
+        case NAL_PREFIX_APS: case NAL_SUFFIX_APS: {
+          // ALF APSs are kept by id; LMCS / scaling-list APSs are unused (the SPS refuses those tools).
+          auto a = std::make_unique<AlfApsData>();
+          if (read_alf_aps_rbsp(nal.rbsp, *a)) {
+            const int id = a->aps_id;
+            alf_aps[id] = std::move(a);
+          }
+          break;
+        }
         default:
           break;  // VPS, DCI, OPI, AUD, EOS, EOB, SEI, FD, reserved / unspecified: ignored
       }

@@ -147,13 +147,21 @@ inline int residual_template_sum_abs(const int *abs_lv, int side, int x, int y) 
   return residual_template_sum_abs(abs_lv, side, side, x, y);
 }
 
-// 9.3.4.2.8: sig_coeff_flag ctxInc inside the QState 0..1 context set
-// (dependent quantisation off): luma 0..11, chroma 12..19 of CTX_SIG_COEFF_FLAG.
-inline int sig_coeff_flag_ctx_inc(int loc_sum_abs_pass1, int x, int y, int c_idx) {
+// 9.3.4.2.8: sig_coeff_flag ctxInc; the context set follows QState (0 when
+// dependent quantisation is off): luma 12 * Max(0, QState - 1) + ..,
+// chroma 36 + 8 * Max(0, QState - 1) + .. of CTX_SIG_COEFF_FLAG.
+inline int sig_coeff_flag_ctx_inc(int loc_sum_abs_pass1, int x, int y, int c_idx, int qstate = 0) {
   const int d = x + y;
   const int base = std::min((loc_sum_abs_pass1 + 1) >> 1, 3);
-  if (c_idx == 0) return base + (d < 2 ? 8 : (d < 5 ? 4 : 0));
-  return 12 + base + (d < 2 ? 4 : 0);
+  const int set = std::max(0, qstate - 1);
+  if (c_idx == 0) return 12 * set + base + (d < 2 ? 8 : (d < 5 ? 4 : 0));
+  return 36 + 8 * set + base + (d < 2 ? 4 : 0);
+}
+
+// 7.3.11.11 QStateTransTable[QState][AbsLevel & 1] of dependent quantisation.
+inline int qstate_next(int qstate, int abs_level) {
+  static const uint8_t kQStateTransTable[4][2] = {{0, 2}, {2, 0}, {1, 3}, {3, 1}};
+  return kQStateTransTable[qstate][abs_level & 1];
 }
 
 // 9.3.4.2.9: ctxInc of abs_level_gtx_flag[][0], par_level_flag and
@@ -173,8 +181,8 @@ inline int rice_param(int loc_sum_abs, int base_level) {
                                               2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3};
   return kRiceParFromSum[clip3(0, 31, loc_sum_abs - 5 * base_level)];
 }
-// ZeroPos of dec_abs_level (7.4.11.11) for QState < 2.
-inline int dec_abs_level_zero_pos(int rice) { return 1 << rice; }
+// ZeroPos of dec_abs_level (7.4.12.11): (QState < 2 ? 1 : 2) << cRiceParam.
+inline int dec_abs_level_zero_pos(int rice, int qstate = 0) { return (qstate < 2 ? 1 : 2) << rice; }
 
 // Binarisation of abs_remainder / dec_abs_level (9.3.3.11 with the limited
 // EGk suffix of 9.3.3.6, log2TransformRange = 15): unary prefix up to

@@ -30,19 +30,29 @@
 #include "param_sets.h"
 #include "partition.h"
 #include "quant.h"
+#include "dep_quant.h"
 #include "rdoq.h"
 #include "recon.h"
+#include "alf.h"
+#include "sao.h"
 #include "sei.h"
 #include "syntax.h"
 #include "tables.h"
 #include "transform.h"
+#include "transform_tools.h"
 
 namespace pyvtm {
+
+thread_local EncoderTestKnobs g_encoder_test_knobs;
+
 namespace {
 
 constexpr int kBitDepth = 10;
 constexpr int kQpBdOffset = 6 * (kBitDepth - 8);
 constexpr double kInf = std::numeric_limits<double>::max();
+// pps_joint_cbcr_qp_offset_value with joint Cb-Cr coding (the reference
+// encoder's CbCrQpOffset default): Qp'CbCr of TuCResMode 2 TUs.
+constexpr int kJointCbCrQpOffset = -1;
 
 double bits_of(const CabacWriter &e) { return double(e.frac_bits()) / (1 << kFracBitsShift); }
 
@@ -54,15 +64,19 @@ struct SearchEffort {
   int luma_rd;        // luma modes kept for full RD after the SATD stages
   int chroma_rd;      // chroma modes kept for full RD
   int angular_step;   // first-stage angular mode spacing of the SATD search
+  bool explicit_mts;  // explicit MTS (mts_idx search) rather than implicit MTS, when MTS is on
+  double mts_margin;  // mts_idx 2..4 skipped when mts_idx 1 costs more than (1 + margin) x the best (< 0: never)
+  double lfnst_margin;  // lfnst_idx 2 skipped when lfnst_idx 1 costs more than (1 + margin) x the best (< 0: never)
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4}; break;
-    case 2: e = {3, 3, true, 4, 8, 2}; break;
-    default: e = {2, 2, false, 3, 3, 4}; break;
+    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02}; break;
+    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0}; break;
+    default: e = {2, 2, false, 3, 3, 4, false, 0.1, 0.05}; break;
   }
+  if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
 }
@@ -84,12 +98,21 @@ constexpr int kTsForce = 1000;
 // Luma / chroma mode candidates above this value are BDPCM (+1 horizontal, +2 vertical).
 constexpr int kBdpcmCand = 1000;
 
+bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr);
+
 // Saved state of one area of one coding tree: samples and maps.
 struct AreaState {
   int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
   std::vector<uint8_t> map[11];
+};
+
+// Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
+struct TbCodeParams {
+  TbResidualMode mode;          // trTypeHor / trTypeVer, LFNST (forward here, inverse in reconstruct_tb)
+  bool lfnst_zero_out = false;  // keep only what an LFNST CU may code (single-tree chroma of an LFNST CU)
+  ResidualCodingInfo *info = nullptr;  // receives the TB's residual_coding() variables when it keeps a residual
 };
 
 class PictureEncoder {
@@ -113,11 +136,26 @@ class PictureEncoder {
   // the caller has it (else computed here).
   // tc: transform skip / BDPCM of the TB (nullptr: neither).
   bool code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e, int cr_ctx,
-               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, struct TbTools *tc = nullptr);
+               int32_t *levels, uint64_t &dist, const Pel *pred_in = nullptr, const TbCodeParams &tp = {},
+               struct TbTools *tc = nullptr);
+  // The chroma TBs of one TU (chroma samples): separate Cb / Cr coding and,
+  // with joint Cb-Cr coding, its TuCResMode candidates; the cheapest stays.
+  // tp: the transform parameters of the Cb and Cr TBs (LFNST, info output;
+  // no joint coding where LFNST or its zero-out applies). tt (optional): the
+  // transform skip / BDPCM of the Cb and Cr TBs; no joint coding in a BDPCM
+  // CU or where transform skip won a TB. Returns the chroma SSE.
+  uint64_t code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
+                          int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr, uint8_t &joint,
+                          const TbCodeParams tp[2], TbTools *tt = nullptr);
   TbTools tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) const;
   // EncoderConfig::ts_test_bias >= kTsForce: transform skip / BDPCM chosen wherever tried.
   bool ts_forced() const { return cfg_.ts_test_bias >= kTsForce; }
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
+  // The slice's quantiser for one transformed TB: the DQ trellis, RDOQ or
+  // plain quantisation, then the sign-hiding parity fix-up. Returns the
+  // number of nonzero levels.
+  int quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx, double lam,
+                  int32_t *levels) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
   bool encoder_allows_leaf(const CtNode &n) const;
   bool encoder_allows_split(const CtNode &n, SplitMode s) const;
@@ -133,6 +171,7 @@ class PictureEncoder {
   SearchEffort eff_;
   PartitionLimits lim_;
   bool cclm_ = false;
+  TransformTools tools_;  // MTS / LFNST switches written into the SPS
   int src_w_, src_h_;
   int width_, height_;  // coded size, multiple of 8
   int log2_ctu_;
@@ -143,7 +182,12 @@ class PictureEncoder {
   double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
   double chroma_weight_;  // lambda_ / lambda_chroma_: chroma SSE weight in the luma cost scale
   int qp_[3];             // qP of 8.7.3 (incl. QpBdOffset)
-  int qp_chroma_c_;       // QpC (deblocking)
+  int qp_chroma_c_;       // QpC = Qp'Cb - QpBdOffset (chroma lambda)
+  ChromaQpMapping chroma_map_;  // the SPS chroma QP mapping
+  int qp_c_[3];           // Qp'Cb, Qp'Cr, Qp'CbCr (8.7.1)
+  bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
+  unsigned forced_joint_counter_ = 0;  // EncoderTestKnobs::force_joint_cbcr = 4
+  ResidualCodingParams rc_params_;  // sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag
   std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
   TsTools ts_;             // transform skip / BDPCM switches written into the SPS
   int qp_prime_ts_min_ = 4;
@@ -186,18 +230,35 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, con
     lim_.max_bt[1] = lim_.max_tt[1] = 4;
   }
   cclm_ = cfg.cclm;
+  tools_.mts = cfg.mts;
+  tools_.explicit_mts_intra = cfg.mts && eff_.explicit_mts;
+  tools_.lfnst = cfg.lfnst;
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
-  // QpC = ChromaQpTable[Clip3(-QpBdOffset, 63, QpY + pps_cb_qp_offset)] with the
-  // identity table pyvtm signals (8.7.1).
-  qp_chroma_c_ = clip3(-kQpBdOffset, 63, cfg.qp + cfg.chroma_qp_offset);
-  qp_[1] = qp_[2] = qp_chroma_c_ + kQpBdOffset;
+  // 8.7.1: Qp'C = Clip3(-QpBdOffset, 63, ChromaQpTable[QpY] + offsets) + QpBdOffset
+  // with the identity table or the reference encoder's SDR table.
+  chroma_map_ = cfg.chroma_qp_table ? vtm_sdr_chroma_qp_mapping() : ChromaQpMapping();
+  const int joint_offset = cfg.joint_cbcr ? kJointCbCrQpOffset : 0;
+  for (int i = 0; i < 3; i++) {
+    int table[64 + kQpBdOffset];
+    if (!derive_chroma_qp_table(chroma_map_, i, kQpBdOffset, table))
+      throw std::logic_error("encoder: invalid chroma QP mapping");
+    qp_c_[i] = chroma_qp_prime(table, cfg.qp, i == 2 ? joint_offset : cfg.chroma_qp_offset, kQpBdOffset);
+  }
+  qp_[1] = qp_c_[0];
+  qp_[2] = qp_c_[1];
+  qp_chroma_c_ = qp_[1] - kQpBdOffset;
+  // Chroma distortion weight of the reference encoder: 2^((QpY - QpC) / 3).
   lambda_chroma_ = lambda_ * std::pow(2.0, (qp_chroma_c_ - cfg.qp) / 3.0);
   ts_.transform_skip = cfg.transform_skip || cfg.bdpcm;  // BDPCM needs (and brings) transform skip
   ts_.bdpcm = cfg.bdpcm;
   ts_.log2_max_ts = 5;
+  if (cfg.joint_cbcr) joint_cbcr_sign_ = joint_cbcr_sign_of(org_[1], org_[2]);
+  if (g_encoder_test_knobs.joint_cbcr_sign >= 0) joint_cbcr_sign_ = g_encoder_test_knobs.joint_cbcr_sign != 0;
   chroma_weight_ = lambda_ / lambda_chroma_;
+  rc_params_.dep_quant = cfg.dep_quant;
+  rc_params_.sign_hiding = cfg.sign_hiding && !cfg.dep_quant;
 }
 
 // --- area state ---------------------------------------------------------------
@@ -286,14 +347,67 @@ TbTools PictureEncoder::tb_tools(int comp, int log2w, int log2h, int bdpcm_dir) 
   return t;
 }
 
+// ph_joint_cbcr_sign_flag as the reference encoder chooses it for a picture:
+// 1 when the high-pass filtered Cb and Cr planes are negatively correlated.
+bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr) {
+  auto hp = [](const Plane &p, int x, int y) {
+    const Pel *r = p.row(y) + x, *a = r - p.stride, *b = r + p.stride;
+    return 12 * r[0] - 2 * (r[-1] + r[1] + a[0] + b[0]) - (a[-1] + a[1] + b[-1] + b[1]);
+  };
+  int64_t sum = 0;
+  for (int y = 1; y + 1 < cb.height; y++)
+    for (int x = 1; x + 1 < cb.width; x++) sum += int64_t(hp(cb, x, y)) * hp(cr, x, y);
+  return sum < 0;
+}
+
+// The joint residual of TuCResMode m from the Cb and Cr residuals (the
+// reference encoder's least-squares choice for the 8.7.2 reconstruction
+// rule), and the squared error of that reconstruction (before quantisation).
+int64_t joint_cbcr_residual(const int32_t *res_cb, const int32_t *res_cr, int n, int m, int c_sign, int32_t *res_j) {
+  int64_t d = 0;
+  for (int i = 0; i < n; i++) {
+    const int cb = res_cb[i], cr = res_cr[i];
+    int j, rcb, rcr;
+    if (m == 1) { j = (4 * cb + 2 * c_sign * cr) / 5; rcb = j; rcr = (c_sign * j) >> 1; }
+    else if (m == 2) { j = (cb + c_sign * cr) / 2; rcb = j; rcr = c_sign * j; }
+    else { j = (4 * cr + 2 * c_sign * cb) / 5; rcr = j; rcb = (c_sign * j) >> 1; }
+    res_j[i] = j;
+    d += int64_t(cb - rcb) * (cb - rcb) + int64_t(cr - rcr) * (cr - rcr);
+  }
+  return d;
+}
+
+int PictureEncoder::quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx,
+                                double lam, int32_t *levels) const {
+  int nz = rc_params_.dep_quant ? dep_quant_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
+           : cfg_.rdoq          ? rdoq_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
+                                : quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
+  if (rc_params_.sign_hiding && nz) nz = sign_hiding_adjust(coeff, log2w, log2h, qp, kBitDepth, lam, levels);
+  return nz;
+}
+
+// Zeroes the coefficients a TB of a CU with lfnst_idx != 0 may not code
+// (LfnstZeroOutSigCoeffFlag, 7.3.11.11): all but the first 4x4 subblock, and
+// in 4x4 / 8x8 TBs all but the first 8 positions of its diagonal scan.
+static void lfnst_zero_out(int32_t *coeff, int log2w, int log2h) {
+  const int w = 1 << log2w, n = w << log2h;
+  int32_t keep[16];
+  const ScanPos *scan = diag_scan(2, 2);
+  const int num = (log2w == log2h && log2w <= 3) ? 8 : 16;
+  for (int i = 0; i < num; i++) keep[i] = coeff[scan[i].y * w + scan[i].x];
+  std::fill(coeff, coeff + n, 0);
+  for (int i = 0; i < num; i++) coeff[scan[i].y * w + scan[i].x] = keep[i];
+}
 // Codes one TB into pic_ (8.7: prediction + dequantised residual) and
 // estimates its coded flag and residual_coding() bins into ctx / e. The
-// residual is dropped when that is cheaper in J = D + lambda * R. With tc,
-// transform skip competes with the DCT-II (the cheapest of the three wins),
-// or, for a BDPCM TB, is the only residual.
-
+// residual is dropped when that is cheaper in J = D + lambda * R. The DCT-II
+// path uses tp (MTS types, forward LFNST, zero-out) and quantize_tb(). With
+// tc, transform skip (plain quantisation: no DQ trellis, no sign hiding;
+// tp's transform types ignored) competes with the DCT-II (the cheapest of
+// the three wins), or, for a BDPCM TB, is the only residual.
 bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
-                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, TbTools *tc) {
+                             int cr_ctx, int32_t *levels, uint64_t &dist, const Pel *pred_in, const TbCodeParams &tp,
+                             TbTools *tc) {
   const int w = 1 << log2w, h = 1 << log2h, n = w * h;
   const int bdpcm_dir = tc ? tc->bdpcm_dir : 0;
   Pel pred_buf[64 * 64];
@@ -308,6 +422,8 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
   const double lam = comp ? lambda_chroma_ : lambda_;
+  TbResidualMode tb_mode = tp.mode;
+  tb_mode.dep_quant = rc_params_.dep_quant;
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
   const int flag_ctx = tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
   ContextModel &flag = ctx.m[flag_ctx];
@@ -334,19 +450,20 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   uint32_t best_bits = 0;
   uint64_t best_dist = dist_pred;
   if (!bdpcm_dir) {
-    // DCT-II.
-    forward_transform(resid, log2w, log2h, kBitDepth, coeff);
-    nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp_[comp], comp, kBitDepth, ctx, lam, levels)
-                   : quantize(coeff, log2w, log2h, qp_[comp], kBitDepth, levels);
+    // DCT-II (or the MTS types), LFNST.
+    forward_transform(resid, log2w, log2h, kBitDepth, coeff, tp.mode.tr_type_hor, tp.mode.tr_type_ver);
+    if (tp.mode.lfnst_idx) forward_lfnst(coeff, log2w, log2h, tp.mode.lfnst_idx, tp.mode.lfnst_pred_mode);
+    if (tp.lfnst_zero_out) lfnst_zero_out(coeff, log2w, log2h);
+    nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels);
     if (nz) {
-      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
       const uint64_t d = recon_sse();
       ContextSet c1 = ctx;
       CabacWriter e1(true);
       e1.start();
       e1.encode_bin(c1.m[flag_ctx], 1);
       if (tc && tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 0);
-      write_residual_coding(e1, c1, levels, log2w, log2h, comp);
+      write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_, tp.info);
       const double cost = double(d) + lam * bits_of(e1);
       if (cost < best_cost) {
         best_cost = cost;
@@ -405,7 +522,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
       }
     }
     // Back to the DCT-II result when transform skip was reconstructed and lost.
-    if (ts_recon && !ts_won && nz) reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp]);
+    if (ts_recon && !ts_won && nz) reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
   }
   if (tc) tc->ts = uint8_t(nz && best_ts);
   if (nz) {
@@ -420,6 +537,142 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     dist = dist_pred;
   }
   return nz != 0;
+}
+
+uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int mode, ContextSet &ctx, CabacWriter &e,
+                                        int32_t *lv_cb, int32_t *lv_cr, uint8_t &cbf_cb, uint8_t &cbf_cr,
+                                        uint8_t &joint, const TbCodeParams tp[2], TbTools *tt) {
+  joint = 0;
+  uint64_t d_cb, d_cr;
+  TbTools *tcb = tt ? &tt[0] : nullptr, *tcr = tt ? &tt[1] : nullptr;
+  if (!cfg_.joint_cbcr || tp[0].mode.lfnst_idx || tp[1].mode.lfnst_idx || tp[0].lfnst_zero_out ||
+      tp[1].lfnst_zero_out || (tt && (tt[0].bdpcm_dir || tt[1].bdpcm_dir))) {
+    cbf_cb = code_tb(1, x, y, log2w, log2h, mode, ctx, e, 0, lv_cb, d_cb, nullptr, tp[0], tcb);
+    cbf_cr = code_tb(2, x, y, log2w, log2h, mode, ctx, e, cbf_cb, lv_cr, d_cr, nullptr, tp[1], tcr);
+    return d_cb + d_cr;
+  }
+  const int w = 1 << log2w, h = 1 << log2h, n = w * h;
+  Pel pred[2][32 * 32];
+  for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, mode, x, y, log2w, log2h, pred[k]);
+  // Separate coding; tu_joint_cbcr_residual_flag = 0 when a TB is coded.
+  ContextSet c_sep = ctx;
+  CabacWriter e_sep(true);
+  e_sep.start();
+  cbf_cb = code_tb(1, x, y, log2w, log2h, mode, c_sep, e_sep, 0, lv_cb, d_cb, pred[0], tp[0], tcb);
+  cbf_cr = code_tb(2, x, y, log2w, log2h, mode, c_sep, e_sep, cbf_cb, lv_cr, d_cr, pred[1], tp[1], tcr);
+  // (Joint candidates are DCT-II only: none once transform skip won a TB.)
+  if ((!cbf_cb && !cbf_cr) || (tt && (tt[0].ts || tt[1].ts))) {
+    ctx = c_sep;
+    e.add_frac_bits(e_sep.frac_bits());
+    return d_cb + d_cr;
+  }
+  write_tu_joint_cbcr_residual_flag(e_sep, c_sep, 0, cbf_cb, cbf_cr);
+  double best_cost = chroma_weight_ * double(d_cb + d_cr) + lambda_ * bits_of(e_sep);
+  // Candidates (the reference encoder's selection): the TuCResModes whose
+  // two-from-one approximation beats coding one component alone.
+  int32_t res[2][32 * 32], res_j[3][32 * 32];
+  int64_t e0[2] = {0, 0};
+  for (int k = 0; k < 2; k++)
+    for (int j = 0; j < h; j++) {
+      const Pel *o = org_[1 + k].row(y + j) + x;
+      for (int i = 0; i < w; i++) {
+        const int r = o[i] - pred[k][j * w + i];
+        res[k][j * w + i] = r;
+        e0[k] += int64_t(r) * r;
+      }
+    }
+  const int c_sign = joint_cbcr_sign_ ? -1 : 1;
+  int64_t dj[3];
+  for (int m = 1; m <= 3; m++) dj[m - 1] = joint_cbcr_residual(res[0], res[1], n, m, c_sign, res_j[m - 1]);
+  int64_t min1 = std::min(e0[0], e0[1]), min2 = std::numeric_limits<int64_t>::max();
+  int m1 = 0, m2 = 0;
+  for (int m : {1, 3, 2}) {  // the reference encoder's order: Cb-coded, Cr-coded, both
+    if (dj[m - 1] < min1) { m2 = m1; min2 = min1; m1 = m; min1 = dj[m - 1]; }
+    else if (dj[m - 1] < min2) { m2 = m; min2 = dj[m - 1]; }
+  }
+  int cands[2], nc = 0;
+  if (m1) cands[nc++] = m1;
+  if (m2 && (min2 < (9 * min1) / 8 || (!m1 && min2 < (3 * min1) / 2))) cands[nc++] = m2;
+  const int forced = g_encoder_test_knobs.force_joint_cbcr;
+  if (forced) {
+    cands[0] = forced <= 3 ? forced : 1 + int(forced_joint_counter_++ % 3);
+    nc = 1;
+    best_cost = kInf;
+  }
+  int best_m = 0;
+  int32_t best_lv[32 * 32];
+  Pel best_rec[2][32 * 32];
+  ContextSet best_ctx;
+  double best_bits = 0;
+  uint64_t best_d = 0;
+  for (int ci = 0; ci < nc; ci++) {
+    const int m = cands[ci], cc = m == 3 ? 2 : 1;
+    const int qp = m == 2 ? qp_c_[2] : qp_[cc];
+    // The joint TB is an ordinary chroma TB of component cc: transform skip,
+    // dependent quantisation and LFNST apply to it as code_tb applies them
+    // (transform_skip_flag[cc], the quantiser, TbResidualMode below).
+    int32_t coeff[32 * 32], lv[32 * 32];
+    forward_transform(res_j[m - 1], log2w, log2h, kBitDepth, coeff);
+    // The reference encoder loosens the RDOQ lambda of the joint residual (it serves two TBs).
+    const double lam = lambda_chroma_ * (m == 2 ? 0.5 : 0.8);
+    const int nz = quantize_tb(coeff, log2w, log2h, qp, cc, ctx, lam, lv);
+    if (!nz) continue;
+    TbResidualMode rm;
+    rm.dep_quant = rc_params_.dep_quant;
+    rm.joint_cbcr = m;
+    rm.joint_cbcr_sign = joint_cbcr_sign_;
+    int32_t r[32 * 32], rc[2][32 * 32];
+    tb_residual(lv, log2w, log2h, qp, kBitDepth, rm, r);
+    joint_cbcr_residuals(r, n, m, c_sign, rc[0], rc[1]);
+    Pel rec[2][32 * 32];
+    uint64_t d = 0;
+    for (int k = 0; k < 2; k++)
+      for (int j = 0; j < h; j++) {
+        const Pel *o = org_[1 + k].row(y + j) + x;
+        for (int i = 0; i < w; i++) {
+          const int v = clip3(0, (1 << kBitDepth) - 1, pred[k][j * w + i] + rc[k][j * w + i]);
+          rec[k][j * w + i] = Pel(v);
+          d += uint64_t((o[i] - v) * (o[i] - v));
+        }
+      }
+    ContextSet cj = ctx;
+    CabacWriter ej(true);
+    ej.start();
+    const int cb = m != 3, cr = m != 1;
+    write_tu_cb_coded_flag(ej, cj, cb);
+    write_tu_cr_coded_flag(ej, cj, cr, cb);
+    write_tu_joint_cbcr_residual_flag(ej, cj, 1, cb, cr);
+    if (tt && tt[cc - 1].ts_flag_present) write_transform_skip_flag(ej, cj, cc, 0);
+    write_residual_coding(ej, cj, lv, log2w, log2h, cc, rc_params_);
+    const double cost = chroma_weight_ * double(d) + lambda_ * bits_of(ej);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best_m = m;
+      std::copy_n(lv, n, best_lv);
+      for (int k = 0; k < 2; k++) std::copy_n(rec[k], n, best_rec[k]);
+      best_ctx = cj;
+      best_bits = double(ej.frac_bits());
+      best_d = d;
+    }
+  }
+  if (!best_m) {
+    ctx = c_sep;
+    e.add_frac_bits(e_sep.frac_bits());
+    return d_cb + d_cr;
+  }
+  // The joint residual (coded as Cb for TuCResMode 1 / 2, as Cr for 3).
+  joint = 1;
+  cbf_cb = best_m != 3;
+  cbf_cr = best_m != 1;
+  std::copy_n(best_lv, n, best_m == 3 ? lv_cr : lv_cb);
+  std::fill_n(best_m == 3 ? lv_cb : lv_cr, n, 0);
+  for (int k = 0; k < 2; k++) {
+    for (int j = 0; j < h; j++) std::copy_n(best_rec[k] + j * w, w, pic_.plane[1 + k].row(y + j) + x);
+    pic_.mark(1 + k, x, y, w, h, 1);
+  }
+  ctx = best_ctx;
+  e.add_frac_bits(uint64_t(best_bits));
+  return best_d;
 }
 
 void PictureEncoder::cu_mpm(CodingUnit &cu, int mpm[6]) {
@@ -518,11 +771,24 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   std::vector<Pel> best_rec;
   uint8_t cbf[16] = {0}, best_cbf[16] = {0}, tsf[16] = {0}, best_tsf[16] = {0};
   double best_cost = kInf;
-  int best_mode = cands[0];
+  int best_mode = cands[0], best_lfnst = 0, best_mts = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const int bdpcm_dir = cands[ci] > kBdpcmCand ? cands[ci] - kBdpcmCand : 0;
-    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cands[ci];
+  // Transform-tool candidates (lfnst_idx, mts_idx) follow the mode decision
+  // on the best mode, where the CU can code them (7.3.11.5).
+  const bool try_lfnst = tools_.lfnst && nt == 1 && std::min(cu.w, cu.h) >= 4;
+  const bool try_mts = tools_.explicit_mts_intra && std::max(cu.w, cu.h) <= 32;
+  // J of (candidate, lfnst_idx, mts_idx); the best is kept in best_* and
+  // (unless last) its reconstruction in best_rec. kInf when the indices could
+  // not be coded (no residual left for them, or transform skip).
+  auto eval = [&](int cand, int lfnst_idx, int mts_idx, bool last) {
+    const int bdpcm_dir = cand > kBdpcmCand ? cand - kBdpcmCand : 0;
+    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand;
+    CodingUnit tc = cu;
+    tc.luma_mode = m;
+    tc.bdpcm_flag[0] = uint8_t(bdpcm_dir != 0);
+    tc.bdpcm_dir[0] = uint8_t(bdpcm_dir == 2);
+    tc.lfnst_idx = lfnst_idx;
+    tc.mts_idx = mts_idx;
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
@@ -530,6 +796,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     if (!bdpcm_dir) write_intra_luma_mode(e, c, m, mpm);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const int lw = floor_log2(uint32_t(tiles[t][2])), lh = floor_log2(uint32_t(tiles[t][3]));
       uint64_t d;
@@ -539,19 +806,35 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
         else predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
         pred = pred_buf;
       }
+      ResidualCodingInfo info;
+      TbCodeParams tp;
+      tp.mode = tb_residual_mode(tools_, tc, 0, lw, lh, 0);
+      tp.info = &info;
       TbTools tt = tb_tools(0, lw, lh, bdpcm_dir);
-      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred, &tt);
+      tt.try_ts = tt.try_ts && !lfnst_idx && !mts_idx;  // lfnst_idx / mts_idx need a transformed TB
+      cbf[t] = code_tb(0, tiles[t][0], tiles[t][1], lw, lh, m, c, e, 0, lv.data() + off, d, pred, tp, &tt);
       tsf[t] = tt.ts;
+      if (cbf[t] && tsf[t]) rs.set_transform_skip(0);
+      else if (cbf[t]) rs.add(info);
       dist += d;
       off += size_t(tiles[t][2]) * tiles[t][3];
       if (double(dist) >= best_cost) break;
     }
-    const double cost = bdpcm_dir && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 2) + bdpcm_dir) & 1)
-                                                 : double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
-    const bool last = ci + 1 == cands.size();
+    // The indices as the walker codes them (a single tree's chroma not counted).
+    const bool lfnst_coded = lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    const bool mts_coded = mts_idx_coded(tools_, tc, rs);
+    double cost = kInf;
+    if ((!lfnst_idx || lfnst_coded) && (!mts_idx || mts_coded)) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      if (mts_coded) write_mts_idx(e, c, mts_idx);
+      cost = bdpcm_dir && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 2) + bdpcm_dir) & 1)
+                                      : double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
+    }
     if (cost < best_cost) {
       best_cost = cost;
-      best_mode = cands[ci];
+      best_mode = cand;
+      best_lfnst = lfnst_idx;
+      best_mts = mts_idx;
       best_ctx = c;
       std::copy_n(cbf, 16, best_cbf);
       std::copy_n(tsf, 16, best_tsf);
@@ -566,6 +849,25 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       }
     }
     if (!last) pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
+    return cost;
+  };
+  const bool more = try_lfnst || try_mts;
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, 0, !more && ci + 1 == cands.size());
+  if (more) {
+    // Only where the best mode left a residual (else the indices cannot be coded).
+    std::vector<std::pair<int, int>> extra;
+    if (best_cbf[0]) {
+      if (try_lfnst) extra.insert(extra.end(), {{1, 0}, {2, 0}});
+      if (try_mts) extra.insert(extra.end(), {{0, 1}, {0, 2}, {0, 3}, {0, 4}});
+    }
+    const int m = best_mode;
+    for (size_t i = 0; i < extra.size(); i++) {
+      const double j = eval(m, extra[i].first, extra[i].second, i + 1 == extra.size());
+      // Fast rejection: DST-VII both ways far off the best -> no other mts_idx;
+      // lfnst_idx 1 far off -> no lfnst_idx 2.
+      if (extra[i].second == 1 && eff_.mts_margin >= 0 && j > (1.0 + eff_.mts_margin) * best_cost) break;
+      if (extra[i].first == 1 && eff_.lfnst_margin >= 0 && j > (1.0 + eff_.lfnst_margin) * best_cost) i++;
+    }
   }
   if (!best_rec.empty()) {
     for (int j = 0; j < cu.h; j++)
@@ -575,6 +877,8 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   const int best_dir = best_mode > kBdpcmCand ? best_mode - kBdpcmCand : 0;
   cu.bdpcm_flag[0] = uint8_t(best_dir != 0);
   cu.bdpcm_dir[0] = uint8_t(best_dir == 2);
+  cu.lfnst_idx = best_lfnst;
+  cu.mts_idx = best_mts;
   cu.luma_mode = best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : best_mode;
   maps_.set_cu(0, cu);
   ctx = best_ctx;
@@ -634,7 +938,8 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     std::stable_sort(cands.begin() + 1, cands.end(), [](const Cand &a, const Cand &b) { return a.satd < b.satd; });
     cands.resize(size_t(eff_.chroma_rd));
   }
-  if (bdpcm_flag_coded && nt == 1)
+  // (Not in a single-tree CU with lfnst_idx > 0: BDPCM TBs are transform skip.)
+  if (bdpcm_flag_coded && nt == 1 && !(cu.tree == SINGLE_TREE && cu.lfnst_idx > 0))
     for (int d = 1; d <= 2; d++) cands.push_back({0, 4, 0, d});
   const int cw = cu.w >> 1, chh = cu.h >> 1;
   const size_t carea = size_t(cw) * chh;
@@ -642,12 +947,22 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   for (int k = 0; k < 2; k++) lv[k].assign(carea, 0);
   std::vector<Pel> best_rec[2];
   uint8_t cbf[2][16] = {{0}}, best_cbf[2][16] = {{0}}, tsf[2][16] = {{0}}, best_tsf[2][16] = {{0}};
+  uint8_t joint[16] = {0}, best_joint[16] = {0};  // tu_joint_cbcr_residual_flag
   double best_cost = kInf;
   Cand best = cands[0];
+  int best_lfnst = 0;
   ContextSet best_ctx;
-  for (size_t ci = 0; ci < cands.size(); ci++) {
-    const Cand &cd = cands[ci];
+  // A chroma-tree CU may use LFNST on its Cb / Cr TBs (one TU); tried on the best mode.
+  const bool try_lfnst = tools_.lfnst && cu.tree == DUAL_TREE_CHROMA && nt == 1 && std::min(cw, chh) >= 4 &&
+                         std::max(cu.w, cu.h) <= lim_.max_tb;
+  const int centre_luma_mode = maps_.luma_mode[maps_.idx(cu.x + cu.w / 2, cu.y + cu.h / 2)];
+  auto eval = [&](const Cand &cd, int lfnst_idx, bool last) {
     const int m = mode_of(cd);
+    CodingUnit tc = cu;
+    tc.chroma_mode = m;
+    tc.lfnst_idx = lfnst_idx;
+    // No transform skip in a CU with lfnst_idx > 0 (it could not be coded).
+    const bool lfnst_on = lfnst_idx || (cu.tree == SINGLE_TREE && cu.lfnst_idx > 0);
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
@@ -655,25 +970,44 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     if (!cd.bdpcm) write_chroma_mode_syntax(e, c, cclm, cd.cclm, cd.cclm ? cd.v : 0, cd.cclm ? 4 : cd.v);
     uint64_t dist = 0;
     size_t off = 0;
+    CuResidualState rs;
     for (int t = 0; t < nt; t++) {
       const TransformUnit &tu = cur.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
+      TbCodeParams tp[2];
+      ResidualCodingInfo info[2];
+      TbTools tt[2];
       for (int k = 0; k < 2; k++) {
-        uint64_t d;
-        TbTools tt = tb_tools(1 + k, lw, lh, cd.bdpcm);
-        cbf[k][t] = code_tb(1 + k, tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, cbf[0][t], lv[k].data() + off, d, nullptr, &tt);
-        tsf[k][t] = tt.ts;
-        dist += d;
+        tp[k].mode = tb_residual_mode(tools_, tc, 1 + k, lw, lh, centre_luma_mode);
+        tp[k].lfnst_zero_out = cu.tree == SINGLE_TREE && cu.lfnst_idx > 0;
+        tp[k].info = &info[k];
+        tt[k] = tb_tools(1 + k, lw, lh, cd.bdpcm);
+        tt[k].try_ts = tt[k].try_ts && !lfnst_on;  // lfnst_idx needs transformed TBs
+      }
+      dist += code_chroma_tu(tu.x >> 1, tu.y >> 1, lw, lh, m, c, e, lv[0].data() + off, lv[1].data() + off, cbf[0][t],
+                             cbf[1][t], joint[t], tp, tt);
+      // (A joint TB's own info is left out: joint coding is not tried with LFNST.)
+      for (int k = 0; k < 2; k++) {
+        tsf[k][t] = tt[k].ts;
+        if (!cbf[k][t] || joint[t]) continue;
+        if (tsf[k][t]) rs.set_transform_skip(1 + k);
+        else rs.add(info[k]);
       }
       off += size_t(1) << (lw + lh);
     }
-    const double cost = cd.bdpcm && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 3) + cd.bdpcm) & 1)
-                                                : chroma_weight_ * double(dist) + lambda_ * (bits_of(e) - (cd.bdpcm ? cfg_.ts_test_bias : 0));
-    const bool last = ci + 1 == cands.size();
+    double cost = kInf;
+    const bool lfnst_coded = cu.tree == DUAL_TREE_CHROMA && lfnst_idx_coded(tools_, tc, rs, lim_.max_tb);
+    if (!lfnst_idx || lfnst_coded) {
+      if (lfnst_coded) write_lfnst_idx(e, c, lfnst_idx, tc.tree);
+      cost = cd.bdpcm && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 3) + cd.bdpcm) & 1)
+                                     : chroma_weight_ * double(dist) + lambda_ * (bits_of(e) - (cd.bdpcm ? cfg_.ts_test_bias : 0));
+    }
     if (cost < best_cost) {
       best_cost = cost;
       best = cd;
+      best_lfnst = lfnst_idx;
       best_ctx = c;
+      std::copy_n(joint, 16, best_joint);
       for (int k = 0; k < 2; k++) {
         std::copy_n(cbf[k], 16, best_cbf[k]);
         std::copy_n(tsf[k], 16, best_tsf[k]);
@@ -687,6 +1021,14 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       }
     }
     if (!last) pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 0);
+  };
+  for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, !try_lfnst && ci + 1 == cands.size());
+  if (try_lfnst) {
+    const Cand bc = best;
+    if (best_cbf[0][0] || best_cbf[1][0]) {  // else the index cannot be coded
+      eval(bc, 1, false);
+      eval(bc, 2, true);
+    }
   }
   if (!best_rec[0].empty()) {
     for (int k = 0; k < 2; k++)
@@ -694,6 +1036,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
         std::copy_n(best_rec[k].data() + size_t(j) * cw, cw, pic_.plane[1 + k].row((cu.y >> 1) + j) + (cu.x >> 1));
     pic_.mark(1, cu.x >> 1, cu.y >> 1, cw, chh, 1);
   }
+  if (cu.tree == DUAL_TREE_CHROMA) cu.lfnst_idx = best_lfnst;
   cu.cclm_mode_flag = best.cclm;
   cu.cclm_mode_idx = best.cclm ? best.v : 0;
   cu.chroma_syntax = best.cclm ? 4 : best.v;
@@ -705,10 +1048,11 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   for (int t = 0; t < nt; t++) {
     TransformUnit &tu = cur.tus[size_t(t)];
     const size_t n = size_t(tu.w >> 1) * (tu.h >> 1);
+    tu.joint_cbcr = best_joint[t];
+    for (int k = 0; k < 2; k++) tu.cbf[1 + k] = best_cbf[k][t];
     for (int k = 0; k < 2; k++) {
-      tu.cbf[1 + k] = best_cbf[k][t];
-      tu.transform_skip_flag[1 + k] = uint8_t(tu.cbf[1 + k] && best_tsf[k][t]);
-      if (tu.cbf[1 + k]) {
+      tu.transform_skip_flag[1 + k] = uint8_t(tu_codes_residual(tu, 1 + k) && best_tsf[k][t]);
+      if (tu_codes_residual(tu, 1 + k)) {
         tu.coeff_offset[1 + k] = uint32_t(cur.coeffs.size());
         cur.coeffs.insert(cur.coeffs.end(), best_lv[k].begin() + long(off), best_lv[k].begin() + long(off + n));
       }
@@ -902,6 +1246,13 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.log2_max_ts = ts_.log2_max_ts;
   sps.bdpcm = ts_.bdpcm;
   sps.min_qp_prime_ts = (qp_prime_ts_min_ - 4) / 6;
+  sps.joint_cbcr = cfg_.joint_cbcr;
+  sps.chroma_qp = chroma_map_;
+  sps.dep_quant = cfg_.dep_quant;
+  sps.sign_hiding = cfg_.sign_hiding;
+  sps.mts = tools_.mts;
+  sps.explicit_mts_intra = tools_.explicit_mts_intra;
+  sps.lfnst = tools_.lfnst;
   sps.bit_depth = kBitDepth;
   sps.level_idc = level_idc_for(width_, height_);
   sps.colour = cfg_.colour;
@@ -910,6 +1261,10 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sl.slice_qp = cfg_.qp;
   sl.deblocking = cfg_.deblocking;
   sl.chroma_qp_offset = cfg_.chroma_qp_offset;
+  sl.joint_cbcr_qp_offset = cfg_.joint_cbcr ? kJointCbCrQpOffset : 0;
+  sl.joint_cbcr_sign = joint_cbcr_sign_;
+  sl.dep_quant = rc_params_.dep_quant;
+  sl.sign_hiding = rc_params_.sign_hiding;
 
   const int ctu = 1 << log2_ctu_;
   const int ctus_x = (width_ + ctu - 1) / ctu, ctus_y = (height_ + ctu - 1) / ctu;
@@ -971,16 +1326,63 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   if (cfg_.deblocking) {
     TbEdgeMaps edges;
     edges.init(width_, height_, cfg_.qp);
+    edges.set_chroma_qps(qp_c_[0] - kQpBdOffset, qp_c_[1] - kQpBdOffset, qp_c_[2] - kQpBdOffset);
     for (const CtuRecord &r : records) mark_record_edges(edges, r);
     DeblockParams dp;
     dp.width = width_;
     dp.height = height_;
     dp.log2_ctu = log2_ctu_;
     dp.bit_depth = kBitDepth;
-    dp.chroma_qp_offset[0] = dp.chroma_qp_offset[1] = cfg_.chroma_qp_offset;  // identity ChromaQpTable
     attach_edge_maps(edges, dp);
     deblock_picture(pic_.plane, dp);
   }
+  // SAO (8.8.4): decided per CTB from the deblocked picture, then applied.
+  SaoSliceFlags sao_flags;
+  if (cfg_.sao) {
+    sao_flags.luma = sao_flags.chroma = true;
+    std::vector<SaoCtbParams> sp(records.size());
+    const Plane deblocked[3] = {pic_.plane[0], pic_.plane[1], pic_.plane[2]};
+    const double lam[3] = {lambda_, lambda_chroma_, lambda_chroma_};
+    bool used[3];
+    sao_decide(org_, deblocked, ctus_x, ctus_y, log2_ctu_, kBitDepth, lam, sao_flags, sp.data(), cfg_.qp, used);
+    // A slice flag is cleared when no CTB uses SAO on those components.
+    sao_flags.luma = used[0];
+    sao_flags.chroma = used[1] || used[2];
+    for (size_t i = 0; i < records.size(); i++) records[i].sao = sao_flags.any() ? sp[i] : SaoCtbParams();
+    for (int c = 0; c < 3; c++)
+      if (c == 0 ? sao_flags.luma : sao_flags.chroma)
+        sao_apply_component(deblocked[c], pic_.plane[c], c, sp.data(), ctus_x, ctus_y, log2_ctu_ - (c ? 1 : 0),
+                            kBitDepth);
+  }
+  sps.sao = cfg_.sao;
+  sl.sao_luma = sao_flags.luma;
+  sl.sao_chroma = sao_flags.chroma;
+  // ALF (8.8.5): filters and CTB decisions from the SAO output, then applied.
+  AlfCtuSyntax alf_syntax;
+  AlfApsData alf_aps;
+  bool write_alf_aps = false;
+  if (cfg_.alf) {
+    std::vector<AlfCtbParams> ap(records.size());
+    const double lam[3] = {lambda_, lambda_chroma_, lambda_chroma_};
+    AlfSliceParams ash;
+    if (alf_decide(org_, pic_.plane, ctus_x, ctus_y, log2_ctu_, kBitDepth, lam, cfg_.ccalf, alf_aps, ash,
+                   ap.data())) {
+      write_alf_aps = alf_aps.luma_signal || alf_aps.chroma_signal || alf_aps.cc_signal[0] || alf_aps.cc_signal[1];
+      const AlfApsData *aps_list[8] = {};
+      if (write_alf_aps) aps_list[alf_aps.aps_id] = &alf_aps;
+      const AlfFilters filters = alf_derive_filters(ash, aps_list, kBitDepth);
+      alf_apply_picture(pic_.plane, ap.data(), ctus_x, ctus_y, log2_ctu_, kBitDepth, ash, filters);
+      alf_syntax.sh = ash;
+      alf_syntax.chroma_num_alt = filters.chroma_num_alt;
+      alf_syntax.cc_num_filters[0] = filters.cc_num_filters[0];
+      alf_syntax.cc_num_filters[1] = filters.cc_num_filters[1];
+    }
+    for (size_t i = 0; i < records.size(); i++) records[i].alf = ap[i];
+  }
+  sps.alf = cfg_.alf;
+  sps.ccalf = cfg_.alf && cfg_.ccalf;
+  sl.alf = alf_syntax.sh;
+  // The optional CNN in-loop filter runs on the ALF output (the last standard filter).
   CnnifSei cnnif;
   const bool use_cnnif = hooks_.in_loop_filter != nullptr;
   if (use_cnnif) apply_cnn_in_loop_filter(cnnif);
@@ -992,6 +1394,11 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   writer.start();
   CodingTreeSyntax walker(lim_, cclm_, maps_, ctx, hooks_);
   walker.set_ts_tools(ts_);
+  walker.set_sao(sao_flags, kBitDepth);
+  walker.joint_cbcr = cfg_.joint_cbcr;
+  walker.set_residual_params(rc_params_);
+  walker.set_transform_tools(tools_);
+  walker.set_alf(alf_syntax);
   for (int cy = 0; cy < ctus_y; cy++)
     for (int cx = 0; cx < ctus_x; cx++)
       walker.write_ctu(writer, cx * ctu, cy * ctu, records[size_t(cy) * ctus_x + cx]);
@@ -1015,6 +1422,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   slice.insert(slice.end(), writer.bytes().begin(), writer.bytes().end());
   append_nal_unit(res.bitstream, NAL_SPS, write_sps(sps));
   append_nal_unit(res.bitstream, NAL_PPS, write_pps(sps, sl));
+  if (write_alf_aps) append_nal_unit(res.bitstream, NAL_PREFIX_APS, write_alf_aps_rbsp(alf_aps));
   if (use_cnnif) append_nal_unit(res.bitstream, NAL_PREFIX_SEI, write_cnnif_sei_rbsp(cnnif));
   // A CNNMC slice uses the reserved IRAP type so that standard decoders skip it.
   append_nal_unit(res.bitstream, hooks_.mpm ? NalUnitType(kNalCnnmcIrap) : NAL_IDR_N_LP, slice);

@@ -61,6 +61,69 @@ static std::vector<uint8_t> write_vui_payload(const ColourDescription &c) {
   return v.bytes();
 }
 
+bool ChromaQpMapping::operator==(const ChromaQpMapping &o) const {
+  for (int i = 0; i < 3; i++)
+    if (start_minus26[i] != o.start_minus26[i] || delta_qp_in_minus1[i] != o.delta_qp_in_minus1[i] ||
+        delta_qp_diff_val[i] != o.delta_qp_diff_val[i])
+      return false;
+  return same_table == o.same_table;
+}
+
+ChromaQpMapping chroma_qp_mapping_from_pivots(const int *qp_in, const int *qp_out, int n) {
+  ChromaQpMapping m;
+  for (int i = 0; i < 3; i++) {
+    m.start_minus26[i] = qp_in[0] - 26;
+    m.delta_qp_in_minus1[i].clear();
+    m.delta_qp_diff_val[i].clear();
+    for (int k = 0; k + 1 < n; k++) {
+      const int din_minus1 = qp_in[k + 1] - qp_in[k] - 1, dout = qp_out[k + 1] - qp_out[k];
+      m.delta_qp_in_minus1[i].push_back(din_minus1);
+      m.delta_qp_diff_val[i].push_back(din_minus1 ^ dout);  // 7.4.3.4: deltaQpOutVal = in_minus1 ^ diff
+    }
+  }
+  return m;
+}
+
+ChromaQpMapping vtm_sdr_chroma_qp_mapping() {
+  static const int qp_in[4] = {17, 27, 32, 44}, qp_out[4] = {17, 29, 34, 41};
+  return chroma_qp_mapping_from_pivots(qp_in, qp_out, 4);
+}
+
+// 7.4.3.4, equations of ChromaQpTable (sh as the reference decoders compute
+// it: (sps_delta_qp_in_val_minus1 + 1) >> 1).
+bool derive_chroma_qp_table(const ChromaQpMapping &m, int i, int qp_bd_offset, int *table) {
+  const std::vector<int> &din = m.delta_qp_in_minus1[i], &diff = m.delta_qp_diff_val[i];
+  const int n = int(din.size());
+  if (n < 1 || diff.size() != din.size()) return false;
+  std::vector<int> qp_in(size_t(n) + 1), qp_out(size_t(n) + 1);
+  qp_in[0] = qp_out[0] = m.start_minus26[i] + 26;
+  if (qp_in[0] < -qp_bd_offset || qp_in[0] > 63) return false;
+  for (int j = 0; j < n; j++) {
+    if (din[size_t(j)] < 0 || diff[size_t(j)] < 0) return false;
+    qp_in[size_t(j) + 1] = qp_in[size_t(j)] + din[size_t(j)] + 1;
+    qp_out[size_t(j) + 1] = qp_out[size_t(j)] + (din[size_t(j)] ^ diff[size_t(j)]);
+    if (qp_in[size_t(j) + 1] > 63 || qp_out[size_t(j) + 1] > 63) return false;
+  }
+  auto at = [&](int qpi) -> int & { return table[qpi + qp_bd_offset]; };
+  at(qp_in[0]) = qp_out[0];
+  for (int k = qp_in[0] - 1; k >= -qp_bd_offset; k--) at(k) = clip3(-qp_bd_offset, 63, at(k + 1) - 1);
+  for (int j = 0; j < n; j++) {
+    const int delta_in = din[size_t(j)] + 1, sh = delta_in >> 1;
+    const int delta_out = qp_out[size_t(j) + 1] - qp_out[size_t(j)];
+    for (int k = qp_in[size_t(j)] + 1, mm = 1; k <= qp_in[size_t(j) + 1]; k++, mm++)
+      at(k) = at(qp_in[size_t(j)]) + (delta_out * mm + sh) / delta_in;
+  }
+  for (int k = qp_in[size_t(n)] + 1; k <= 63; k++) at(k) = clip3(-qp_bd_offset, 63, at(k - 1) + 1);
+  for (int k = -qp_bd_offset; k <= 63; k++)
+    if (at(k) < -qp_bd_offset || at(k) > 63) return false;
+  return true;
+}
+
+int chroma_qp_prime(const int *table, int qp_y, int offsets, int qp_bd_offset) {
+  const int q = table[clip3(-qp_bd_offset, 63, qp_y) + qp_bd_offset];
+  return clip3(-qp_bd_offset, 63, q + offsets) + qp_bd_offset;
+}
+
 std::vector<uint8_t> write_sps(const SequenceParams &s) {
   BitWriter bw;
   bw.write(0, 4);  // sps_seq_parameter_set_id
@@ -119,17 +182,27 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
     bw.write_ue(uint32_t(s.log2_max_ts - 2));  // sps_log2_transform_skip_max_size_minus2
     bw.write(s.bdpcm, 1);                      // sps_bdpcm_enabled_flag
   }
-  bw.write(0, 1);  // sps_mts_enabled_flag
-  bw.write(0, 1);  // sps_lfnst_enabled_flag
-  bw.write(0, 1);  // sps_joint_cbcr_enabled_flag
-  bw.write(1, 1);  // sps_same_qp_table_for_chroma_flag
-  // Identity chroma QP mapping: one pivot (26 -> 26, 27 -> 27), slope 1.
-  bw.write_se(0);  // sps_qp_table_start_minus26
-  bw.write_ue(0);  // sps_num_points_in_qp_table_minus1
-  bw.write_ue(0);  // sps_delta_qp_in_val_minus1
-  bw.write_ue(1);  // sps_delta_qp_diff_val: out delta = 0 ^ 1 = 1 = in delta
-  bw.write(0, 1);  // sps_sao_enabled_flag
-  bw.write(0, 1);  // sps_alf_enabled_flag
+  bw.write(s.mts, 1);  // sps_mts_enabled_flag
+  if (s.mts) {
+    bw.write(s.explicit_mts_intra, 1);  // sps_explicit_mts_intra_enabled_flag
+    bw.write(0, 1);                     // sps_explicit_mts_inter_enabled_flag
+  }
+  bw.write(s.lfnst, 1);  // sps_lfnst_enabled_flag
+  bw.write(s.joint_cbcr, 1);  // sps_joint_cbcr_enabled_flag
+  const ChromaQpMapping &cq = s.chroma_qp;
+  bw.write(cq.same_table, 1);  // sps_same_qp_table_for_chroma_flag
+  const int num_tables = cq.same_table ? 1 : (s.joint_cbcr ? 3 : 2);
+  for (int i = 0; i < num_tables; i++) {
+    bw.write_se(cq.start_minus26[i]);  // sps_qp_table_start_minus26
+    bw.write_ue(uint32_t(cq.delta_qp_in_minus1[i].size() - 1));  // sps_num_points_in_qp_table_minus1
+    for (size_t j = 0; j < cq.delta_qp_in_minus1[i].size(); j++) {
+      bw.write_ue(uint32_t(cq.delta_qp_in_minus1[i][j]));  // sps_delta_qp_in_val_minus1
+      bw.write_ue(uint32_t(cq.delta_qp_diff_val[i][j]));   // sps_delta_qp_diff_val
+    }
+  }
+  bw.write(s.sao, 1);  // sps_sao_enabled_flag
+  bw.write(s.alf, 1);  // sps_alf_enabled_flag
+  if (s.alf) bw.write(s.ccalf, 1);  // sps_ccalf_enabled_flag (ChromaArrayType != 0)
   bw.write(0, 1);  // sps_lmcs_enabled_flag
   bw.write(0, 1);  // sps_weighted_pred_flag
   bw.write(0, 1);  // sps_weighted_bipred_flag
@@ -162,8 +235,8 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(0, 1);  // sps_ibc_enabled_flag
   bw.write(0, 1);  // sps_ladf_enabled_flag
   bw.write(0, 1);  // sps_explicit_scaling_list_enabled_flag
-  bw.write(0, 1);  // sps_dep_quant_enabled_flag
-  bw.write(0, 1);  // sps_sign_data_hiding_enabled_flag
+  bw.write(s.dep_quant, 1);    // sps_dep_quant_enabled_flag
+  bw.write(s.sign_hiding, 1);  // sps_sign_data_hiding_enabled_flag
   bw.write(0, 1);  // sps_virtual_boundaries_enabled_flag
   bw.write(0, 1);  // sps_timing_hrd_params_present_flag
   bw.write(0, 1);  // sps_field_seq_flag
@@ -207,12 +280,14 @@ std::vector<uint8_t> write_pps(const SequenceParams &s, const SliceParams &sl) {
   bw.write(0, 1);  // pps_ref_wraparound_enabled_flag
   bw.write_se(sl.slice_qp - 26);  // pps_init_qp_minus26
   bw.write(0, 1);  // pps_cu_qp_delta_enabled_flag
-  const bool chroma_offsets = sl.chroma_qp_offset != 0;
+  const int joint_offset = s.joint_cbcr ? sl.joint_cbcr_qp_offset : 0;
+  const bool chroma_offsets = sl.chroma_qp_offset != 0 || joint_offset != 0;
   bw.write(chroma_offsets, 1);  // pps_chroma_tool_offsets_present_flag
   if (chroma_offsets) {
     bw.write_se(sl.chroma_qp_offset);  // pps_cb_qp_offset
     bw.write_se(sl.chroma_qp_offset);  // pps_cr_qp_offset
-    bw.write(0, 1);  // pps_joint_cbcr_qp_offset_present_flag
+    bw.write(joint_offset != 0, 1);    // pps_joint_cbcr_qp_offset_present_flag
+    if (joint_offset != 0) bw.write_se(joint_offset);  // pps_joint_cbcr_qp_offset_value
     bw.write(0, 1);  // pps_slice_chroma_qp_offsets_present_flag
     bw.write(0, 1);  // pps_cu_chroma_qp_offset_list_enabled_flag
   }
@@ -241,13 +316,39 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
   bw.write(0, 1);  // ph_inter_slice_allowed_flag (intra only)
   bw.write_ue(0);  // ph_pic_parameter_set_id
   bw.write(0, 8);  // ph_pic_order_cnt_lsb
+  if (s.joint_cbcr) bw.write(sl.joint_cbcr_sign, 1);  // ph_joint_cbcr_sign_flag
   // slice_header() proper: no address (one slice), slice type inferred I.
   bw.write(0, 1);  // sh_no_output_of_prior_pics_flag (IDR)
+  // pps_alf_info_in_ph_flag = 0 (no picture partitioning): the ALF switches are here.
+  if (s.alf) {
+    const AlfSliceParams &a = sl.alf;
+    bw.write(a.enabled, 1);  // sh_alf_enabled_flag
+    if (a.enabled) {
+      bw.write(uint32_t(a.num_aps_luma), 3);  // sh_num_alf_aps_ids_luma
+      for (int i = 0; i < a.num_aps_luma; i++) bw.write(uint32_t(a.aps_id_luma[i]), 3);
+      bw.write(a.cb, 1);  // sh_alf_cb_enabled_flag
+      bw.write(a.cr, 1);  // sh_alf_cr_enabled_flag
+      if (a.cb || a.cr) bw.write(uint32_t(a.aps_id_chroma), 3);
+      if (s.ccalf)
+        for (int c = 0; c < 2; c++) {
+          bw.write(a.cc[c], 1);  // sh_alf_cc_cb_enabled_flag / sh_alf_cc_cr_enabled_flag
+          if (a.cc[c]) bw.write(uint32_t(a.cc_aps_id[c]), 3);
+        }
+    }
+  }
   bw.write_se(0);  // sh_qp_delta: SliceQpY = 26 + pps_init_qp_minus26
-  // (sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag precede this)
-  if (s.transform_skip) bw.write(sl.ts_residual_coding_disabled, 1);  // sh_ts_residual_coding_disabled_flag
-  (void)s;
-  (void)sl;
+  // pps_slice_chroma_qp_offsets_present_flag = 0: no sh_cb/cr/joint_cbcr_qp_offset.
+  // pps_sao_info_in_ph_flag = 0 (no picture partitioning): the SAO flags are here.
+  if (s.sao) {
+    bw.write(sl.sao_luma, 1);    // sh_sao_luma_used_flag
+    bw.write(sl.sao_chroma, 1);  // sh_sao_chroma_used_flag (ChromaArrayType != 0)
+  }
+  // No deblocking override.
+  if (s.dep_quant) bw.write(sl.dep_quant, 1);  // sh_dep_quant_used_flag
+  if (s.sign_hiding && !(s.dep_quant && sl.dep_quant)) bw.write(sl.sign_hiding, 1);  // sh_sign_data_hiding_used_flag
+  // sh_ts_residual_coding_disabled_flag only without DQ and sign hiding (7.3.7.1).
+  const bool dq = s.dep_quant && sl.dep_quant, sdh = s.sign_hiding && !dq && sl.sign_hiding;
+  if (s.transform_skip && !dq && !sdh) bw.write(sl.ts_residual_coding_disabled, 1);  // sh_ts_residual_coding_disabled_flag
   bw.byte_alignment();
 }
 
@@ -334,31 +435,6 @@ void read_ref_pic_list_struct(BitReader &br, const SpsInfo &s, int num_lists_in_
       br.read_ue("ilrp_idx", 63);
     }
   }
-}
-
-// 7.4.3.4: ChromaQpTable from the pivot points (equations 57..).
-void build_chroma_qp_table(BitReader &br, int qp_bd_offset, int start_minus26, int num_points,
-                           const int *delta_in_minus1, const int *diff_val, int *table) {
-  int qp_in[65], qp_out[65];
-  qp_in[0] = start_minus26 + 26;
-  qp_out[0] = qp_in[0];
-  for (int j = 0; j < num_points; j++) {
-    qp_in[j + 1] = qp_in[j] + delta_in_minus1[j] + 1;
-    qp_out[j + 1] = qp_out[j] + (delta_in_minus1[j] ^ diff_val[j]);
-    if (qp_in[j + 1] > 63 || qp_out[j + 1] > 63 + 64) br.fail("chroma QP mapping table exceeds the QP range");
-  }
-  auto at = [&](int qpi) -> int & { return table[qpi + qp_bd_offset]; };
-  if (qp_in[0] < -qp_bd_offset || qp_in[0] > 63) br.fail("sps_qp_table_start_minus26 out of range");
-  at(qp_in[0]) = qp_out[0];
-  for (int k = qp_in[0] - 1; k >= -qp_bd_offset; k--) at(k) = clip3(-qp_bd_offset, 63, at(k + 1) - 1);
-  for (int j = 0; j < num_points; j++) {
-    const int sh = (delta_in_minus1[j] + 1) >> 1;
-    for (int k = qp_in[j] + 1, m = 1; k <= qp_in[j + 1]; k++, m++)
-      at(k) = at(qp_in[j]) + ((qp_out[j + 1] - qp_out[j]) * m + sh) / (delta_in_minus1[j] + 1);
-  }
-  for (int k = qp_in[num_points] + 1; k <= 63; k++) at(k) = clip3(-qp_bd_offset, 63, at(k - 1) + 1);
-  for (int k = -qp_bd_offset; k <= 63; k++)
-    if (at(k) < -qp_bd_offset || at(k) > 63) br.fail("chroma QP mapping table maps outside -QpBdOffset..63");
 }
 
 // E.2.1 vui_parameters() inside vui_payload(payloadSize).
@@ -495,26 +571,38 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
     q.log2_max_ts = int(br.read_ue("sps_log2_transform_skip_max_size_minus2", 3)) + 2;
     q.bdpcm = br.read_flag("sps_bdpcm_enabled_flag");
   }
-  refuse_flag(br, "sps_mts_enabled_flag", "multiple transform selection (MTS)");
-  refuse_flag(br, "sps_lfnst_enabled_flag", "low-frequency non-separable transform (LFNST)");
-  s.joint_cbcr = br.read_flag("sps_joint_cbcr_enabled_flag");
-  if (s.joint_cbcr) unsupported(br, "sps_joint_cbcr_enabled_flag = 1", "joint Cb-Cr residual coding");
-  const bool same_table = br.read_flag("sps_same_qp_table_for_chroma_flag");
-  const int num_tables = same_table ? 1 : (s.joint_cbcr ? 3 : 2);
+  q.mts = br.read_flag("sps_mts_enabled_flag");
+  if (q.mts) {
+    q.explicit_mts_intra = br.read_flag("sps_explicit_mts_intra_enabled_flag");
+    br.read_flag("sps_explicit_mts_inter_enabled_flag");  // inter slices only
+  }
+  q.lfnst = br.read_flag("sps_lfnst_enabled_flag");
+  q.joint_cbcr = br.read_flag("sps_joint_cbcr_enabled_flag");
+  ChromaQpMapping &cq = q.chroma_qp;
+  cq.same_table = br.read_flag("sps_same_qp_table_for_chroma_flag");
+  const int num_tables = cq.same_table ? 1 : (q.joint_cbcr ? 3 : 2);
   const int qp_bd = s.qp_bd_offset();
   for (int i = 0; i < num_tables; i++) {
-    const int start = br.read_se("sps_qp_table_start_minus26", -26 - qp_bd, 36);
-    const int num_points = int(br.read_ue("sps_num_points_in_qp_table_minus1", uint32_t(36 - start))) + 1;
-    int din[64], diff[64];
+    cq.start_minus26[i] = br.read_se("sps_qp_table_start_minus26", -26 - qp_bd, 36);
+    const int num_points = int(br.read_ue("sps_num_points_in_qp_table_minus1", uint32_t(36 - cq.start_minus26[i]))) + 1;
+    cq.delta_qp_in_minus1[i].assign(size_t(num_points), 0);
+    cq.delta_qp_diff_val[i].assign(size_t(num_points), 0);
     for (int j = 0; j < num_points; j++) {
-      din[j] = int(br.read_ue("sps_delta_qp_in_val_minus1", 127));
-      diff[j] = int(br.read_ue("sps_delta_qp_diff_val", 127));
+      cq.delta_qp_in_minus1[i][size_t(j)] = int(br.read_ue("sps_delta_qp_in_val_minus1", 127));
+      cq.delta_qp_diff_val[i][size_t(j)] = int(br.read_ue("sps_delta_qp_diff_val", 127));
     }
-    build_chroma_qp_table(br, qp_bd, start, num_points, din, diff, s.chroma_qp_table[i]);
+    if (!derive_chroma_qp_table(cq, i, qp_bd, s.chroma_qp_table[i]))
+      br.fail("the chroma QP mapping table leaves the QP range (7.4.3.4)");
   }
-  for (int i = num_tables; i < 3; i++) std::copy_n(s.chroma_qp_table[0], 64 + 48, s.chroma_qp_table[i]);
-  refuse_flag(br, "sps_sao_enabled_flag", "SAO (sample adaptive offset)");
-  refuse_flag(br, "sps_alf_enabled_flag", "ALF (adaptive loop filter)");
+  for (int i = num_tables; i < 3; i++) {
+    cq.start_minus26[i] = cq.start_minus26[0];
+    cq.delta_qp_in_minus1[i] = cq.delta_qp_in_minus1[0];
+    cq.delta_qp_diff_val[i] = cq.delta_qp_diff_val[0];
+    std::copy_n(s.chroma_qp_table[0], 64 + 48, s.chroma_qp_table[i]);
+  }
+  q.sao = br.read_flag("sps_sao_enabled_flag");
+  q.alf = br.read_flag("sps_alf_enabled_flag");
+  if (q.alf && s.chroma_format_idc != 0) q.ccalf = br.read_flag("sps_ccalf_enabled_flag");
   refuse_flag(br, "sps_lmcs_enabled_flag", "LMCS (luma mapping with chroma scaling)");
   s.weighted_pred = br.read_flag("sps_weighted_pred_flag");
   s.weighted_bipred = br.read_flag("sps_weighted_bipred_flag");
@@ -560,8 +648,8 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   refuse_flag(br, "sps_ibc_enabled_flag", "intra block copy (IBC)");
   refuse_flag(br, "sps_ladf_enabled_flag", "luma-adaptive deblocking (LADF)");
   refuse_flag(br, "sps_explicit_scaling_list_enabled_flag", "scaling lists");
-  refuse_flag(br, "sps_dep_quant_enabled_flag", "dependent quantisation");
-  refuse_flag(br, "sps_sign_data_hiding_enabled_flag", "sign data hiding");
+  q.dep_quant = br.read_flag("sps_dep_quant_enabled_flag");
+  q.sign_hiding = br.read_flag("sps_sign_data_hiding_enabled_flag");
   refuse_flag(br, "sps_virtual_boundaries_enabled_flag", "virtual boundaries");
   if (ptl_dpb_hrd) refuse_flag(br, "sps_timing_hrd_params_present_flag", "HRD timing parameters (in the SPS) are");
   refuse_flag(br, "sps_field_seq_flag", "field coding");
@@ -627,7 +715,9 @@ PpsInfo read_pps(const std::vector<uint8_t> &rbsp) {
   if (p.chroma_tool_offsets_present) {
     p.cb_qp_offset = br.read_se("pps_cb_qp_offset", -12, 12);
     p.cr_qp_offset = br.read_se("pps_cr_qp_offset", -12, 12);
-    if (br.read_flag("pps_joint_cbcr_qp_offset_present_flag")) br.read_se("pps_joint_cbcr_qp_offset_value", -12, 12);
+    if (br.read_flag("pps_joint_cbcr_qp_offset_present_flag"))
+      p.joint_cbcr_qp_offset = br.read_se("pps_joint_cbcr_qp_offset_value", -12, 12);
+    p.slice.joint_cbcr_qp_offset = p.joint_cbcr_qp_offset;
     p.slice_chroma_qp_offsets_present = br.read_flag("pps_slice_chroma_qp_offsets_present_flag");
     refuse_flag(br, "pps_cu_chroma_qp_offset_list_enabled_flag", "CU chroma QP offsets");
   }
@@ -696,7 +786,9 @@ PictureHeaderInfo read_ph_structure(BitReader &br, const ParamSetLookup &lookup,
     }
   }
   // ph_inter_slice_allowed_flag = 0; pps_cu_qp_delta / chroma qp offset lists refused.
-  // pps_qp_delta_info_in_ph_flag, SAO, pps_dbf_info_in_ph_flag: 0 without partitioning.
+  // pps_qp_delta_info_in_ph_flag: 0 without partitioning.
+  if (sps->seq.joint_cbcr) h.joint_cbcr_sign = br.read_flag("ph_joint_cbcr_sign_flag");
+  // SAO (refused in the SPS), pps_dbf_info_in_ph_flag: 0 without partitioning.
   h.deblocking_disabled = pps->deblocking_disabled;
   for (int c = 0; c < 3; c++) { h.beta_offset_div2[c] = pps->beta_offset_div2[c]; h.tc_offset_div2[c] = pps->tc_offset_div2[c]; }
   if (pps->picture_header_extension_present) {
@@ -740,7 +832,26 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
   br.skip_bits(size_t(sps->num_extra_sh_bits), "sh_extra_bit");
   if (nal_type == NAL_IDR_W_RADL || nal_type == NAL_IDR_N_LP || nal_type == NAL_CRA || nal_type == NAL_GDR)
     br.read_flag("sh_no_output_of_prior_pics_flag");
-  // ALF / LMCS / scaling lists off in the SPS.
+  // pps_alf_info_in_ph_flag = 0: the ALF switches are here; LMCS / scaling lists off in the SPS.
+  if (sps->seq.alf) {
+    AlfSliceParams &a = sh.alf;
+    a.enabled = br.read_flag("sh_alf_enabled_flag");
+    if (a.enabled) {
+      a.num_aps_luma = int(br.read(3, "sh_num_alf_aps_ids_luma"));
+      for (int i = 0; i < a.num_aps_luma; i++) a.aps_id_luma[i] = int(br.read(3, "sh_alf_aps_id_luma"));
+      if (sps->chroma_format_idc != 0) {
+        a.cb = br.read_flag("sh_alf_cb_enabled_flag");
+        a.cr = br.read_flag("sh_alf_cr_enabled_flag");
+      }
+      if (a.cb || a.cr) a.aps_id_chroma = int(br.read(3, "sh_alf_aps_id_chroma"));
+      if (sps->seq.ccalf) {
+        a.cc[0] = br.read_flag("sh_alf_cc_cb_enabled_flag");
+        if (a.cc[0]) a.cc_aps_id[0] = int(br.read(3, "sh_alf_cc_cb_aps_id"));
+        a.cc[1] = br.read_flag("sh_alf_cc_cr_enabled_flag");
+        if (a.cc[1]) a.cc_aps_id[1] = int(br.read(3, "sh_alf_cc_cr_aps_id"));
+      }
+    }
+  }
   if (nal_type != NAL_IDR_W_RADL && nal_type != NAL_IDR_N_LP)
     br.fail(std::string("slices of ") + nal_unit_type_name(nal_type) + " NAL units are not supported (IDR only)");
   if (sps->idr_rpl_present)
@@ -755,9 +866,19 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
   if (pps->slice_chroma_qp_offsets_present) {
     sh.cb_qp_offset = br.read_se("sh_cb_qp_offset", -12, 12);
     sh.cr_qp_offset = br.read_se("sh_cr_qp_offset", -12, 12);
+    if (sps->seq.joint_cbcr) {
+      sh.joint_cbcr_qp_offset = br.read_se("sh_joint_cbcr_qp_offset", -12, 12);
+      const int sum = pps->joint_cbcr_qp_offset + sh.joint_cbcr_qp_offset;
+      if (sum < -12 || sum > 12) br.fail("joint Cb-Cr QP offsets out of range (-12..12)");
+    }
     if (pps->cb_qp_offset + sh.cb_qp_offset < -12 || pps->cb_qp_offset + sh.cb_qp_offset > 12 ||
         pps->cr_qp_offset + sh.cr_qp_offset < -12 || pps->cr_qp_offset + sh.cr_qp_offset > 12)
       br.fail("chroma QP offsets out of range (-12..12)");
+  }
+  // pps_cu_chroma_qp_offset_list_enabled_flag is refused; pps_sao_info_in_ph_flag = 0.
+  if (sps->seq.sao) {
+    sh.sao_luma = br.read_flag("sh_sao_luma_used_flag");
+    if (sps->chroma_format_idc != 0) sh.sao_chroma = br.read_flag("sh_sao_chroma_used_flag");
   }
   sh.deblocking_disabled = sh.ph.deblocking_disabled;
   for (int c = 0; c < 3; c++) { sh.beta_offset_div2[c] = sh.ph.beta_offset_div2[c]; sh.tc_offset_div2[c] = sh.ph.tc_offset_div2[c]; }
@@ -778,8 +899,10 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
       }
     }
   }
-  // Dependent quantisation / sign hiding are off in the SPS.
-  if (sps->seq.transform_skip) sh.ts_residual_coding_disabled = br.read_flag("sh_ts_residual_coding_disabled_flag");
+  if (sps->seq.dep_quant) sh.dep_quant = br.read_flag("sh_dep_quant_used_flag");
+  if (sps->seq.sign_hiding && !sh.dep_quant) sh.sign_hiding = br.read_flag("sh_sign_data_hiding_used_flag");
+  if (sps->seq.transform_skip && !sh.dep_quant && !sh.sign_hiding)
+    sh.ts_residual_coding_disabled = br.read_flag("sh_ts_residual_coding_disabled_flag");
   if (pps->slice_header_extension_present) {
     const uint32_t len = br.read_ue("sh_slice_header_extension_length", 256);
     br.skip_bits(size_t(len) * 8, "sh_slice_header_extension_data_byte");

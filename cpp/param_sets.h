@@ -4,10 +4,40 @@
 #include <string>
 #include <vector>
 
+#include "alf.h"
 #include "api.h"
 #include "bitstream.h"
 
 namespace pyvtm {
+
+// Chroma QP mapping tables as signalled (7.3.2.4): per table
+// sps_qp_table_start_minus26 and the pivot deltas (sps_delta_qp_in_val_minus1,
+// sps_delta_qp_diff_val; one entry per point). Default: the identity (one
+// pivot 26 -> 26, slope 1).
+struct ChromaQpMapping {
+  bool same_table = true;  // sps_same_qp_table_for_chroma_flag
+  int start_minus26[3] = {0, 0, 0};
+  std::vector<int> delta_qp_in_minus1[3] = {{0}, {0}, {0}};
+  std::vector<int> delta_qp_diff_val[3] = {{1}, {1}, {1}};
+  bool operator==(const ChromaQpMapping &o) const;
+};
+
+// The mapping through the pivots (qp_in[k], qp_out[k]), k = 0..n-1, n >= 2,
+// qp_in increasing, qp_in[0] == qp_out[0], qp_out non-decreasing (as the
+// reference encoder's QpInValCb / QpOutValCb), for every table.
+ChromaQpMapping chroma_qp_mapping_from_pivots(const int *qp_in, const int *qp_out, int n);
+// The reference encoder's all-intra table for SDR content
+// (cfg/encoder_intra_vtm.cfg: QpInValCb 17 27 32 44, QpOutValCb 17 29 34 41,
+// SameCQPTablesForAllChroma 1).
+ChromaQpMapping vtm_sdr_chroma_qp_mapping();
+// 7.4.3.4: ChromaQpTable[i][qPi + QpBdOffset] for qPi = -QpBdOffset..63 into
+// table (64 + QpBdOffset entries). Returns false when the pivots leave the QP
+// range (qpInVal / qpOutVal above 63, start below -QpBdOffset).
+bool derive_chroma_qp_table(const ChromaQpMapping &m, int i, int qp_bd_offset, int *table);
+// 8.7.1: Qp'Cb / Qp'Cr / Qp'CbCr from QpY and the sum of the PPS, slice and
+// CU offsets of that component: the table maps Clip3(-QpBdOffset, 63, QpY),
+// the offsets apply after the mapping. table as derive_chroma_qp_table's.
+int chroma_qp_prime(const int *table, int qp_y, int offsets, int qp_bd_offset);
 
 struct SequenceParams {
   int pic_width = 0, pic_height = 0;     // coded size (multiple of 8)
@@ -25,6 +55,15 @@ struct SequenceParams {
   int log2_max_ts = 2;          // sps_log2_transform_skip_max_size_minus2 + 2
   bool bdpcm = false;           // sps_bdpcm_enabled_flag (only with transform skip)
   int min_qp_prime_ts = 0;      // sps_min_qp_prime_ts: QpPrimeTsMin = 4 + 6 * it
+  bool sao = false;        // sps_sao_enabled_flag
+  bool joint_cbcr = false; // sps_joint_cbcr_enabled_flag
+  ChromaQpMapping chroma_qp;
+  bool dep_quant = false;    // sps_dep_quant_enabled_flag
+  bool sign_hiding = false;  // sps_sign_data_hiding_enabled_flag
+  bool mts = false;                 // sps_mts_enabled_flag
+  bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (when mts)
+  bool lfnst = false;               // sps_lfnst_enabled_flag
+  bool alf = false, ccalf = false;  // sps_alf_enabled_flag, sps_ccalf_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -36,6 +75,14 @@ struct SliceParams {
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
   bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
+  bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  // pps_joint_cbcr_qp_offset_value (pps_joint_cbcr_qp_offset_present_flag when
+  // nonzero; only with sps_joint_cbcr_enabled_flag).
+  int joint_cbcr_qp_offset = 0;
+  bool joint_cbcr_sign = false;  // ph_joint_cbcr_sign_flag (picture header)
+  bool dep_quant = false;    // sh_dep_quant_used_flag (needs sps_dep_quant_enabled_flag)
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (needs the SPS flag, !dep_quant)
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -68,7 +115,6 @@ struct SpsInfo {
   bool partition_constraints_override_enabled = false;
   int log2_min_qt_intra = 2;   // MinQtLog2SizeIntraY
   int log2_max_tb = 6;         // MaxTbLog2SizeY
-  bool joint_cbcr = false;
   // ChromaQpTable[i][qPi + QpBdOffset], qPi = -QpBdOffset..63 (7.4.3.4).
   int chroma_qp_table[3][64 + 48] = {};
   bool long_term_ref_pics = false, inter_layer_prediction = false, idr_rpl_present = false;
@@ -89,6 +135,7 @@ struct PpsInfo {
   bool rpl1_idx_present = false, weighted_pred = false, weighted_bipred = false;
   bool chroma_tool_offsets_present = false;
   int cb_qp_offset = 0, cr_qp_offset = 0;
+  int joint_cbcr_qp_offset = 0;  // pps_joint_cbcr_qp_offset_value (0 when absent)
   bool slice_chroma_qp_offsets_present = false;
   bool deblocking_override_enabled = false, deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};  // Y, Cb, Cr
@@ -100,6 +147,7 @@ struct PictureHeaderInfo {
   int pps_id = 0;
   int poc_lsb = 0;
   bool pic_output_flag = true;
+  bool joint_cbcr_sign = false;  // ph_joint_cbcr_sign_flag
   bool deblocking_disabled = false;  // after PPS / PH override
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
 };
@@ -109,9 +157,14 @@ struct SliceHeaderInfo {
   PictureHeaderInfo ph;   // when picture_header_in_slice_header
   int slice_qp = 32;      // SliceQpY
   int cb_qp_offset = 0, cr_qp_offset = 0;  // sh_cb_qp_offset, sh_cr_qp_offset
+  int joint_cbcr_qp_offset = 0;            // sh_joint_cbcr_qp_offset
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
   bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
+  bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
+  bool dep_quant = false;    // sh_dep_quant_used_flag
+  bool sign_hiding = false;  // sh_sign_data_hiding_used_flag
+  AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

@@ -42,14 +42,16 @@ int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, 
   return nz;
 }
 
-void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff) {
+void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff, bool dep_quant) {
   const int num = 1 << (log2w + log2h);
-  // 8.7.3 with m = 16 (no scaling list), no dependent quantisation:
-  // bdShift = BitDepth + rectNonTsFlag + ((log2W + log2H) / 2) - 5.
+  // 8.7.3 with m = 16 (no scaling list):
+  // bdShift = BitDepth + rectNonTsFlag + ((log2W + log2H) / 2) - 5 + sh_dep_quant_used_flag,
+  // ls = (m * levelScale[rectNonTsFlag][qP' % 6]) << (qP' / 6), qP' = qP + sh_dep_quant_used_flag.
+  const int dq = dep_quant ? 1 : 0;
   const int rect = rect_non_ts_flag(log2w, log2h);
-  const int bd_shift = bit_depth + rect + ((log2w + log2h) >> 1) - 5;
+  const int bd_shift = bit_depth + rect + ((log2w + log2h) >> 1) - 5 + dq;
   const int64_t bd_offset = (int64_t(1) << bd_shift) >> 1;
-  const int64_t ls = int64_t(16 * kLevelScale[rect][qp % 6]) << (qp / 6);
+  const int64_t ls = int64_t(16 * kLevelScale[rect][(qp + dq) % 6]) << ((qp + dq) / 6);
   for (int i = 0; i < num; i++) {
     if (!level[i]) { coeff[i] = 0; continue; }
     const int64_t d = (int64_t(level[i]) * ls + bd_offset) >> bd_shift;

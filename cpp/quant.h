@@ -17,7 +17,10 @@ inline int rect_non_ts_flag(int log2w, int log2h) { return (log2w + log2h) & 1; 
 int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, int32_t *level);
 
 // 8.7.3: TransCoeffLevel -> scaled transform coefficients d (clipped to 16 bit).
-void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff);
+// dep_quant (sh_dep_quant_used_flag, transform_skip_flag 0): levelScale of
+// qP + 1 and bdShift + 1, TransCoeffLevel being 2 * AbsLevel - (QState > 1).
+void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff,
+                bool dep_quant = false);
 
 // 8.7.3 for a transform-skip TB: rectNonTsFlag = 0, bdShift = 10 (m = 16),
 // qp already limited to >= QpPrimeTsMin by the caller.

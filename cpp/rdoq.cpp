@@ -18,8 +18,7 @@ static inline double cost_bits(const ContextModel &c, int bin) {
   return double(bin_cost(c, bin)) / (1 << kFracBitsShift);
 }
 
-// Bits of the Rice-Golomb code of write_rice_golomb() in syntax.cpp.
-static double rice_golomb_bits(uint32_t value, int rice) {
+double rice_golomb_bits(uint32_t value, int rice) {
   const uint32_t cutoff = kRiceCutoff;
   if (value < (cutoff << rice)) return double((value >> rice) + 1 + rice);
   uint32_t code = (value >> rice) - cutoff;

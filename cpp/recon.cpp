@@ -46,6 +46,13 @@ void TbEdgeMaps::init(int w, int h, int slice_qp_y) {
   }
 }
 
+void TbEdgeMaps::set_chroma_qps(int qp_cb, int qp_cr, int qp_cbcr) {
+  qp_c_value[0] = qp_cb;
+  qp_c_value[1] = qp_cr;
+  qp_c_value[2] = qp_cbcr;
+  for (int k = 0; k < 2; k++) qp_c[k].assign(qp_y.size(), int8_t(qp_c_value[k]));
+}
+
 void TbEdgeMaps::mark(int ch, int x, int y, int w, int h, int log2w, int log2h) {
   const int x0 = x >> 2, y0 = y >> 2, x1 = (x + w) >> 2, y1 = (y + h) >> 2;
   for (int j = y0; j < y1; j++)
@@ -70,7 +77,18 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
       const TransformUnit &tu = rec.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));
       if (cu.tree != DUAL_TREE_CHROMA) e.mark(0, tu.x, tu.y, tu.w, tu.h, lw, lh);
-      if (cu.tree != DUAL_TREE_LUMA) e.mark(1, tu.x, tu.y, tu.w, tu.h, lw - 1, lh - 1);
+      if (cu.tree != DUAL_TREE_LUMA) {
+        e.mark(1, tu.x, tu.y, tu.w, tu.h, lw - 1, lh - 1);
+        if (!e.qp_c[0].empty()) {
+          // 8.7.1 / 8.8.3.6.x: a TuCResMode 2 TU is dequantised with Qp'CbCr in both components.
+          const bool cbcr = tu_cres_mode(tu) == 2;
+          for (int k = 0; k < 2; k++) {
+            const int8_t v = int8_t(e.qp_c_value[cbcr ? 2 : k]);
+            const int x0 = tu.x >> 2, y0 = tu.y >> 2, x1 = (tu.x + tu.w) >> 2, y1 = (tu.y + tu.h) >> 2;
+            for (int j = y0; j < y1; j++) std::fill_n(e.qp_c[k].begin() + long(j) * e.stride + x0, x1 - x0, v);
+          }
+        }
+      }
     }
   }
 }
@@ -78,6 +96,7 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
 void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p) {
   p.map_stride = e.stride;
   p.qp_y = e.qp_y.data();
+  for (int k = 0; k < 2; k++) p.qp_c[k] = e.qp_c[k].empty() ? nullptr : e.qp_c[k].data();
   p.luma_edge = e.edge[0].data();
   p.luma_tb_w_log2 = e.tb_w_log2[0].data();
   p.luma_tb_h_log2 = e.tb_h_log2[0].data();
@@ -111,18 +130,25 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
   predict_intra(mode, log2w, log2h, comp, refs, pic.bit_depth, dst);
 }
 
-void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
-                    const int32_t *levels, int qp, const TbResidualMode &mode) {
+void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_depth, const TbResidualMode &mode,
+                 int32_t *resid) {
+  if (mode.transform_skip) {  // 8.7.3 / 8.7.2: the scaled (BDPCM-accumulated) levels are the residual
+    ts_residual(levels, log2w, log2h, qp, mode, resid);
+    return;
+  }
+  int32_t coeff[64 * 64];
+  // 8.7.3: dependent quantisation scaling only for transformed blocks.
+  dequantize(levels, log2w, log2h, qp, bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
+  // 8.7.4.1: LFNST on the scaled coefficients, then the separable transform.
+  if (mode.lfnst_idx) inverse_lfnst(coeff, log2w, log2h, mode.lfnst_idx, mode.lfnst_pred_mode);
+  inverse_transform(coeff, log2w, log2h, bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver);
+}
+
+void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
+                  const int32_t *resid) {
   const int w = 1 << log2w, h = 1 << log2h;
   Plane &rec = pic.plane[comp];
-  if (levels) {
-    int32_t coeff[64 * 64], resid[64 * 64];
-    if (mode.transform_skip) {
-      ts_residual(levels, log2w, log2h, qp, mode, resid);
-    } else {
-      dequantize(levels, log2w, log2h, qp, pic.bit_depth, coeff);
-      inverse_transform(coeff, log2w, log2h, pic.bit_depth, resid);
-    }
+  if (resid) {
     const int maxv = (1 << pic.bit_depth) - 1;
     for (int j = 0; j < h; j++) {
       Pel *row = rec.row(y + j) + x;
@@ -149,6 +175,36 @@ void ts_residual(const int32_t *levels, int log2w, int log2h, int qp, const TbRe
     lv = acc;
   }
   dequantize_ts(lv, w * h, std::max(qp, mode.qp_prime_ts_min), resid);
+}
+
+void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
+                    const int32_t *levels, int qp, const TbResidualMode &mode) {
+  if (levels) {
+    int32_t resid[64 * 64];
+    tb_residual(levels, log2w, log2h, qp, pic.bit_depth, mode, resid);
+    construct_tb(pic, comp, x, y, log2w, log2h, pred, resid);
+  } else {
+    construct_tb(pic, comp, x, y, log2w, log2h, pred, nullptr);
+  }
+}
+
+void joint_cbcr_residuals(const int32_t *res, int n, int tu_cres_mode, int c_sign, int32_t *res_cb, int32_t *res_cr) {
+  int32_t *coded = tu_cres_mode == 3 ? res_cr : res_cb, *other = tu_cres_mode == 3 ? res_cb : res_cr;
+  const int shift = tu_cres_mode == 2 ? 0 : 1;
+  for (int i = 0; i < n; i++) {
+    coded[i] = res[i];
+    other[i] = (c_sign * res[i]) >> shift;
+  }
+}
+
+void reconstruct_joint_cbcr(ReconPicture &pic, int x, int y, int log2w, int log2h, const Pel *pred_cb,
+                            const Pel *pred_cr, const int32_t *levels, int qp, const TbResidualMode &mode) {
+  const int n = 1 << (log2w + log2h);
+  int32_t res[32 * 32], res_cb[32 * 32], res_cr[32 * 32];
+  tb_residual(levels, log2w, log2h, qp, pic.bit_depth, mode, res);
+  joint_cbcr_residuals(res, n, mode.joint_cbcr, 1 - 2 * mode.joint_cbcr_sign, res_cb, res_cr);
+  construct_tb(pic, 1, x, y, log2w, log2h, pred_cb, res_cb);
+  construct_tb(pic, 2, x, y, log2w, log2h, pred_cr, res_cr);
 }
 
 }  // namespace pyvtm

@@ -36,7 +36,12 @@ struct TbEdgeMaps {
   std::vector<uint8_t> tb_w_log2[2], tb_h_log2[2];
   std::vector<int8_t> qp_y;  // QpY of the luma CU (one per picture: no cu_qp_delta)
   std::vector<uint8_t> bdpcm[2];  // intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag of the CU covering the unit
+  // Qp'Cb / Qp'Cr - QpBdOffset of the chroma TB per unit (DeblockParams::qp_c),
+  // filled by mark_record_edges once set_chroma_qps gave the picture's values.
+  std::vector<int8_t> qp_c[2];
+  int qp_c_value[3] = {0, 0, 0};  // Qp'Cb, Qp'Cr, Qp'CbCr - QpBdOffset
   void init(int w, int h, int slice_qp_y);
+  void set_chroma_qps(int qp_cb, int qp_cr, int qp_cbcr);
   // The TB covering luma area (x, y, w, h); log2w/log2h in the component's samples.
   void mark(int ch, int x, int y, int w, int h, int log2w, int log2h);
 };
@@ -64,11 +69,13 @@ struct TbResidualMode {
   bool dep_quant = false;                 // dependent quantisation (8.7.3, sh_dep_quant_used_flag)
   int tr_type_hor = 0, tr_type_ver = 0;   // trTypeHor/Ver (8.7.4.1): 0 DCT-II, 1 DST-VII, 2 DCT-VIII
   int lfnst_idx = 0;                      // lfnst_idx of the CU (8.7.4.2), 0: off
-  int lfnst_pred_mode = 0;                // predModeIntra for the LFNST set / transposition
+  int lfnst_pred_mode = 0;                // predModeIntra for the LFNST set / transposition (after the
+                                          // CCLM substitution and wide-angle mapping: lfnst_pred_mode())
   bool transform_skip = false;            // transform_skip_flag (8.7.4.x residual = scaled coefficients)
   int bdpcm_dir = 0;                      // 0: off, 1: horizontal, 2: vertical (BdpcmFlag / BdpcmDir)
   int joint_cbcr = 0;                     // TuCResMode (0: off, 1..3) for the chroma residual pair
   int qp_prime_ts_min = 4;                // QpPrimeTsMin (7.4.3.4) for transform-skip TBs
+  int joint_cbcr_sign = 0;                // ph_joint_cbcr_sign_flag (CSign = 1 - 2 * flag)
 };
 
 // 8.7.3 / 8.7.2 residual of a transform-skip TB: BDPCM accumulation of the
@@ -77,9 +84,31 @@ struct TbResidualMode {
 // scaled coefficients are the residual.
 void ts_residual(const int32_t *levels, int log2w, int log2h, int qp, const TbResidualMode &mode, int32_t *resid);
 
+// The residual of one TB from its levels: scaling (8.7.3) and inverse
+// transform (8.7.4) as `mode` says; resid has stride 2^log2w.
+void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_depth, const TbResidualMode &mode,
+                 int32_t *resid);
+// 8.7.5 picture construction: pred + resid clipped to the sample range
+// (resid nullptr: the prediction), written into the picture and marked
+// reconstructed.
+void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
+                  const int32_t *resid);
 // Scaling + inverse transform of the levels, added to pred and written into
 // the picture (clipped); without levels (nullptr) the prediction is copied.
 void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
                     const int32_t *levels, int qp, const TbResidualMode &mode = {});
+
+// 8.7.2, joint Cb-Cr residual: resCb and resCr (n samples each) from the
+// residual res of the one coded TB, TuCResMode 1..3, CSign = +-1:
+//   1: resCb = res, resCr = (CSign * res) >> 1
+//   2: resCb = res, resCr = CSign * res
+//   3: resCr = res, resCb = (CSign * res) >> 1
+void joint_cbcr_residuals(const int32_t *res, int n, int tu_cres_mode, int c_sign, int32_t *res_cb, int32_t *res_cr);
+// Both chroma TBs of a TU with tu_joint_cbcr_residual_flag: levels of the
+// coded TB (Cb for TuCResMode 1 and 2, Cr for 3) dequantised with qp (its qP
+// of 8.7.1: Qp'Cb, Qp'CbCr or Qp'Cr), mode.joint_cbcr = TuCResMode,
+// mode.joint_cbcr_sign = ph_joint_cbcr_sign_flag; (x, y) in chroma samples.
+void reconstruct_joint_cbcr(ReconPicture &pic, int x, int y, int log2w, int log2h, const Pel *pred_cb,
+                            const Pel *pred_cr, const int32_t *levels, int qp, const TbResidualMode &mode);
 
 }  // namespace pyvtm

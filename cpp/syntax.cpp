@@ -1,6 +1,7 @@
 #include "syntax.h"
 
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "api.h"
@@ -82,6 +83,13 @@ int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm) {
 }
 int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag, bool bdpcm) {
   return r.decode_bin(cs.m[tu_coded_flag_ctx(2, cb_flag, bdpcm)]);
+}
+
+void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag) {
+  w.encode_bin(cs.m[CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 2 * (cb_flag ? 1 : 0) + (cr_flag ? 1 : 0) - 1], flag);
+}
+int read_tu_joint_cbcr_residual_flag(CabacReader &r, ContextSet &cs, int cb_flag, int cr_flag) {
+  return r.decode_bin(cs.m[CTX_TU_JOINT_CBCR_RESIDUAL_FLAG + 2 * (cb_flag ? 1 : 0) + (cr_flag ? 1 : 0) - 1]);
 }
 
 // 9.3.3.11 / 9.3.3.12: the Rice-Golomb binarisation of abs_remainder and
@@ -169,14 +177,65 @@ struct ResidualLayout {
 };
 }  // namespace
 
+// signHidden of a subblock (7.3.11.11): firstSigScanPosSb / lastSigScanPosSb
+// are the lowest / highest scan positions with AbsLevel > 0; the sign of the
+// first is hidden when they are more than 3 apart (sign hiding on, dependent
+// quantisation off). That sign is negative iff sumAbsLevel is odd. (The
+// positions and the sum are only derived when sign hiding applies.)
+namespace {
+struct SignHiding {
+  bool hidden = false;
+  int first_sig = 16, last_sig = -1, sum_abs = 0;
+};
+SignHiding sign_hiding_of_subblock(const int *abs_lv, int nzw, int xs, int ys, const ScanPos *scan4,
+                                   const ResidualCodingParams &p) {
+  SignHiding h;
+  if (!p.sign_hiding || p.dep_quant) return h;
+  for (int n = 15; n >= 0; n--) {
+    const int a = abs_lv[((ys << 2) + scan4[n].y) * nzw + (xs << 2) + scan4[n].x];
+    if (!a) continue;
+    if (h.last_sig < 0) h.last_sig = n;
+    h.first_sig = n;
+    h.sum_abs += a;
+  }
+  h.hidden = p.sign_hiding && !p.dep_quant && h.last_sig - h.first_sig > 3;
+  return h;
+}
+}  // namespace
+
+int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p) {
+  if (!p.sign_hiding || p.dep_quant) return 0;
+  const ResidualLayout L(log2w, log2h);
+  int abs_lv[32 * 32];
+  for (int y = 0; y < L.nzh; y++)
+    for (int x = 0; x < L.nzw; x++) abs_lv[y * L.nzw + x] = std::abs(levels[y * L.w + x]);
+  int n = 0;
+  for (int i = 0; i < L.num_sb; i++) n += sign_hiding_of_subblock(abs_lv, L.nzw, L.scan_sb[i].x, L.scan_sb[i].y, L.scan4, p).hidden;
+  return n;
+}
+
+void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
+                             ResidualCodingInfo &info) {
+  // 7.3.11.11 (no transform skip here: residual_ts_coding() sets none of these).
+  if (last_sub_block == 0 && log2w >= 2 && log2h >= 2 && last_scan_pos > 0) info.lfnst_dc_only = false;
+  if ((last_sub_block > 0 && log2w >= 2 && log2h >= 2) ||
+      (last_scan_pos > 7 && (log2w == 2 || log2w == 3) && log2w == log2h))
+    info.lfnst_zero_out_sig = true;
+  if ((last_sub_block > 0 || last_scan_pos > 0) && c_idx == 0) info.mts_dc_only = false;
+}
+
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
                            int c_idx, const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);
   const int nzw = L.nzw, nzh = L.nzh, tw = L.w;
   const ScanPos *scan_sb = L.scan_sb, *scan4 = L.scan4;
 
-  // Absolute levels of the coded region (for templates), stride nzw.
+  // AbsLevel of the coded region (for templates), stride nzw. With dependent
+  // quantisation TransCoeffLevel = (2 * AbsLevel - (QState > 1)) * sign
+  // (7.3.11.11): AbsLevel follows from the states along the scan, and
+  // qs_at holds QState at each position (before its transition).
   int abs_lv[32 * 32];
+  uint8_t qs_at[32 * 32] = {0};
   for (int y = 0; y < nzh; y++)
     for (int x = 0; x < nzw; x++) abs_lv[y * nzw + x] = std::abs(levels[y * tw + x]);
 
@@ -184,12 +243,31 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
   int last_sb = -1, last_pos = -1;
   for (int s = L.num_sb - 1; s >= 0 && last_sb < 0; s--) {
     const int xs = scan_sb[s].x << 2, ys = scan_sb[s].y << 2;
-    for (int p = 15; p >= 0; p--) {
-      if (abs_lv[(ys + scan4[p].y) * nzw + xs + scan4[p].x]) { last_sb = s; last_pos = p; break; }
+    for (int n = 15; n >= 0; n--) {
+      if (abs_lv[(ys + scan4[n].y) * nzw + xs + scan4[n].x]) { last_sb = s; last_pos = n; break; }
     }
   }
   const int last_x = (scan_sb[last_sb].x << 2) + scan4[last_pos].x;
   const int last_y = (scan_sb[last_sb].y << 2) + scan4[last_pos].y;
+  if (p.dep_quant) {
+    int qstate = 0;
+    for (int s = last_sb * 16 + last_pos; s >= 0; s--) {
+      const int k = ((scan_sb[s >> 4].y << 2) + scan4[s & 15].y) * nzw + (scan_sb[s >> 4].x << 2) + scan4[s & 15].x;
+      qs_at[k] = uint8_t(qstate);
+      if (abs_lv[k]) {
+        const int t = abs_lv[k] + (qstate > 1 ? 1 : 0);
+        if (t & 1) throw std::invalid_argument("residual_coding: TransCoeffLevel parity does not match QState");
+        abs_lv[k] = t >> 1;
+      }
+      qstate = qstate_next(qstate, abs_lv[k]);
+    }
+  }
+  if (info) {
+    *info = ResidualCodingInfo{};
+    info->last_x = last_x;
+    info->last_y = last_y;
+    residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, *info);
+  }
 
   // last_sig_coeff_{x,y}_prefix (contexts from each dimension's log2, 9.3.4.2.4), then the suffixes.
   {
@@ -212,12 +290,13 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
     bool infer_dc = false;
     if (i < last_sb && i > 0) {
       coded = 0;
-      for (int p = 0; p < 16 && !coded; p++)
-        coded = abs_lv[((ys << 2) + scan4[p].y) * nzw + (xs << 2) + scan4[p].x] != 0;
+      for (int n = 0; n < 16 && !coded; n++)
+        coded = abs_lv[((ys << 2) + scan4[n].y) * nzw + (xs << 2) + scan4[n].x] != 0;
       w.encode_bin(cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(L.csbf(sb_coded, xs, ys), c_idx)], coded);
       infer_dc = true;
     }
     sb_coded[ys * L.sbw + xs] = uint8_t(coded);
+    if (coded && (xs > 3 || ys > 3) && c_idx == 0 && info) info->mts_zero_out_sig = true;
     if (!coded) continue;
 
     const int first_pos_mode0 = (i == last_sb) ? last_pos : 15;
@@ -232,7 +311,8 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
       int loc_sum, num_sig;
       residual_template_pass1(abs_lv, nzw, nzh, xc, yc, loc_sum, num_sig);
       if (!is_last && (n_pos > 0 || !infer_dc)) {
-        w.encode_bin(cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx)], a != 0);
+        w.encode_bin(cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx, qs_at[yc * nzw + xc])],
+                     a != 0);
         rem_bins_pass1--;
         if (a) infer_dc = false;
       }
@@ -253,25 +333,33 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
       return rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), base_level);
     };
     // Pass 2: abs_remainder for positions whose abs_level_gtx_flag[1] was 1.
-    for (int p = first_pos_mode0; p > first_pos_mode1; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    for (int n = first_pos_mode0; n > first_pos_mode1; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       const int a = abs_lv[yc * nzw + xc];
       if (a >= 4) write_rice_golomb(w, uint32_t((a - 4) >> 1), rice_at(xc, yc, 4));
     }
     // Pass 3: dec_abs_level for the positions beyond the regular-bin budget.
-    for (int p = first_pos_mode1; p >= 0; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    for (int n = first_pos_mode1; n >= 0; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       const int a = abs_lv[yc * nzw + xc];
       const int rice = rice_at(xc, yc, 0);
-      const int zero_pos = dec_abs_level_zero_pos(rice);  // QState 0
+      const int zero_pos = dec_abs_level_zero_pos(rice, qs_at[yc * nzw + xc]);
       const uint32_t v = a == 0 ? uint32_t(zero_pos) : (a <= zero_pos ? uint32_t(a - 1) : uint32_t(a));
       write_rice_golomb(w, v, rice);
     }
-    // coeff_sign_flag for every nonzero level, in reverse scan order.
-    for (int p = 15; p >= 0; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    // coeff_sign_flag for every nonzero level, in reverse scan order, but
+    // the one of firstSigScanPosSb when its sign is hidden.
+    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, p);
+    for (int n = 15; n >= 0; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       const int32_t l = levels[yc * tw + xc];
-      if (l) w.encode_bypass(l < 0);
+      if (!l) continue;
+      if (sh.hidden && n == sh.first_sig) {
+        if ((l < 0) != (sh.sum_abs & 1))
+          throw std::invalid_argument("residual_coding: hidden sign does not match the parity of the subblock");
+        continue;
+      }
+      w.encode_bypass(l < 0);
     }
   }
 }
@@ -300,14 +388,22 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     if (scan_sb[s].x == (last_x >> 2) && scan_sb[s].y == (last_y >> 2)) last_sb = s;
   for (int p = 0; p < 16; p++)
     if (scan4[p].x == (last_x & 3) && scan4[p].y == (last_y & 3)) last_pos = p;
+  if (info) {
+    *info = ResidualCodingInfo{};
+    info->last_x = last_x;
+    info->last_y = last_y;
+    residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, *info);
+  }
 
   int abs_lv[32 * 32];  // AbsLevelPass1, then AbsLevel, of the coded region (stride nzw)
   std::fill(abs_lv, abs_lv + nzw * nzh, 0);
   int rem_bins_pass1 = L.rem_bins_pass1();
   uint8_t sb_coded[8 * 8] = {0};
+  int qstate = 0;  // QState (dependent quantisation)
 
   for (int i = last_sb; i >= 0; i--) {
     const int xs = scan_sb[i].x, ys = scan_sb[i].y;
+    const int start_qstate_sb = qstate;
     int coded = 1;
     bool infer_dc = false;
     if (i < last_sb && i > 0) {
@@ -315,6 +411,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
       infer_dc = true;
     }
     sb_coded[ys * L.sbw + xs] = uint8_t(coded);
+    if (coded && (xs > 3 || ys > 3) && c_idx == 0 && info) info->mts_zero_out_sig = true;
     if (!coded) continue;
 
     const int first_pos_mode0 = (i == last_sb) ? last_pos : 15;
@@ -327,7 +424,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
       residual_template_pass1(abs_lv, nzw, nzh, xc, yc, loc_sum, num_sig);
       int sig = 1;  // inferred for the last position and an inferred subblock DC
       if (!is_last && (n_pos > 0 || !infer_dc)) {
-        sig = r.decode_bin(cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx)]);
+        sig = r.decode_bin(cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx, qstate)]);
         rem_bins_pass1--;
         if (sig) infer_dc = false;
       }
@@ -343,11 +440,12 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
         }
         abs_lv[yc * nzw + xc] = 1 + gt1 + par + 2 * gt3;
       }
+      if (p.dep_quant) qstate = qstate_next(qstate, abs_lv[yc * nzw + xc]);  // AbsLevelPass1 & 1
       first_pos_mode1 = n_pos - 1;
     }
     // Pass 2: abs_remainder where abs_level_gtx_flag[1] was 1 (AbsLevelPass1 >= 4).
-    for (int p = first_pos_mode0; p > first_pos_mode1; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    for (int n = first_pos_mode0; n > first_pos_mode1; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       int &a = abs_lv[yc * nzw + xc];
       if (a >= 4) {
         const uint32_t rem =
@@ -357,25 +455,34 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
       }
     }
     // Pass 3: dec_abs_level beyond the regular-bin budget.
-    for (int p = first_pos_mode1; p >= 0; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    for (int n = first_pos_mode1; n >= 0; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       const int rice = rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), 0);
       const uint32_t v = read_rice_golomb(r, rice);
-      const uint32_t zero_pos = uint32_t(dec_abs_level_zero_pos(rice));
+      const uint32_t zero_pos = uint32_t(dec_abs_level_zero_pos(rice, qstate));
       if (v > 65536) throw DecodeError("slice data: coefficient level out of range (corrupt residual)");
       abs_lv[yc * nzw + xc] = v == zero_pos ? 0 : (v < zero_pos ? int(v) + 1 : int(v));
+      if (p.dep_quant) qstate = qstate_next(qstate, abs_lv[yc * nzw + xc]);
     }
-    // coeff_sign_flag, reverse scan order.
-    for (int p = 15; p >= 0; p--) {
-      const int xc = (xs << 2) + scan4[p].x, yc = (ys << 2) + scan4[p].y;
+    // coeff_sign_flag, reverse scan order (one hidden with sign hiding), and
+    // TransCoeffLevel: 2 * AbsLevel - (QState > 1) with dependent
+    // quantisation, the hidden sign from the parity of sumAbsLevel.
+    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, p);
+    qstate = start_qstate_sb;
+    const int first_pos = (i == last_sb) ? last_pos : 15;
+    for (int n = first_pos; n >= 0; n--) {
+      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
       const int a = abs_lv[yc * nzw + xc];
-      if (!a) continue;
-      const int sign = r.decode_bypass();
-      // TransCoeffLevel must fit in 16 bits (CoeffMinY..CoeffMaxY).
-      if (a > 32768 || (a == 32768 && !sign))
-        throw DecodeError("slice data: coefficient level " + std::to_string(sign ? -a : a) +
-                          " outside the 16-bit range (corrupt residual)");
-      levels[yc * tw + xc] = sign ? -a : a;
+      if (a) {
+        const int sign = (sh.hidden && n == sh.first_sig) ? (sh.sum_abs & 1) : r.decode_bypass();
+        const int t = p.dep_quant ? 2 * a - (qstate > 1 ? 1 : 0) : a;
+        // TransCoeffLevel must fit in 16 bits (CoeffMinY..CoeffMaxY).
+        if (t > 32768 || (t == 32768 && !sign))
+          throw DecodeError("slice data: coefficient level " + std::to_string(sign ? -t : t) +
+                            " outside the 16-bit range (corrupt residual)");
+        levels[yc * tw + xc] = sign ? -t : t;
+      }
+      if (p.dep_quant) qstate = qstate_next(qstate, a);
     }
   }
 }

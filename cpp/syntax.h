@@ -36,6 +36,9 @@ inline int tu_coded_flag_ctx(int comp, int cb_flag, bool bdpcm) {
   if (comp == 1) return CTX_TU_CB_CODED_FLAG + (bdpcm ? 1 : 0);
   return CTX_TU_CR_CODED_FLAG + (bdpcm ? 2 : (cb_flag ? 1 : 0));
 }
+// tu_joint_cbcr_residual_flag, context by the TU's chroma coded flags (9.3.4.2).
+void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag);
+int read_tu_joint_cbcr_residual_flag(CabacReader &r, ContextSet &cs, int cb_flag, int cr_flag);
 
 // Switches of one residual_coding() call (slice header and TB level).
 struct ResidualCodingParams {
@@ -50,7 +53,42 @@ struct ResidualCodingInfo {
   bool lfnst_dc_only = true;         // LfnstDcOnly contribution of this TB
   bool lfnst_zero_out_sig = false;   // LfnstZeroOutSigCoeffFlag cleared (a coefficient outside the LFNST region)
   bool mts_zero_out_sig = false;     // MtsZeroOutSigCoeffFlag cleared (a coefficient outside the 16x16 region)
+  bool mts_dc_only = true;           // MtsDcOnly contribution (luma: only the DC coefficient)
 };
+
+// The ResidualCodingInfo of a TB from its last position in scan order
+// (lastSubBlock, lastScanPos); mts_zero_out_sig is left to the caller.
+void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
+                             ResidualCodingInfo &info);
+
+// SPS switches of MTS and LFNST (7.4.3.4); transform_tools.h derives from them.
+struct TransformTools {
+  bool mts = false;                 // sps_mts_enabled_flag
+  bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (inter flag written 0)
+  bool lfnst = false;               // sps_lfnst_enabled_flag
+};
+
+// The variables residual_coding() sets for the CU's later syntax
+// (7.3.11.5 / 7.3.11.11), accumulated over the CU's TBs.
+struct CuResidualState {
+  bool lfnst_dc_only = true;           // LfnstDcOnly
+  bool lfnst_zero_out_sig_coeff = true;  // LfnstZeroOutSigCoeffFlag
+  bool mts_dc_only = true;             // MtsDcOnly
+  bool mts_zero_out_sig_coeff = true;  // MtsZeroOutSigCoeffFlag
+  bool transform_skip = false;         // a coded TB with transform_skip_flag (lfnstNotTsFlag = 0)
+  bool luma_transform_skip = false;    // transform_skip_flag[x0][y0][0] (no mts_idx, 7.3.11.5)
+  void add(const ResidualCodingInfo &tb);
+  // A coded TB of component c with transform_skip_flag (its residual adds nothing else).
+  void set_transform_skip(int c) {
+    transform_skip = true;
+    if (c == 0) luma_transform_skip = true;
+  }
+};
+
+// Number of coeff_sign_flag values that sign data hiding leaves out of
+// residual_coding() of these TransCoeffLevel values (0 unless p.sign_hiding
+// and !p.dep_quant).
+int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p);
 
 // residual_coding() (7.3.11.11) of a W x H TB, W = 1 << log2w and
 // H = 1 << log2h in {4, ..., 64}, whose levels are given in raster order with

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "tables.h"
+#include "transform_tables.h"
 
 namespace pyvtm {
 
@@ -56,10 +57,51 @@ static void fwd_dct_1d(const int64_t *x, int log2n, int num_out, int64_t *y) {
   }
 }
 
-void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual) {
+// transMatrix of DST-VII (tr_type 1) or DCT-VIII (tr_type 2), N = 1 << log2n
+// in 4..32, row-major (row k: basis function k).
+static const int8_t *mts_matrix(int tr_type, int log2n) {
+  switch (log2n) {
+    case 2: return tr_type == 1 ? &g_dst7_4[0][0] : &g_dct8_4[0][0];
+    case 3: return tr_type == 1 ? &g_dst7_8[0][0] : &g_dct8_8[0][0];
+    case 4: return tr_type == 1 ? &g_dst7_16[0][0] : &g_dct8_16[0][0];
+    default: return tr_type == 1 ? &g_dst7_32[0][0] : &g_dct8_32[0][0];
+  }
+}
+
+// One-dimensional inverse transform of type tr_type (8.7.4.5):
+// y[i] = sum over j < num_in of transMatrix[j][i] * x[j].
+template <typename T>
+static void inv_1d(const T *x, int tr_type, int log2n, int num_in, T *y) {
+  if (tr_type == 0) { inv_dct_1d(x, log2n, num_in, y); return; }
+  const int n = 1 << log2n;
+  const int8_t *m = mts_matrix(tr_type, log2n);
+  for (int i = 0; i < n; i++) y[i] = 0;
+  for (int j = 0; j < num_in; j++) {
+    if (!x[j]) continue;
+    const int8_t *row = m + j * n;
+    for (int i = 0; i < n; i++) y[i] += T(row[i]) * x[j];
+  }
+}
+
+// Forward counterpart (encoder): y[k] = sum over j < N of transMatrix[k][j] * x[j], k < num_out.
+static void fwd_1d(const int64_t *x, int tr_type, int log2n, int num_out, int64_t *y) {
+  if (tr_type == 0) { fwd_dct_1d(x, log2n, num_out, y); return; }
+  const int n = 1 << log2n;
+  const int8_t *m = mts_matrix(tr_type, log2n);
+  for (int k = 0; k < num_out; k++) {
+    int64_t s = 0;
+    for (int j = 0; j < n; j++) s += int64_t(m[k * n + j]) * x[j];
+    y[k] = s;
+  }
+}
+
+// nonZeroW / nonZeroH of 8.7.4.1 for one direction.
+static int non_zero_size(int n, int tr_type) { return std::min(n, tr_type ? 16 : 32); }
+
+void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual,
+                       int tr_type_hor, int tr_type_ver) {
   const int w = 1 << log2w, h = 1 << log2h;
-  // nonZeroW / nonZeroH of 8.7.4.1 for DCT-II.
-  const int nz_w = std::min(w, 32), nz_h = std::min(h, 32);
+  const int nz_w = non_zero_size(w, tr_type_hor), nz_h = non_zero_size(h, tr_type_ver);
   // Columns / rows beyond the last nonzero coefficient contribute nothing
   // (their products are zero), so the 1-D transforms stop there.
   int last_x = -1, last_y = -1;
@@ -78,21 +120,22 @@ void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth
   // then g = Clip3(coeffMin, coeffMax, (e + 64) >> 7).
   for (int x = 0; x <= last_x; x++) {
     for (int k = 0; k <= last_y; k++) col[k] = coeff[k * w + x];
-    inv_dct_1d(col, log2h, last_y + 1, e);
+    inv_1d(col, tr_type_ver, log2h, last_y + 1, e);
     for (int y = 0; y < h; y++) g[y * w + x] = clip3<int32_t>(kCoeffMin, kCoeffMax, (e[y] + 64) >> 7);
   }
   // Stage 2: horizontal transform of each row, then bdShift = Max(20 - bitDepth, 0) (8.7.2).
   const int bd_shift = std::max(20 - bit_depth, 0);
   const int32_t rnd = bd_shift ? int32_t(1) << (bd_shift - 1) : 0;
   for (int y = 0; y < h; y++) {
-    inv_dct_1d(g + y * w, log2w, last_x + 1, e);
+    inv_1d(g + y * w, tr_type_hor, log2w, last_x + 1, e);
     for (int x = 0; x < w; x++) residual[y * w + x] = (e[x] + rnd) >> bd_shift;
   }
 }
 
-void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff) {
+void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff,
+                       int tr_type_hor, int tr_type_ver) {
   const int w = 1 << log2w, h = 1 << log2h;
-  const int nz_w = std::min(w, 32), nz_h = std::min(h, 32);
+  const int nz_w = non_zero_size(w, tr_type_hor), nz_h = non_zero_size(h, tr_type_ver);
   // Shifts as in the reference encoder: (log2W + bitDepth - 9) after the
   // horizontal stage, (log2H + 6) after the vertical one.
   const int shift1 = log2w + bit_depth - 9;
@@ -102,14 +145,83 @@ void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_de
   int64_t in[64] = {}, out[64];
   for (int y = 0; y < h; y++) {
     for (int x = 0; x < w; x++) in[x] = residual[y * w + x];
-    fwd_dct_1d(in, log2w, nz_w, out);
+    fwd_1d(in, tr_type_hor, log2w, nz_w, out);
     for (int k = 0; k < nz_w; k++) tmp[y * nz_w + k] = int32_t((out[k] + rnd1) >> shift1);
   }
   std::fill(coeff, coeff + w * h, 0);
   for (int k = 0; k < nz_w; k++) {
     for (int y = 0; y < h; y++) in[y] = tmp[y * nz_w + k];
-    fwd_dct_1d(in, log2h, nz_h, out);
+    fwd_1d(in, tr_type_ver, log2h, nz_h, out);
     for (int j = 0; j < nz_h; j++) coeff[j * w + k] = int32_t((out[j] + rnd2) >> shift2);
+  }
+}
+
+
+// --- LFNST (8.7.4.2 / 8.7.4.3) -------------------------------------------------
+
+int lfnst_tr_set(int m) {
+  if (m < 0) return 1;
+  if (m <= 1) return 0;
+  if (m <= 12) return 1;
+  if (m <= 23) return 2;
+  if (m <= 44) return 3;
+  if (m <= 55) return 2;
+  return 1;
+}
+
+namespace {
+// Geometry of the LFNST of a W x H TB: nLfnstOutSize, nonZeroSize, the
+// kernel, and the raster position (stride W) of each of the nLfnstOutSize
+// coefficients (8.7.4.2 step 4: rows of nLfnstSize (4 in rows >= 4 of the
+// 8x8 case), transposed when predModeIntra > 34).
+struct LfnstShape {
+  int out_size, non_zero_size;
+  const int8_t *kernel;  // [16][out_size]
+  int pos[48];
+  LfnstShape(int log2w, int log2h, int lfnst_idx, int pred_mode) {
+    const bool big = log2w >= 3 && log2h >= 3;
+    out_size = big ? 48 : 16;
+    non_zero_size = (log2w == log2h && log2w <= 3) ? 8 : 16;
+    const int set = lfnst_tr_set(pred_mode);
+    kernel = big ? &g_lfnst_8x8[set][lfnst_idx - 1][0][0] : &g_lfnst_4x4[set][lfnst_idx - 1][0][0];
+    const int n = big ? 8 : 4, w = 1 << log2w;
+    const bool transpose = pred_mode > 34;
+    for (int j = 0; j < out_size; j++) {
+      int x, y;
+      if (j < 4 * n) { y = j / n; x = j % n; }
+      else { y = 4 + (j - 32) / 4; x = (j - 32) % 4; }
+      if (transpose) std::swap(x, y);
+      pos[j] = y * w + x;
+    }
+  }
+};
+}  // namespace
+
+void inverse_lfnst(int32_t *coeff, int log2w, int log2h, int lfnst_idx, int pred_mode_intra) {
+  const LfnstShape s(log2w, log2h, lfnst_idx, pred_mode_intra);
+  const ScanPos *scan = diag_scan(2, 2);
+  const int w = 1 << log2w;
+  int32_t u[16];
+  for (int i = 0; i < s.non_zero_size; i++) u[i] = coeff[scan[i].y * w + scan[i].x];
+  std::fill(coeff, coeff + (size_t(1) << (log2w + log2h)), 0);
+  for (int j = 0; j < s.out_size; j++) {
+    int64_t sum = 0;
+    for (int i = 0; i < s.non_zero_size; i++) sum += int64_t(s.kernel[i * s.out_size + j]) * u[i];
+    coeff[s.pos[j]] = int32_t(clip3<int64_t>(kCoeffMin, kCoeffMax, (sum + 64) >> 7));
+  }
+}
+
+void forward_lfnst(int32_t *coeff, int log2w, int log2h, int lfnst_idx, int pred_mode_intra) {
+  const LfnstShape s(log2w, log2h, lfnst_idx, pred_mode_intra);
+  const ScanPos *scan = diag_scan(2, 2);
+  const int w = 1 << log2w;
+  int64_t v[48];
+  for (int j = 0; j < s.out_size; j++) v[j] = coeff[s.pos[j]];
+  std::fill(coeff, coeff + (size_t(1) << (log2w + log2h)), 0);
+  for (int i = 0; i < s.non_zero_size; i++) {
+    int64_t sum = 0;
+    for (int j = 0; j < s.out_size; j++) sum += int64_t(s.kernel[i * s.out_size + j]) * v[j];
+    coeff[scan[i].y * w + scan[i].x] = int32_t((sum + 64) >> 7);
   }
 }
 

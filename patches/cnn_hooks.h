@@ -24,10 +24,18 @@
 //          CtuNeighbourhood); q (1,67,32,32) int32, the per-4x4-unit mode
 //          probabilities quantised as round(p * 65536).
 //
-// Determinism: inference runs in float32 on the CPU with autograd off
+// Determinism: inference runs on the CPU with autograd off
 // (c10::InferenceMode) and on ONE intra-op thread (the global torch thread
-// count is set to 1 for the call and restored afterwards), so encoder and
-// decoder, and different processes, get bit-identical results.
+// count is set to 1 for the call and restored afterwards). A float32 model
+// gives identical results only with the same kernels: another instruction
+// set, oneDNN on/off or a bf16 fast-math setting changes them (see
+// benchmarks/bench_cnn_determinism.py). The integer models
+// (pyvtm/models/intnet.py, metadata "arithmetic": "integer"; the defaults)
+// compute with integer-valued float64 convolutions whose partial sums stay
+// below 2^53 and int64 requantisation, so they are bit-identical on every
+// CPU; their CNNIF outputs are already rounded, clipped integers (the
+// rounding below leaves them unchanged) and their CNNMC outputs come from an
+// integer softmax of integer logits. Same interfaces, format 1.
 #pragma once
 #include <memory>
 #include <string>

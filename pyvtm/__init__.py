@@ -12,8 +12,9 @@ import torch as _torch  # noqa: F401
 from .api import EncodeResult, encode
 from .colour import rgb_to_ycbcr, ycbcr_to_rgb
 from .decoder import DecodedPicture, decode, decode_picture
+from .postfilters import postfilter
 
 __version__ = "0.1.0"
 
 __all__ = ["encode", "EncodeResult", "decode", "decode_picture", "DecodedPicture", "rgb_to_ycbcr",
-           "ycbcr_to_rgb", "__version__"]
+           "ycbcr_to_rgb", "postfilter", "__version__"]

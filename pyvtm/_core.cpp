@@ -59,7 +59,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
+                        bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
                         bool cclm, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
@@ -80,6 +80,9 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.rdo_split = rdo_split;
   cfg.rdoq = rdoq;
   cfg.deblocking = deblocking;
+  cfg.sao = sao;
+  cfg.alf = alf;
+  cfg.ccalf = ccalf;
   cfg.chroma_qp_offset = chroma_qp_offset;
   cfg.preset = preset;
   cfg.mtt = mtt;
@@ -180,6 +183,21 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
     syn["transform_skip"] = py::make_tuple(c.transform_skip[0], c.transform_skip[1], c.transform_skip[2]);
     syn["bdpcm"] = py::make_tuple(c.bdpcm[0], c.bdpcm[1]);
+    // CTBs per SaoTypeIdx (not applied, band, edge), and merged CTBs.
+    syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
+    syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
+    syn["sao_merge"] = c.sao_merge;
+    syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
+    syn["dep_quant"] = c.dep_quant;
+    syn["sign_hiding"] = c.sign_hiding;
+    syn["hidden_signs"] = c.hidden_signs;
+    syn["lfnst"] = py::make_tuple(c.lfnst[0], c.lfnst[1]);
+    syn["lfnst_chroma"] = c.lfnst_chroma;
+    syn["mts"] = py::make_tuple(c.mts[0], c.mts[1], c.mts[2], c.mts[3]);
+    syn["alf_luma"] = py::make_tuple(c.alf_luma[0], c.alf_luma[1]);  // CTBs: fixed set, APS set
+    syn["alf_chroma"] = py::make_tuple(c.alf_chroma[0], c.alf_chroma[1]);  // CTBs: Cb, Cr
+    syn["alf_chroma_alt"] = c.alf_chroma_alt;
+    syn["ccalf"] = py::make_tuple(c.ccalf[0], c.ccalf[1]);  // CTBs: Cb, Cr
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
@@ -266,7 +284,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("encode_picture", &encode_picture, py::arg("y"), py::arg("cb"), py::arg("cr"), py::arg("width"),
         py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
-        py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
+        py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking, py::arg("sao") = d.sao,
+        py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
         py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("dep_quant") = d.dep_quant,
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
@@ -291,7 +310,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree",
+                                            "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
                                             "cclm", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table",
                                             "colour_primaries", "transfer_characteristics",

@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
+                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
                   "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table")
 
@@ -28,7 +28,7 @@ CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_spli
 TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
                 "bdpcm", "joint_cbcr", "chroma_qp_table")
 
-_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking") + TOOL_OPTIONS
+_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}
@@ -72,6 +72,12 @@ class EncodeResult:
     luma_modes: Optional[np.ndarray] = field(default=None, repr=False)
     #: model ids of the CNN tools used, e.g. {"cnnif": "..."}.
     cnn_models: dict = field(default_factory=dict)
+    #: post-filter (``encode(..., postfilter=...)``): {"model_id", "path", "seconds"}; None without one.
+    postfilter: Optional[dict] = None
+    #: with a post-filter: the decoded picture before it (what a standard decoder outputs, as RGB),
+    #: and its PSNR-RGB; ``recon_rgb`` / ``psnr_rgb`` are then the post-filtered picture's.
+    recon_rgb_unfiltered: Optional[np.ndarray] = field(default=None, repr=False)
+    psnr_rgb_unfiltered: Optional[float] = None
 
     def save(self, path) -> Path:
         """Write the bitstream to ``path`` (conventionally ``*.266``)."""
@@ -190,7 +196,7 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, models=None,
-           **options) -> EncodeResult:
+           postfilter=None, **options) -> EncodeResult:
     """Encode one picture as a VVC intra (IDR) bitstream.
 
     Args:
@@ -211,6 +217,15 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
         models: optional dict ``{"cnnif": name_or_path, "cnnmc": name_or_path}``
             choosing the models (registry names of :mod:`pyvtm.zoo` or files
             written by ``pyvtm export``); defaults to the shipped models.
+        postfilter: a post-filter of the decoded picture (:mod:`pyvtm.postfilters`:
+            ``"msgdn"``, ``"msgdn_gan"``, a registry name, a model file, or
+            ``True`` = ``"msgdn"``; None / False: none). The stream then
+            carries the H.274 neural-network post-filter SEI messages naming
+            it (NNPFC + NNPFA, :mod:`pyvtm.nnpf`; counted in ``bits``/``bpp``;
+            standard decoders ignore them), ``recon_rgb`` / ``psnr_rgb`` are
+            the post-filtered picture's, and ``recon_rgb_unfiltered`` /
+            ``psnr_rgb_unfiltered`` the decoded picture's before the filter.
+            ``recon_ycbcr`` / ``psnr_y`` stay the decoder output's.
         **options: coding options (fields of the C++ ``EncoderConfig``, see
             :data:`CODING_OPTIONS`): ``max_cu_log2`` (CTU size, default 7),
             ``min_cu_log2`` (default 2), ``intra_rd_candidates`` (0: the
@@ -240,6 +255,12 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
         opts["cnnif_model"] = str(resolve_model("cnnif", models.get("cnnif")))
     if cnnmc:
         opts["cnnmc_model"] = str(resolve_model("cnnmc", models.get("cnnmc")))
+    pf_model = pf_path = None
+    if postfilter is not None and postfilter is not False:
+        from .postfilters import load_postfilter, resolve_postfilter
+
+        pf_path = str(resolve_postfilter(postfilter))
+        pf_model = load_postfilter(pf_path)
 
     rgb: Optional[np.ndarray] = None
     if isinstance(img, (str, os.PathLike)):
@@ -273,9 +294,24 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
     bitstream = bytes(out["bitstream"])
     recon = (out["y"], out["cb"], out["cr"])
     recon_rgb = ycbcr_to_rgb(*recon)[:height, :width]
-    bits = 8 * len(bitstream)
     psnr_y = _psnr(recon[0][:height, :width], y, 1023.0)
     psnr_rgb = _psnr(recon_rgb, rgb, 255.0) if rgb is not None else None
+    pf_info = unfiltered = psnr_unf = None
+    if pf_model is not None:
+        from .models.msgdn import apply_postfilter
+        from .nnpf import add_postfilter_sei
+        from .postfilters import DEFAULT_OVERLAP, DEFAULT_TILE
+
+        module, meta = pf_model
+        t1 = time.perf_counter()
+        unfiltered, psnr_unf = recon_rgb, psnr_rgb
+        # the filter sees the whole decoded (even-size) picture, as a decoder does
+        full = ycbcr_to_rgb(*recon)
+        recon_rgb = apply_postfilter(module, full, qp, tile=DEFAULT_TILE, overlap=DEFAULT_OVERLAP)[:height, :width]
+        psnr_rgb = _psnr(recon_rgb, rgb, 255.0) if rgb is not None else None
+        bitstream = add_postfilter_sei(bitstream, meta["model_id"], overlap=DEFAULT_OVERLAP, patch_size=DEFAULT_TILE)
+        pf_info = {"model_id": meta["model_id"], "path": pf_path, "seconds": time.perf_counter() - t1}
+    bits = 8 * len(bitstream)
     return EncodeResult(
         bitstream=bitstream,
         recon_rgb=np.ascontiguousarray(recon_rgb),
@@ -290,4 +326,7 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
         seconds=seconds,
         luma_modes=out["modes"],
         cnn_models={k: out[f"{k}_model_id"] for k in ("cnnif", "cnnmc") if out[f"{k}_model_id"]},
+        postfilter=pf_info,
+        recon_rgb_unfiltered=None if unfiltered is None else np.ascontiguousarray(unfiltered),
+        psnr_rgb_unfiltered=psnr_unf,
     )

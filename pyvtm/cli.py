@@ -11,7 +11,7 @@ Commands:
   allocate choose a QP per image of a folder to meet a total bpp budget
   eval     RD points, BD-rates and RD plot of pyvtm against other codecs
   dataset  build a CNN training / evaluation data set with pyvtm's encoder
-  train    train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset
+  train    train a CNN tool (cnnif | cnnmc) or the post-filter (msgdn | msgdn_gan)
   export   export a training checkpoint as a TorchScript model file (pyvtm/weights/ format)
 """
 from __future__ import annotations
@@ -62,6 +62,12 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["rdoq"] = False
     if args.no_deblocking:
         opts["deblocking"] = False
+    if args.no_sao:
+        opts["sao"] = False
+    if args.no_alf:
+        opts["alf"] = False
+    if args.no_ccalf:
+        opts["ccalf"] = False
     if args.chroma_qp_offset is not None:
         opts["chroma_qp_offset"] = args.chroma_qp_offset
     if args.preset is not None:
@@ -78,7 +84,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         if not sep:
             raise SystemExit(f"pyvtm encode: --model wants TOOL=NAME_OR_PATH, got {spec!r}")
         models[kind] = name
-    res = encode(str(src), qp=args.qp, cnnif=args.cnnif, cnnmc=args.cnnmc, models=models or None, **opts)
+    res = encode(str(src), qp=args.qp, cnnif=args.cnnif, cnnmc=args.cnnmc, models=models or None,
+                 postfilter=args.postfilter, **opts)
     res.save(out)
     if args.recon is not None:
         from PIL import Image
@@ -87,6 +94,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     print(f"{src.name}: {res.width}x{res.height} qp {res.qp}  {res.bits} bits  "
           f"{res.bpp:.4f} bpp  PSNR-Y {_fmt_db(res.psnr_y)}  PSNR-RGB {_fmt_db(res.psnr_rgb)}  "
           f"encode {res.seconds:.2f} s  -> {out}")
+    if res.postfilter is not None:
+        print(f"post-filter {res.postfilter['model_id']} (signalled in NNPFC/NNPFA SEI): PSNR-RGB "
+              f"{_fmt_db(res.psnr_rgb_unfiltered)} -> {_fmt_db(res.psnr_rgb)}  {res.postfilter['seconds']:.2f} s")
     return 0
 
 
@@ -95,7 +105,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
     src = Path(args.input)
     out = Path(args.output) if args.output is not None else Path(src.stem + ".png")
-    pic = decode_picture(src)
+    pf = False if args.no_postfilter else (args.postfilter if args.postfilter is not None else True)
+    pic = decode_picture(src, postfilter=False if out.suffix.lower() == ".yuv" else pf)
     if out.suffix.lower() == ".yuv":
         # Raw yuv420p10le: Y, Cb, Cr planes of little-endian 16-bit samples.
         import numpy as np
@@ -112,7 +123,12 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as e:  # unknown extension, unwritable path
             raise ValueError(f"cannot write {str(out)!r}: {e}") from e
         kind = "RGB"
-    print(f"{src.name}: {pic.width}x{pic.height} qp {pic.qp}  decode {pic.seconds:.3f} s  -> {out} ({kind})")
+    extra = ""
+    if pic.postfilter is not None:
+        extra = f"  post-filter {pic.postfilter['model_id']} {pic.postfilter['seconds']:.2f} s"
+    elif any(s["active"] for s in pic.postfilter_sei) and kind == "RGB":
+        extra = "  (post-filter in the stream not applied: --no-postfilter)"
+    print(f"{src.name}: {pic.width}x{pic.height} qp {pic.qp}  decode {pic.seconds:.3f} s{extra}  -> {out} ({kind})")
     return 0
 
 
@@ -163,9 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
+    e.add_argument("--no-sao", action="store_true", help="disable sample adaptive offset (SAO)")
+    e.add_argument("--no-alf", action="store_true", help="disable the adaptive loop filter (ALF, with CCALF)")
+    e.add_argument("--no-ccalf", action="store_true", help="disable cross-component ALF (CCALF)")
     e.add_argument("--chroma-qp-offset", type=int, help="pps_cb/cr_qp_offset, -12..12 (default 0)")
-    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s)")
+    e.add_argument("--cnnif", action="store_true", help="CNN in-loop filter (default model cnnif_s_int, the integer cnnif_s)")
     e.add_argument("--cnnmc", action="store_true", help="CNN MPM predictor (experimental; needs pyvtm's decoder)")
+    e.add_argument("--postfilter", metavar="NAME",
+                   help="post-filter of the decoded picture, signalled in the stream (H.274 NNPFC/NNPFA SEI): "
+                        "msgdn, msgdn_gan, a registry name (msgdn_s, ...) or a model file")
     e.add_argument("--model", action="append", metavar="TOOL=NAME",
                    help="model for a CNN tool, e.g. cnnif=cnnif or cnnif=path/model.pt (repeatable)")
     e.set_defaults(func=_cmd_encode)
@@ -176,9 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("input", help="input bitstream (.266, Annex B)")
     d.add_argument("-o", "--output", help="output: an image (.png, ...: RGB) or .yuv (raw yuv420p10le); "
                    "default <input name>.png in the current directory")
+    d.add_argument("--no-postfilter", action="store_true",
+                   help="do not apply the post-filter the stream activates (the standard decoder's picture)")
+    d.add_argument("--postfilter", metavar="NAME",
+                   help="apply this post-filter instead of the stream's (msgdn, msgdn_gan, name or model file)")
     d.set_defaults(func=_cmd_decode)
     # issue 4: train, export (CNN tools; pyvtm/utils/train.py, export.py)
-    t = sub.add_parser("train", help="train a CNN tool (cnnif | cnnmc) on data sets from pyvtm.utils.dataset")
+    t = sub.add_parser("train", help="train a CNN tool (cnnif | cnnmc) or the post-filter (msgdn | msgdn_gan) "
+                                     "on data sets from pyvtm.utils.dataset")
     t.set_defaults(func=_cmd_train)
     x = sub.add_parser("export", help="export a training checkpoint as a TorchScript model file")
     x.set_defaults(func=_cmd_export)

@@ -14,7 +14,9 @@ from typing import Optional
 __all__ = ["DEFAULT_MODELS", "resolve_model", "model_id", "find_model"]
 
 #: Registry names tried, in order, when a tool is switched on without a model.
-DEFAULT_MODELS = {"cnnif": ("cnnif_s", "cnnif"), "cnnmc": ("cnnmc",)}
+#: The integer models come first: they give the same picture on every CPU
+#: (pyvtm.models.intnet); the float ones do not.
+DEFAULT_MODELS = {"cnnif": ("cnnif_s_int", "cnnif_s", "cnnif"), "cnnmc": ("cnnmc_int", "cnnmc")}
 
 
 def resolve_model(kind: str, spec=None) -> Path:

@@ -23,16 +23,51 @@ __all__ = ["REGISTRY", "available", "path", "info", "load"]
 REGISTRY: Dict[str, Dict[str, object]] = {
     "cnnif_s": {
         "file": "cnnif_s.pt", "kind": "cnnif", "preset": "cnnif_s",
-        "summary": "CNN in-loop filter, 2 dense residual units x 32 maps, R'G'B' layout, QP input",
+        "summary": "CNN in-loop filter, 2 dense residual units x 32 maps, R'G'B' layout, QP input; float32: "
+                   "NOT reproducible across CPUs (kernel ISA, oneDNN, threads change its output)",
     },
     "cnnif": {
         "file": "cnnif.pt", "kind": "cnnif", "preset": "cnnif",
-        "summary": "CNN in-loop filter, 8 dense residual units x 64 maps, R'G'B' layout, QP input (fp16 weights)",
+        "summary": "CNN in-loop filter, 8 dense residual units x 64 maps, R'G'B' layout, QP input (fp16 weights); "
+                   "float32: NOT reproducible across CPUs",
+    },
+    "cnnif_s_int": {
+        "file": "cnnif_s_int.pt", "kind": "cnnif", "preset": "cnnif_s",
+        "summary": "cnnif_s as an integer network (int8 weights, int16 activations, exact float64 convolutions, "
+                   "int64 requantisation; quantisation-aware fine-tuned): the same picture on every CPU, any "
+                   "kernel ISA or thread count; the default CNNIF",
+    },
+    "cnnmc_int": {
+        "file": "cnnmc_int.pt", "kind": "cnnmc", "preset": "cnnmc",
+        "summary": "cnnmc as an integer network with integer logits and an exact integer softmax: the same MPM "
+                   "lists on every CPU; the default CNNMC (still experimental, see docs/cnn_tools.md)",
     },
     "cnnmc": {
         "file": "cnnmc.pt", "kind": "cnnmc", "preset": "cnnmc",
-        "summary": "CNN MPM predictor (67 mode probabilities per 4x4 unit of a 128x128 CTU); experimental: "
+        "summary": "CNN MPM predictor (67 mode probabilities per 4x4 unit of a 128x128 CTU), float32: NOT "
+                   "reproducible across CPUs (a stream may not parse on another CPU); experimental: "
                    "below the standard MPM list on Kodak (top-6 50.4% vs 76.9%), see docs/cnn_tools.md",
+    },
+    # post-filters (pyvtm.models.msgdn, docs/msgdn.md): RGB in/out, slice QP plane
+    "msgdn_s": {
+        "file": "msgdn_s.pt", "kind": "postfilter", "preset": "msgdn_s",
+        "summary": "MSGDN post-filter, small preset (channels 32/32/16, 2 RDBs x 4 layers, fp16 weights); "
+                   "UNDERTRAINED placeholder (221 CPU steps): Kodak 0.15 bpp PSNR-RGB -0.001 dB, i.e. about "
+                   "the identity; retrain (docs/msgdn.md)",
+    },
+    "msgdn": {
+        "file": "msgdn.pt", "kind": "postfilter", "preset": "msgdn",
+        "summary": "MSGDN post-filter, published size (channels 128/128/64, 4 RDBs x 8 layers), L1 then MSE "
+                   "(needs a GPU training run; not shipped yet)",
+    },
+    "msgdn_gan": {
+        "file": "msgdn_gan.pt", "kind": "postfilter", "preset": "msgdn",
+        "summary": "MSGDN-GAN post-filter (generator of a relativistic average GAN fine-tuned from msgdn; "
+                   "not shipped yet)",
+    },
+    "msgdn_s_gan": {
+        "file": "msgdn_s_gan.pt", "kind": "postfilter", "preset": "msgdn_s",
+        "summary": "MSGDN-GAN post-filter, small preset (fine-tuned from msgdn_s)",
     },
 }
 

@@ -143,7 +143,7 @@ def test_deterministic(kodak_rgb):
 
 
 @pytest.mark.parametrize("opts", [dict(rdo_split=False), dict(rdoq=False), dict(deblocking=False),
-                                  dict(min_cu_log2=3), dict(intra_rd_candidates=1),
+                                  dict(min_cu_log2=3), dict(intra_rd_candidates=1), dict(sao=False),
                                   dict(rdo_split=False, rdoq=False, deblocking=False)])
 def test_coding_options(conformance, opts):
     conformance(smooth_img(72, 104), 32, **opts)
@@ -159,6 +159,73 @@ TOOL_MATRIX = ([("medium", m, d, c) for m in (True, False) for d in (True, False
 def test_tool_matrix(conformance, kodak_rgb, preset, mtt, dual_tree, cclm):
     img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
     conformance(img, 32, preset=preset, mtt=mtt, dual_tree=dual_tree, cclm=cclm)
+
+
+# Residual tools of the quantiser (dependent quantisation, sign data hiding)
+# forced on / off at each preset, through FFmpeg; the decoder's syntax counts
+# show the tool is really in the stream.
+RESIDUAL_TOOL_MATRIX = ([(p, True, False) for p in ("fast", "medium", "slow")]
+                        + [(p, False, False) for p in ("fast", "medium", "slow")]
+                        + [(p, False, True) for p in ("fast", "medium", "slow")])
+
+
+@pytest.mark.parametrize("preset,dep_quant,sign_hiding", RESIDUAL_TOOL_MATRIX)
+@pytest.mark.parametrize("qp", [22, 37])
+def test_residual_tool_matrix(conformance, kodak_rgb, preset, dep_quant, sign_hiding, qp):
+    import pyvtm
+
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    res = conformance(img, qp, preset=preset, dep_quant=dep_quant, sign_hiding=sign_hiding)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["dep_quant"] == dep_quant
+    assert syn["sign_hiding"] == sign_hiding
+    assert (syn["hidden_signs"] > 0) == sign_hiding, syn["hidden_signs"]
+
+
+@pytest.mark.parametrize("dep_quant,sign_hiding", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("h,w,qp", [(51, 77, 27), (24, 40, 32), (16, 1024, 37)])
+def test_residual_tools_odd_sizes(conformance, dep_quant, sign_hiding, h, w, qp):
+    import pyvtm
+
+    res = conformance(smooth_img(h, w), qp, dep_quant=dep_quant, sign_hiding=sign_hiding)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["dep_quant"] == dep_quant
+    assert syn["sign_hiding"] == (sign_hiding and not dep_quant)
+
+
+# Transform tools (issue 9): MTS and LFNST alone and together, per preset and
+# tree type (fast / medium: implicit MTS, slow: explicit mts_idx), through FFmpeg.
+TRANSFORM_TOOL_MATRIX = [("medium", True, True, False), ("medium", True, False, True), ("medium", True, True, True),
+                         ("medium", False, True, True), ("fast", True, True, True), ("slow", True, True, True),
+                         ("slow", False, True, True)]
+
+
+@pytest.mark.parametrize("preset,dual_tree,mts,lfnst", TRANSFORM_TOOL_MATRIX)
+def test_transform_tool_matrix(conformance, kodak_rgb, preset, dual_tree, mts, lfnst):
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    conformance(img, 27, preset=preset, dual_tree=dual_tree, mts=mts, lfnst=lfnst)
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+def test_transform_tools_odd_sizes(conformance, h, w):
+    conformance(rng_img(h, w, seed=9), 27, mts=True, lfnst=True, preset="slow")
+
+
+def test_every_transform_tool_index_through_ffmpeg(conformance, kodak_rgb):
+    """lfnst_idx 1 and 2 (luma and chroma-tree CUs) and mts_idx 1..4 occur in FFmpeg-checked streams."""
+    import pyvtm
+
+    lfnst, lfnst_chroma, mts = [0, 0], 0, [0, 0, 0, 0]
+    for n, qp, opts in [(5, 22, {"preset": "slow"}), (23, 27, {"preset": "slow", "dual_tree": False}),
+                        (15, 32, {})]:
+        img = kodak_rgb(n)[128:256, 192:448]
+        res = conformance(img, qp, mts=True, lfnst=True, **opts)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        lfnst = [a + b for a, b in zip(lfnst, syn["lfnst"])]
+        lfnst_chroma += syn["lfnst_chroma"]
+        mts = [a + b for a, b in zip(mts, syn["mts"])]
+    assert all(v > 0 for v in lfnst) and lfnst_chroma > 0, (lfnst, lfnst_chroma)
+    assert all(v > 0 for v in mts), mts
 
 
 def test_bad_preset():
@@ -260,3 +327,96 @@ def test_transform_skip_odd_sizes(conformance):
     for h, w in [(51, 77), (24, 40), (16, 1024)]:
         img = graphics_img(max(h, 40), max(w, 40), seed=h)[:h, :w]
         conformance(img, 27, transform_skip=True, bdpcm=True)
+
+
+def test_sao_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
+    """SAO band and edge offsets (luma and chroma) and merged CTBs occur in streams FFmpeg decodes bit-exactly;
+    ``sao=False`` codes none and gives another picture."""
+    import pyvtm
+
+    luma, chroma, merge = [0, 0, 0], [0, 0, 0], 0
+    for n, qp in [(1, 22), (1, 32), (2, 32), (15, 27)]:
+        img = kodak_rgb(n)[:256, :384]  # 384x256: 6 CTUs
+        res = conformance(img, qp)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        luma = [a + b for a, b in zip(luma, syn["sao_luma"])]
+        chroma = [a + b for a, b in zip(chroma, syn["sao_chroma"])]
+        merge += syn["sao_merge"]
+    assert luma[1] > 0 and luma[2] > 0, luma
+    assert chroma[1] + chroma[2] > 0, chroma
+    assert merge > 0
+    img = kodak_rgb(1)[128:384, 128:512]
+    on, off = conformance(img, 22), conformance(img, 22, sao=False)
+    syn = pyvtm.decode_picture(off.bitstream).syntax
+    assert syn["sao_luma"][1:] == (0, 0) and syn["sao_chroma"][1:] == (0, 0)
+    assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])
+
+
+# Chroma QP mapping table and joint Cb-Cr residual coding (issue 9), alone and
+# together, with the coding-tree variants and PPS chroma QP offsets that
+# change the chroma QPs (Qp'Cb/Cr/CbCr, the deblocking QpC) they interact with.
+CHROMA_MATRIX = ([("medium", j, t, True, 0) for j in (True, False) for t in (True, False)]
+                 + [("medium", True, True, False, 0), ("medium", True, True, True, 5),
+                    ("medium", True, True, False, -7), ("fast", True, True, True, 0), ("slow", True, True, True, -2)])
+
+
+@pytest.mark.parametrize("preset,joint_cbcr,chroma_qp_table,dual_tree,chroma_qp_offset", CHROMA_MATRIX)
+@pytest.mark.parametrize("qp", [22, 37])
+def test_chroma_tool_matrix(conformance, kodak_rgb, qp, preset, joint_cbcr, chroma_qp_table, dual_tree,
+                            chroma_qp_offset):
+    img = kodak_rgb(5)[100:196, 300:428]  # 128x96, colourful
+    conformance(img, qp, preset=preset, joint_cbcr=joint_cbcr, chroma_qp_table=chroma_qp_table,
+                dual_tree=dual_tree, chroma_qp_offset=chroma_qp_offset)
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+def test_chroma_tools_odd_sizes(conformance, h, w):
+    conformance(smooth_img(h, w), 27, joint_cbcr=True, chroma_qp_table=True, chroma_qp_offset=3)
+
+
+def test_joint_cbcr_modes_through_ffmpeg(conformance, kodak_rgb):
+    """Every TuCResMode (1: coded as Cb, 2: both from Cb, 3: coded as Cr) occurs in streams FFmpeg decodes bit-exactly."""
+    import pyvtm
+
+    modes = [0, 0, 0]
+    for n, qp, opts in [(5, 22, {}), (5, 27, {"dual_tree": False}), (23, 27, {"chroma_qp_offset": -3}),
+                        (15, 32, {"preset": "slow"})]:
+        img = kodak_rgb(n)[96:288, 128:384]
+        res = conformance(img, qp, joint_cbcr=True, chroma_qp_table=True, **opts)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        modes = [a + b for a, b in zip(modes, syn["joint_cbcr"])]
+    assert all(v > 0 for v in modes), modes
+    # Without the tool no TU is joint.
+    res = conformance(kodak_rgb(5)[96:288, 128:384], 22, joint_cbcr=False)
+    assert tuple(pyvtm.decode_picture(res.bitstream).syntax["joint_cbcr"]) == (0, 0, 0)
+
+
+def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
+    """ALF on luma (fixed and APS filter sets), chroma ALF (Cb and Cr, alternative filters) and CCALF (Cb and Cr)
+    occur in streams FFmpeg decodes bit-exactly, also on pictures whose last CTU row / column is cut;
+    ``alf=False`` codes no ALF and gives another picture, ``ccalf=False`` keeps ALF without CCALF."""
+    import pyvtm
+
+    fixed = aps = alt = 0
+    chroma, cc = [0, 0], [0, 0]
+    for n, qp in [(1, 22), (1, 27), (5, 22), (5, 27)]:
+        img = kodak_rgb(n)[:256, :384]  # 384x256: 6 CTUs
+        res = conformance(img, qp)
+        syn = pyvtm.decode_picture(res.bitstream).syntax
+        fixed += syn["alf_luma"][0]
+        aps += syn["alf_luma"][1]
+        chroma = [a + b for a, b in zip(chroma, syn["alf_chroma"])]
+        cc = [a + b for a, b in zip(cc, syn["ccalf"])]
+        alt += syn["alf_chroma_alt"]
+    assert fixed > 0 and aps > 0, (fixed, aps)
+    assert chroma[0] > 0 and chroma[1] > 0 and alt > 0, (chroma, alt)
+    assert cc[0] > 0 and cc[1] > 0, cc
+    for crop, qp in [((200, 768), 27), ((51, 77), 32), ((24, 40), 27)]:
+        conformance(kodak_rgb(1)[: crop[0], : crop[1]], qp)
+    img = kodak_rgb(1)[:256, :384]
+    on, off, no_cc = conformance(img, 27), conformance(img, 27, alf=False), conformance(img, 27, ccalf=False)
+    syn = pyvtm.decode_picture(off.bitstream).syntax
+    assert syn["alf_luma"] == (0, 0) and syn["alf_chroma"] == (0, 0) and syn["ccalf"] == (0, 0)
+    syn = pyvtm.decode_picture(no_cc.bitstream).syntax
+    assert syn["ccalf"] == (0, 0) and syn["alf_luma"][1] > 0
+    assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])

@@ -223,6 +223,13 @@ def _encode_job(task: dict) -> dict:
         "psnr_cb": psnr(planes[1], rec[1], 1023.0), "psnr_cr": psnr(planes[2], rec[2], 1023.0),
         "seconds": res.seconds,
     }
+    if res.postfilter is not None:
+        # the metrics of the post-filtered picture (RGB); the YCbCr ones from its conversion
+        fplanes = rgb_to_ycbcr(res.recon_rgb)
+        record.update({"psnr_y": psnr(planes[0], fplanes[0], 1023.0), "psnr_ycbcr": psnr_ycbcr(planes, fplanes, 1023.0),
+                       "psnr_cb": psnr(planes[1], fplanes[1], 1023.0), "psnr_cr": psnr(planes[2], fplanes[2], 1023.0),
+                       "psnr_rgb_unfiltered": float(res.psnr_rgb_unfiltered), "postfilter": res.postfilter["model_id"],
+                       "postfilter_seconds": res.postfilter["seconds"]})
     return {**record, "bitstream": bytes(res.bitstream)}
 
 
@@ -723,15 +730,21 @@ def add_parser(sub) -> None:
     a.add_argument("--step", type=int, default=3, help="coarse QP step of the selection method (default 3)")
     a.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="encoder option passed to pyvtm.encode (repeatable), e.g. --opt rdoq=0")
+    a.add_argument("--postfilter", metavar="NAME",
+                   help="post-filter signalled in the streams (msgdn, msgdn_gan, ...): the PSNR-RGB optimised and "
+                        "reported is the post-filtered picture's, the rate includes the SEI")
     a.set_defaults(func=run_cli)
 
 
 def run_cli(args) -> int:
     from .runner import parse_options
 
+    opts = parse_options(args.opt)
+    if args.postfilter:
+        opts["postfilter"] = args.postfilter
     with engine_from_args(args) as eng:
         res = allocate(args.dir, args.target_bpp, metric=args.metric, method=args.method, qps=args.qps,
-                       out=args.out, resume=args.resume, options=parse_options(args.opt),
+                       out=args.out, resume=args.resume, options=opts,
                        step=args.step, cache_dir=args.cache, engine=eng)
     print(summary_text(res))
     out = Path(args.out)

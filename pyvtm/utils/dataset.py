@@ -293,6 +293,7 @@ class _IfTask:
     size: int
     qps: tuple
     src: Any = None  # the engine's handle of the image (path or object-store reference)
+    rgb: bool = False  # also return the original RGB crop (post-filter training, pyvtm.models.msgdn)
 
 
 def _cnnif_task(t: _IfTask):
@@ -306,6 +307,8 @@ def _cnnif_task(t: _IfTask):
         res = pyvtm.encode(planes, qp=int(qp))
         recs.append(tuple(np.asarray(p, dtype=np.uint16) for p in res.recon_ycbcr))
         stats.append((res.bpp, res.psnr_y))
+    if t.rgb:
+        return planes, recs, stats, np.ascontiguousarray(rgb)
     return planes, recs, stats
 
 
@@ -313,7 +316,7 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
                         crop: int = 256, crops_per_image: int = 2, qps_per_crop: int = 1,
                         seed: int = 0, workers: Optional[int] = None, progress: bool = True,
                         jobs: Optional[int] = None, engine=None, cache=None, resume: bool = False,
-                        failures: Optional[list] = None) -> Path:
+                        failures: Optional[list] = None, store_rgb: bool = False) -> Path:
     """Build a CNNIF training set (see the module docstring).
 
     ``images``: image paths (use :func:`list_images`). Each gets
@@ -324,7 +327,9 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
     ``psnr_y`` per sample, ``crop_image``/``crop_pos`` per crop and the image
     names in the metadata. ``jobs``/``engine``/``cache``/``resume``: see the
     module docstring (``workers`` is the former name of ``jobs``); ``failures``:
-    a list that gets a record per task that failed for good.
+    a list that gets a record per task that failed for good. ``store_rgb``:
+    also keep the original RGB crop (``orig_rgb``, uint8 (N, crop, crop, 3)),
+    the target of the RGB post-filter (:mod:`pyvtm.models.msgdn`).
     """
     if crop % 8:
         raise ValueError("crop must be a multiple of 8")
@@ -338,7 +343,7 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
         with Image.open(p) as im:
             w, h = im.size
         for (y0, x0) in _crop_positions(h, w, crop, crops_per_image, rng):
-            tasks.append(_IfTask(p, y0, x0, crop, ()))
+            tasks.append(_IfTask(p, y0, x0, crop, (), rgb=store_rgb))
             crop_image.append(i)
     if not tasks:
         raise ValueError(f"no image is at least {crop}x{crop}")
@@ -357,6 +362,8 @@ def build_cnnif_dataset(images: Sequence, out, *, qps: Sequence[int] = tuple(ran
         arrays[f"orig_{name}"] = np.stack([r[0][c] for r in results]).astype(np.uint16)
         arrays[f"diff_{name}"] = np.stack([rec[c].astype(np.int32) - r[0][c].astype(np.int32)
                                            for r in results for rec in r[1]]).astype(np.int16)
+    if store_rgb:
+        arrays["orig_rgb"] = np.stack([r[3] for r in results]).astype(np.uint8)
     arrays["crop_index"] = np.repeat(np.arange(n_crop, dtype=np.int32), qps_per_crop)
     arrays["qp"] = qlist.reshape(-1).astype(np.uint8)
     arrays["bpp"] = np.array([s[0] for r in results for s in r[2]], dtype=np.float32)
@@ -602,6 +609,8 @@ def _add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--proxy", choices=["gradient"], default=None)
     p.add_argument("--store-bits", type=int, default=10, choices=[8, 10])
+    p.add_argument("--rgb", action="store_true",
+                   help="cnnif: also store the original RGB crops (training data of the msgdn post-filter)")
     p.add_argument("--cache", help="per-task cache folder (default OUT.cache)")
     p.add_argument("--workers", type=int, dest="workers", help=argparse.SUPPRESS)  # former name of --jobs
     add_engine_arguments(p, resume_help="reuse the finished tasks in the cache folder", jobs_help="encodes")
@@ -635,7 +644,7 @@ def run_cli(a) -> int:
         if a.kind == "cnnif":
             path = build_cnnif_dataset(imgs, out, qps=qps, crop=a.crop or 256,
                                        crops_per_image=a.crops_per_image or 2, qps_per_crop=a.qps_per_crop,
-                                       seed=a.seed, **kw)
+                                       seed=a.seed, store_rgb=a.rgb, **kw)
         elif a.kind == "cnnmc":
             path = build_cnnmc_dataset(imgs, out, qps=qps, crop=a.crop or 512,
                                        crops_per_image=a.crops_per_image or 1, seed=a.seed,

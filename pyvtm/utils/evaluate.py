@@ -224,6 +224,13 @@ def _codec_pyvtm(rgb, planes, qp, tmp, opts):
     dec = decode_vvc(res.bitstream, ry[0].shape[1], ry[0].shape[0])
     if not all(np.array_equal(a, b) for a, b in zip(dec, ry)):
         raise RuntimeError(f"pyvtm bitstream (qp {qp}) decodes differently from its reconstruction")
+    if res.postfilter is not None:
+        # FFmpeg ignores the post-filter SEI; the post-filter named in it is applied to FFmpeg's picture
+        from ..colour import ycbcr_to_rgb
+
+        h, w = rgb.shape[:2]
+        filt = pyvtm.postfilter(ycbcr_to_rgb(*dec), model=res.postfilter["path"], qp=int(qp))[:h, :w]
+        return res.bitstream, np.ascontiguousarray(filt), None, res.seconds + res.postfilter["seconds"]
     return res.bitstream, None, dec, res.seconds
 
 
@@ -680,6 +687,9 @@ def add_parser(sub) -> None:
     e.add_argument("--anchor", default="vvenc", help="BD-rate anchor (default vvenc)")
     e.add_argument("--pyvtm-opts", action="append", default=[], metavar="K=V[,K=V]",
                    help="extra pyvtm variant with these encoder options (repeatable)")
+    e.add_argument("--postfilter", action="append", default=[], metavar="NAME",
+                   help="extra pyvtm variant with this post-filter (msgdn, msgdn_gan, ...), repeatable; "
+                        "same as --pyvtm-opts postfilter=NAME")
     e.add_argument("--images", type=int, help="use only the first N images")
     e.add_argument("--at-bpp", type=float, default=0.15, help="report quality at this bpp (default 0.15)")
     e.add_argument("-o", "--out", default="pyvtm-eval", help="output folder (default ./pyvtm-eval)")
@@ -696,7 +706,7 @@ def run_cli(args) -> int:
         k, v = g.split("=", 1)
         grids[k.strip()] = _parse_grid(v)
     qps = [int(q) for q in _parse_grid(args.qps)] if args.qps else None
-    variants = [parse_options([o]) for o in args.pyvtm_opts]
+    variants = [parse_options([o]) for o in args.pyvtm_opts] + [{"postfilter": n} for n in args.postfilter]
     with engine_from_args(args) as eng:
         s = evaluate(args.dir, codecs, qps=qps, grids=grids, anchor=args.anchor, pyvtm_opts=variants,
                      out=args.out, resume=args.resume, images=args.images, at_bpp=args.at_bpp, engine=eng)

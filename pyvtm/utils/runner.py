@@ -163,7 +163,7 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
     Items may also be comma-separated (``"rdoq=0,deblocking=0"``).
     """
     out: dict[str, Any] = {}
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm", "dep_quant",
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm", "dep_quant",
                  "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table"}
     for item in items or ():
         for part in str(item).split(","):
@@ -177,6 +177,10 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
             val = _parse_value(v)
             if k in bool_opts and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
                 val = bool(val)
+            if k == "postfilter" and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
+                val = bool(val)  # postfilter=NAME | 1 (msgdn) | 0 (none)
+            if k == "postfilter" and val is False:
+                continue
             out[k] = val
     return out
 

@@ -50,8 +50,8 @@ from ..models.cnnif import CNNIFilter
 from ..models.cnnmc import CNNMCNet, NUM_MODES, cnn_ranking, hybrid_mpm_list, mpm_list_from_quantised, standard_mpm_list
 from .dataset import _Progress, load_dataset
 
-__all__ = ["train_cnnif", "train_cnnmc", "CnnifData", "CnnmcData", "evaluate_cnnif_crops",
-           "evaluate_cnnmc", "load_checkpoint", "psnr"]
+__all__ = ["train_cnnif", "train_cnnmc", "train_msgdn", "CnnifData", "CnnmcData", "MsgdnData",
+           "evaluate_cnnif_crops", "evaluate_cnnmc", "evaluate_msgdn_crops", "load_checkpoint", "psnr"]
 
 
 # ---------------------------------------------------------------------------
@@ -559,7 +559,9 @@ def evaluate_cnnmc(model, data: CnnmcData, max_ctus: int = 100000, batch: int = 
 
     was_training = model.training
     model.eval()
-    exp = CNNMCExport(model).eval()
+    # a module that already returns the quantised probabilities (the integer
+    # model, pyvtm.models.intnet.IntCNNMC) is used as it is
+    exp = model if getattr(model, "returns_quantised", False) else CNNMCExport(model).eval()
     n = min(len(data), max_ctus)
     hit1 = hit6 = std6 = std1 = hyb1 = hyb2 = total = 0
     std_bits = reo_bits = n_hit_np = 0
@@ -716,19 +718,302 @@ def cnnmc_from_checkpoint(ck) -> CNNMCNet:
 
 
 # ---------------------------------------------------------------------------
+# MSGDN post-filter (and MSGDN-GAN)
+
+class MsgdnData:
+    """(original RGB, decoded RGB, qp) samples of CNNIF data sets built with
+    ``--rgb`` (``orig_rgb``), as uint8 tensors (N, 3, H, W) on ``device``.
+    The decoded RGB is :func:`pyvtm.ycbcr_to_rgb` of the reconstruction: what
+    the post-filter sees at run time."""
+
+    def __init__(self, paths: Sequence, device="cpu", split: str = "all", val_every: int = 10):
+        from ..colour import ycbcr_to_rgb
+
+        recs, orgs, qps = [], [], []
+        self.crop = None
+        for p in paths:
+            a, meta = load_dataset(p)
+            if meta.get("kind") != "cnnif-dataset" or "orig_rgb" not in a:
+                raise ValueError(f"{p}: not a post-filter data set (build it with "
+                                 f"`pyvtm dataset cnnif --rgb ...`)")
+            val = _split_mask(a["crop_image"], val_every)[a["crop_index"]]
+            keep = {"all": np.ones_like(val), "train": ~val, "val": val}[split]
+            for i in np.flatnonzero(keep):
+                recs.append(ycbcr_to_rgb(a["rec_y"][i], a["rec_cb"][i], a["rec_cr"][i]))
+                orgs.append(a["orig_rgb"][a["crop_index"][i]])
+                qps.append(float(a["qp"][i]))
+            if self.crop is None:
+                self.crop = a["orig_rgb"].shape[1:3]
+            elif self.crop != a["orig_rgb"].shape[1:3]:
+                raise ValueError("all post-filter data sets must have the same crop size")
+        self.device = torch.device(device)
+        self.n = len(qps)
+
+        def t(lst):
+            if not lst:
+                return torch.zeros((0, 3, 1, 1), dtype=torch.uint8, device=self.device)
+            return torch.from_numpy(np.stack(lst)).permute(0, 3, 1, 2).contiguous().to(self.device)
+
+        self.rec, self.org = t(recs), t(orgs)
+        self.qp = torch.tensor(qps, dtype=torch.float32, device=self.device)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def sample(self, batch: int, patch: int, gen: torch.Generator):
+        """Random ``patch`` x ``patch`` patches with one random flip /
+        transposition per batch: rec, org float (B,3,p,p) in 0..255, qp (B,)."""
+        H, W = self.crop
+        if patch > H or patch > W:
+            raise ValueError(f"patch must be at most the crop size {self.crop}")
+        dev = self.device
+        idx = torch.randint(0, self.n, (batch,), generator=gen).to(dev)
+        py = torch.randint(0, H - patch + 1, (batch,), generator=gen).to(dev)
+        px = torch.randint(0, W - patch + 1, (batch,), generator=gen).to(dev)
+        aug = int(torch.randint(0, 8, (1,), generator=gen).item())
+        ar = torch.arange(patch, device=dev)
+        yy, xx = py[:, None] + ar, px[:, None] + ar
+        out = []
+        for src in (self.rec, self.org):
+            v = src[idx[:, None, None, None], torch.arange(3, device=dev)[None, :, None, None],
+                    yy[:, None, :, None], xx[:, None, None, :]].float()
+            if aug & 1:
+                v = v.flip(3)
+            if aug & 2:
+                v = v.flip(2)
+            if aug & 4:
+                v = v.transpose(2, 3)
+            out.append(v.contiguous())
+        return out[0], out[1], self.qp[idx]
+
+
+@torch.no_grad()
+def evaluate_msgdn_crops(model, data: MsgdnData, max_samples: int = 64, batch: int = 4) -> dict:
+    """Mean PSNR-RGB (peak 255) gain of the rounded filter output over the
+    decoded RGB on whole crops of ``data``; overall and per QP range."""
+    was = model.training
+    model.eval()
+    n = min(len(data), max_samples)
+    gains: List[float] = []
+    for s in range(0, n, batch):
+        sl = slice(s, min(n, s + batch))
+        rec, org = data.rec[sl].float(), data.org[sl].float()
+        out = torch.clamp(torch.floor(model(rec, data.qp[sl]) + 0.5), 0, 255)
+        gains += (psnr(out, org, 255.0) - psnr(rec, org, 255.0)).tolist()
+    if was:
+        model.train()
+    q = data.qp[:n].cpu().numpy()
+    res = {"gain_rgb": float(np.mean(gains)) if gains else 0.0, "n": n}
+    for lo, hi in ((27, 33), (34, 39), (40, 45), (46, 51)):
+        m = (q >= lo) & (q <= hi)
+        if m.any():
+            res[f"gain_rgb_qp{lo}-{hi}"] = float(np.mean(np.array(gains)[m]))
+    return res
+
+
+def msgdn_from_checkpoint(ck):
+    """The generator (:class:`MSGDNFilter`, eval mode) of an MSGDN / MSGDN-GAN checkpoint."""
+    from ..models.msgdn import MSGDNFilter
+
+    if not isinstance(ck, dict):
+        ck = load_checkpoint(ck)
+    mc = ck["model_config"]
+    m = MSGDNFilter(mc["preset"], qp_input=mc["qp_input"], channels=mc["channels"], growth=mc["growth"],
+                    rdbs=mc["rdbs"], layers=mc["layers"], window=mc["window"])
+    m.load_state_dict(ck["model"])
+    return m.eval()
+
+
+def train_msgdn(data_paths: Sequence, out_dir, *, preset: str = "msgdn_s", gan: bool = False,
+                init=None, vgg=None, vgg_module=None, disc_base: int = 64, qp_input: bool = True,
+                model_config: Optional[dict] = None,
+                steps: Optional[int] = None, minutes: Optional[float] = None, batch: int = 16,
+                patch: int = 96, lr: Optional[float] = None, l1_fraction: float = 0.6, warmup: int = 100,
+                w_adv: float = 0.01, w_perc: float = 1e-4, device: str = "auto", val_every: int = 10,
+                eval_every: int = 500, ckpt_every: int = 200, seed: int = 0, resume: bool = False,
+                progress: bool = True, log_every: int = 50, echo: bool = True) -> dict:
+    """Train the MSGDN post-filter; returns the final checkpoint (``out_dir/last.pt``).
+
+    ``gan=False`` (``pyvtm train msgdn``): L1 loss for the first
+    ``l1_fraction`` of the run, then MSE (on RGB / 255), Adam, warm-up +
+    cosine decay. ``gan=True`` (``pyvtm train msgdn_gan``): fine-tune the
+    generator from ``init`` (an MSGDN checkpoint, normally the MSE one) with
+    ``L1 + w_adv * L_adv + w_perc * L_perceptual`` (0.01 and 1e-4), L_adv the
+    symmetric relativistic average loss (:func:`ragan_g_loss`) against a
+    :class:`~pyvtm.models.msgdn.Discriminator` trained with
+    :func:`ragan_d_loss`; L_perceptual the MSE of VGG-19 conv5_4 features
+    (before ReLU) with the weights of ``vgg`` (a torchvision state_dict
+    file). Without ``vgg`` (and no ``vgg_module``) the perceptual term is left
+    out, which the log says (``"perceptual": "off"``). Checkpoints, resume
+    and ``torchrun`` DDP as :func:`train_cnnif`.
+    """
+    from ..models.msgdn import Discriminator, MSGDNFilter, load_vgg19_features, ragan_d_loss, ragan_g_loss
+
+    kind = "msgdn_gan" if gan else "msgdn"
+    dev = _device(device)
+    dist = _Dist(dev)
+    echo = echo and dist.main
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "last.pt"
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(dist.seed(seed))
+    lr = lr if lr is not None else (1e-4 if gan else 1e-3)
+    model = MSGDNFilter(preset, qp_input=qp_input, **(model_config or {}))
+    init_info = None
+    if init is not None:
+        ick = load_checkpoint(init)
+        if ick.get("kind") not in ("msgdn", "msgdn_gan"):
+            raise ValueError(f"{init}: not an MSGDN checkpoint (kind {ick.get('kind')!r})")
+        model = msgdn_from_checkpoint(ick).train()
+        preset = model.preset
+        init_info = {"path": str(init), "kind": ick.get("kind"), "step": ick.get("step")}
+    model = model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    disc = d_opt = None
+    perceptual = None
+    if gan:
+        disc = Discriminator(disc_base).to(dev)
+        d_opt = torch.optim.Adam(disc.parameters(), lr=lr)
+        if vgg_module is not None:
+            perceptual = vgg_module.to(dev).eval()
+        elif vgg is not None:
+            perceptual = load_vgg19_features(vgg).to(dev).eval()
+    step, history, train_seconds = 0, [], 0.0
+    cfg = {"preset": preset, "gan": gan, "qp_input": qp_input, "batch": batch, "patch": patch, "lr": lr,
+           "l1_fraction": l1_fraction, "warmup": warmup, "seed": seed, "data": [str(p) for p in data_paths],
+           "val_every": val_every, "init": init_info, "w_adv": w_adv, "w_perc": w_perc if perceptual else 0.0,
+           "vgg": str(vgg) if vgg is not None else ("module" if vgg_module is not None else None)}
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        if ck.get("kind") != kind:
+            raise ValueError(f"{ckpt_path} is not a {kind} checkpoint (kind {ck.get('kind')!r})")
+        model = msgdn_from_checkpoint(ck).train().to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt.load_state_dict(ck["optimizer"])
+        if gan:
+            disc.load_state_dict(ck["discriminator"])
+            d_opt.load_state_dict(ck["d_optimizer"])
+        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
+        _restore_rng(ck, gen, dist, seed)
+        cfg = ck["train_config"]
+        if steps is None and minutes is None:
+            steps = ck.get("total_steps")
+        if dist.main:
+            _log(out_dir, {"event": "resume", "step": step}, echo)
+    if dist.main and step == 0:
+        _log(out_dir, {"event": "start", "kind": kind, "preset": preset, "parameters": model.parameter_count(),
+                       "kmac_per_pixel": round(model.kmac_per_pixel(), 2),
+                       **({"perceptual": "on (VGG-19 conv5_4)" if perceptual is not None else
+                           "off: no VGG-19 weights given (--vgg FILE); training with L1 + adversarial only"}
+                          if gan else {})}, echo)
+    net, model = model, dist.wrap(model, dev)
+    dnet = disc
+    if gan:
+        disc = dist.wrap(disc, dev)
+    local_batch = dist.local_batch(batch)
+    data = MsgdnData(data_paths, dev, "train", val_every)
+    val = MsgdnData(data_paths, dev, "val", val_every) if val_every > 0 else None
+    if val is not None and len(val) == 0:
+        val = None
+    budget = _Budget(steps, minutes, step, calib=20, skip=5)
+    model.train()
+    t_start = time.time()
+
+    def checkpoint(total: int, final: bool = False) -> dict:
+        rngs = dist.gather(_rng_state(gen))
+        ck = {"kind": kind, "model_config": net.config(), "model": net.state_dict(),
+              "optimizer": opt.state_dict(), "step": step, "total_steps": total, "history": history,
+              "rng": rngs[0], "train_config": cfg, "train_seconds": train_seconds + time.time() - t_start,
+              "data_samples": len(data), "device": str(dev), "torch": torch.__version__}
+        if gan:
+            ck["discriminator"] = dnet.state_dict()
+            ck["d_optimizer"] = d_opt.state_dict()
+        if dist.on:
+            ck["rng_ranks"] = rngs
+            ck["ddp"] = {"world_size": dist.world, "batch_per_rank": local_batch,
+                         "param_checksums": dist.gather(_param_checksum(net)) if final else None}
+        if dist.main:
+            _save(ckpt_path, ck)
+        return ck
+
+    bar = _Progress(steps or 0, f"train {kind} {preset}", progress and steps is not None and not echo and dist.main)
+    while True:
+        done, total, prog = dist.sync_budget(budget, step)
+        if done:
+            break
+        for grp in opt.param_groups:
+            grp["lr"] = _lr_at(step, total, lr, warmup, prog)
+        rec, org, qp = data.sample(local_batch, patch, gen)
+        out = model(rec, qp)
+        d = (out - org) / 255.0
+        rec_log: Dict[str, float] = {}
+        if not gan:
+            use_l1 = step < l1_fraction * total and (prog is None or prog < l1_fraction)
+            loss = d.abs().mean() if use_l1 else (d * d).mean()
+            rec_log["kind"] = "l1" if use_l1 else "mse"
+        else:
+            fake, real = out / 255.0, org / 255.0
+            # discriminator step (generator output detached)
+            for grp in d_opt.param_groups:
+                grp["lr"] = opt.param_groups[0]["lr"]
+            d_loss = ragan_d_loss(disc(real), disc(fake.detach()))
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+            l1 = d.abs().mean()
+            adv = ragan_g_loss(disc(real).detach(), disc(fake))
+            loss = l1 + w_adv * adv
+            rec_log.update({"l1": float(l1.detach()), "adv": float(adv.detach()), "d_loss": float(d_loss.detach())})
+            if perceptual is not None:
+                perc = F.mse_loss(perceptual(fake), perceptual(real).detach())
+                loss = loss + w_perc * perc
+                rec_log["perc"] = float(perc.detach())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        bar.update()
+        if (step % log_every == 0 or step == 1) and dist.main:
+            _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()), **rec_log,
+                           "lr": opt.param_groups[0]["lr"], "sec": round(time.time() - t_start, 1)}, echo)
+        if val is not None and eval_every and step % eval_every == 0 and dist.main:
+            ev = evaluate_msgdn_crops(net, val, max_samples=16)
+            history.append({"step": step, **ev})
+            _log(out_dir, {"step": step, **ev}, echo)
+        if ckpt_every and step % ckpt_every == 0:
+            checkpoint(total)
+    bar.close()
+    if val is not None and dist.main:
+        ev = evaluate_msgdn_crops(net, val)
+        history.append({"step": step, "final": True, **ev})
+        _log(out_dir, {"step": step, "final": True, **ev}, echo)
+    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
+    dist.close()
+    return ck
+
+
+# ---------------------------------------------------------------------------
 # command line (used by pyvtm.cli)
 
 def add_train_arguments(p) -> None:
-    p.add_argument("tool", choices=["cnnif", "cnnmc"], help="which network to train")
+    p.add_argument("tool", choices=["cnnif", "cnnmc", "msgdn", "msgdn_gan"],
+                   help="which network to train (msgdn_gan: GAN fine-tune of an msgdn checkpoint, --init)")
     p.add_argument("data", nargs="+", help="data set files from pyvtm.utils.dataset")
     p.add_argument("-o", "--out", required=True, help="output folder (checkpoint last.pt, log.jsonl)")
-    p.add_argument("--preset", default=None, help="cnnif | cnnif_s (cnnif tool; default cnnif_s)")
+    p.add_argument("--preset", default=None, help="cnnif | cnnif_s (cnnif tool; default cnnif_s); "
+                   "msgdn | msgdn_s (msgdn tools; default msgdn_s)")
     p.add_argument("--layout", default="rgb", choices=["rgb", "yuv444", "yuv420"])
     p.add_argument("--no-qp-input", action="store_true", help="CNNIF without the QP plane")
     p.add_argument("--steps", type=int)
     p.add_argument("--minutes", type=float)
     p.add_argument("--batch", type=int)
-    p.add_argument("--patch", type=int, default=128)
+    p.add_argument("--patch", type=int, default=None, help="patch size (default 128; msgdn 96)")
+    p.add_argument("--init", help="msgdn/msgdn_gan: start from this checkpoint (msgdn_gan: the MSE model)")
+    p.add_argument("--vgg", help="msgdn_gan: VGG-19 weights (torchvision state_dict file, e.g. vgg19-dcbb9e9d.pth) "
+                                 "for the perceptual loss; without it the perceptual term is off")
+    p.add_argument("--l1-fraction", type=float, default=None, help="share of the steps trained with L1 before MSE")
     p.add_argument("--lr", type=float)
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--val-every", type=int, default=10, help="every n-th image is held out (0: none)")
@@ -741,10 +1026,21 @@ def add_train_arguments(p) -> None:
 def run_train_command(a) -> int:
     if a.steps is None and a.minutes is None and not a.resume:
         raise ValueError("give --steps and/or --minutes")
-    if a.tool == "cnnif":
+    if a.tool in ("msgdn", "msgdn_gan"):
+        gan = a.tool == "msgdn_gan"
+        if gan and not a.init and not a.resume:
+            print("warning: msgdn_gan without --init trains the generator from scratch "
+                  "(normally it fine-tunes the MSE model)", file=sys.stderr)
+        ck = train_msgdn(a.data, a.out, preset=a.preset or "msgdn_s", gan=gan, init=a.init, vgg=a.vgg,
+                         qp_input=not a.no_qp_input, steps=a.steps, minutes=a.minutes, batch=a.batch or 16,
+                         patch=a.patch or 96, lr=a.lr, device=a.device,
+                         l1_fraction=a.l1_fraction if a.l1_fraction is not None else 0.6,
+                         val_every=a.val_every, eval_every=a.eval_every, ckpt_every=a.ckpt_every,
+                         seed=a.seed, resume=a.resume)
+    elif a.tool == "cnnif":
         ck = train_cnnif(a.data, a.out, preset=a.preset or "cnnif_s", layout=a.layout,
                          qp_input=not a.no_qp_input, steps=a.steps, minutes=a.minutes,
-                         batch=a.batch or 16, patch=a.patch, lr=a.lr or 1e-3, device=a.device,
+                         batch=a.batch or 16, patch=a.patch or 128, lr=a.lr or 1e-3, device=a.device,
                          val_every=a.val_every, eval_every=a.eval_every, ckpt_every=a.ckpt_every,
                          seed=a.seed, resume=a.resume)
     else:

@@ -392,7 +392,16 @@ SquareHashes square_hashes() {
           w.rbsp_trailing_bits();
           for (uint8_t b : w.bytes()) hb.add(b);
           he.add(e.frac_bits());
-          for (int i = 0; i < pyvtm::CTX_MTT_SPLIT_CU_VERTICAL_FLAG; i++) he.add(c2.m[i].state());
+          // In the context order of the hash's origin: sig_coeff_flag luma
+          // then chroma of the QState 0/1 set; the sets of dependent
+          // quantisation's QState 2/3 (unused here) are left out.
+          for (int i = 0; i < pyvtm::CTX_MTT_SPLIT_CU_VERTICAL_FLAG; i++) {
+            const int k = i - pyvtm::CTX_SIG_COEFF_FLAG;
+            if (k >= 12 && k < 60) continue;
+            he.add(c2.m[i].state());
+            if (k == 11)
+              for (int j = 36; j < 44; j++) he.add(c2.m[pyvtm::CTX_SIG_COEFF_FLAG + j].state());
+          }
         }
       }
     }

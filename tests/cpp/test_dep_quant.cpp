@@ -1,0 +1,318 @@
+// Dependent quantisation (DQ) and sign data hiding (SDH):
+//  (1) residual_coding() write -> read round trips under DQ and SDH for every
+//      TB size 4..64 x 4..64, luma and chroma, sparse and dense blocks (the
+//      dense ones run out of regular bins, so dec_abs_level with the
+//      QState-dependent ZeroPos is exercised), with levels made valid by a
+//      transcription of the QState machine / the parity rule;
+//  (2) the writer refuses levels that DQ or SDH cannot represent;
+//  (3) dequantize() against a direct transcription of 8.7.3;
+//  (4) encode -> decode round trips with each tool forced on (records equal,
+//      decoded picture == encoder reconstruction, the slice flags set, the
+//      tool visibly used: odd TransCoeffLevel values under DQ, hidden signs
+//      under SDH), and DQ / SDH / off streams differ.
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cabac.h"
+#include "codec_internal.h"
+#include "coding_tree.h"
+#include "quant.h"
+#include "syntax.h"
+#include "tables.h"
+#include "test_support.h"
+
+using namespace pyvtm;
+using test_support::check;
+
+namespace {
+
+// 7.3.11.11 QStateTransTable, transcribed here independently of derive.h.
+const int kTrans[4][2] = {{0, 2}, {2, 0}, {1, 3}, {3, 1}};
+
+// Scan positions (x, y) of the coded region of a W x H TB in coding order
+// reversed: index 0 is the DC, the last index the bottom-right corner of the
+// zero-out region in diagonal subblock / diagonal coefficient order.
+std::vector<std::pair<int, int>> scan_positions(int log2w, int log2h) {
+  const int zw = std::min(log2w, 5), zh = std::min(log2h, 5);
+  const ScanPos *sb = diag_scan(zw - 2, zh - 2), *s4 = diag_scan(2, 2);
+  std::vector<std::pair<int, int>> v;
+  for (int i = 0; i < (1 << (zw + zh - 4)); i++)
+    for (int n = 0; n < 16; n++) v.push_back({(sb[i].x << 2) + s4[n].x, (sb[i].y << 2) + s4[n].y});
+  return v;
+}
+
+// Random TransCoeffLevel values of a TB: AbsLevels with the given density
+// and magnitude, mapped through the QState machine (DQ) or with every hidden
+// sign set by the parity rule (SDH).
+std::vector<int32_t> random_levels(std::mt19937 &rng, int log2w, int log2h, double density, int max_abs,
+                                   const ResidualCodingParams &p) {
+  const int w = 1 << log2w;
+  std::vector<int32_t> lv(size_t(1) << (log2w + log2h), 0);
+  const auto scan = scan_positions(log2w, log2h);
+  // A last position somewhere in the region, then AbsLevels below it.
+  const int last = int(rng() % scan.size());
+  std::vector<int> abs_level(scan.size(), 0), sign(scan.size(), 0);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int s = 0; s <= last; s++) {
+    if (s == last || u(rng) < density) {
+      const int big = u(rng) < 0.15 ? max_abs : 4;
+      abs_level[size_t(s)] = 1 + int(rng() % uint32_t(big));
+    }
+    sign[size_t(s)] = int(rng() & 1);
+  }
+  int qstate = 0;
+  for (int s = last; s >= 0; s--) {
+    const int k = abs_level[size_t(s)];
+    int t = k;
+    if (p.dep_quant && k) t = 2 * k - (qstate > 1 ? 1 : 0);
+    if (p.dep_quant) qstate = kTrans[qstate][k & 1];
+    lv[size_t(scan[size_t(s)].second) * w + scan[size_t(s)].first] = sign[size_t(s)] ? -t : t;
+  }
+  if (p.sign_hiding && !p.dep_quant) {
+    for (size_t sb = 0; sb * 16 < scan.size(); sb++) {
+      int first = -1, lastn = -1, sum = 0;
+      for (int n = 0; n < 16; n++) {
+        const auto &pos = scan[sb * 16 + size_t(n)];
+        const int a = std::abs(lv[size_t(pos.second) * w + pos.first]);
+        if (!a) continue;
+        if (first < 0) first = n;
+        lastn = n;
+        sum += a;
+      }
+      if (first >= 0 && lastn - first > 3) {
+        const auto &pos = scan[sb * 16 + size_t(first)];
+        int32_t &l = lv[size_t(pos.second) * w + pos.first];
+        l = (sum & 1) ? -std::abs(l) : std::abs(l);
+      }
+    }
+  }
+  return lv;
+}
+
+void residual_round_trips() {
+  std::mt19937 rng(9);
+  int tbs = 0, hidden = 0;
+  for (int mode = 0; mode < 3; mode++) {
+    ResidualCodingParams p;
+    p.dep_quant = mode == 1;
+    p.sign_hiding = mode == 2;
+    const char *mname = mode == 0 ? "plain" : mode == 1 ? "DQ" : "SDH";
+    for (int lw = 2; lw <= 6; lw++)
+      for (int lh = 2; lh <= 6; lh++)
+        for (int c_idx = 0; c_idx < 2; c_idx++) {
+          std::vector<std::vector<int32_t>> blocks;
+          for (int k = 0; k < 6; k++) {
+            const double density = k < 2 ? 0.15 : (k < 4 ? 0.6 : 1.0);
+            blocks.push_back(random_levels(rng, lw, lh, density, k == 5 ? 3000 : 40, p));
+            hidden += count_hidden_signs(blocks.back().data(), lw, lh, p);
+          }
+          ContextSet wc, rc;
+          wc.init(32);
+          rc.init(32);
+          CabacWriter w(false);
+          w.start();
+          std::vector<ResidualCodingInfo> wi(blocks.size());
+          for (size_t b = 0; b < blocks.size(); b++)
+            write_residual_coding(w, wc, blocks[b].data(), lw, lh, c_idx, p, &wi[b]);
+          w.encode_terminate(1);
+          w.rbsp_trailing_bits();
+          CabacReader r;
+          r.start(w.bytes().data(), w.bytes().size());
+          const std::string name = std::string(mname) + " " + std::to_string(1 << lw) + "x" + std::to_string(1 << lh) +
+                                   (c_idx ? " chroma" : " luma");
+          try {
+            for (size_t b = 0; b < blocks.size(); b++) {
+              std::vector<int32_t> got(blocks[b].size(), 12345);
+              ResidualCodingInfo ri;
+              read_residual_coding(r, rc, lw, lh, c_idx, got.data(), p, &ri);
+              check(got == blocks[b], name + ": block " + std::to_string(b) + " levels round trip");
+              check(ri.last_x == wi[b].last_x && ri.last_y == wi[b].last_y, name + ": last position");
+              tbs++;
+            }
+            check(r.decode_terminate() == 1, name + ": end of the CABAC stream");
+          } catch (const std::exception &e) {
+            check(false, name + ": reader threw: " + e.what());
+          }
+        }
+  }
+  check(tbs == 3 * 25 * 2 * 6, "all residual round trips ran");
+  check(hidden > 100, "SDH round trips hide signs");
+}
+
+void writer_refuses_invalid_levels() {
+  // DQ: the first level of the scan (the last position) is in QState 0,
+  // which has only even TransCoeffLevel values.
+  std::vector<int32_t> lv(16, 0);
+  lv[0] = 3;
+  ResidualCodingParams dq;
+  dq.dep_quant = true;
+  ContextSet cs;
+  cs.init(32);
+  bool threw = false;
+  try {
+    CabacWriter w(true);
+    w.start();
+    write_residual_coding(w, cs, lv.data(), 2, 2, 0, dq);
+  } catch (const std::invalid_argument &) {
+    threw = true;
+  }
+  check(threw, "DQ writer refuses an odd level in QState 0");
+  // SDH: levels 1 at scan positions 0 and 15 of a 4x4 (sum 2, even): the
+  // hidden sign (DC) must be positive.
+  const ScanPos *s4 = diag_scan(2, 2);
+  std::fill(lv.begin(), lv.end(), 0);
+  lv[size_t(s4[15].y) * 4 + s4[15].x] = 1;
+  lv[0] = -1;
+  ResidualCodingParams sdh;
+  sdh.sign_hiding = true;
+  threw = false;
+  try {
+    CabacWriter w(true);
+    w.start();
+    write_residual_coding(w, cs, lv.data(), 2, 2, 0, sdh);
+  } catch (const std::invalid_argument &) {
+    threw = true;
+  }
+  check(threw, "SDH writer refuses a hidden sign against the parity");
+  lv[0] = 1;
+  threw = false;
+  try {
+    CabacWriter w(true);
+    w.start();
+    write_residual_coding(w, cs, lv.data(), 2, 2, 0, sdh);
+  } catch (const std::invalid_argument &) {
+    threw = true;
+  }
+  check(!threw, "SDH writer accepts the parity-consistent sign");
+}
+
+// 8.7.3 (m = 16, no transform skip), written out from the text:
+//   rectNonTsFlag = (Log2(nTbW) + Log2(nTbH)) & 1
+//   bdShift = BitDepth + rectNonTsFlag + ((Log2(nTbW) + Log2(nTbH)) / 2) - 5 + sh_dep_quant_used_flag
+//   ls = (m * levelScale[rectNonTsFlag][(qP + dq) % 6]) << ((qP + dq) / 6)
+//   d = Clip3(CoeffMin, CoeffMax, (TransCoeffLevel * ls + (1 << (bdShift - 1))) >> bdShift)
+void dequantisation_formula() {
+  static const int level_scale[2][6] = {{40, 45, 51, 57, 64, 72}, {57, 64, 72, 80, 90, 102}};
+  std::mt19937 rng(3);
+  int checked = 0;
+  for (int dq = 0; dq < 2; dq++)
+    for (int lw = 2; lw <= 6; lw++)
+      for (int lh = 2; lh <= 6; lh++)
+        for (int qp = 0; qp <= 63 + 12; qp += 5) {
+          const int n = 1 << (lw + lh);
+          std::vector<int32_t> lv(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+          for (int i = 0; i < n; i++) {
+            const int r = int(rng() % 100);
+            lv[size_t(i)] = r < 50 ? 0 : (r < 90 ? int(rng() % 21) - 10 : int(rng() % 65535) - 32767);
+          }
+          dequantize(lv.data(), lw, lh, qp, 10, got.data(), dq != 0);
+          const int rect = (lw + lh) & 1;
+          const int bd_shift = 10 + rect + (lw + lh) / 2 - 5 + dq;
+          const long long ls = (16LL * level_scale[rect][(qp + dq) % 6]) << ((qp + dq) / 6);
+          bool ok = true;
+          for (int i = 0; i < n; i++) {
+            long long d = (lv[size_t(i)] * ls + (1LL << (bd_shift - 1))) >> bd_shift;
+            d = std::min(32767LL, std::max(-32768LL, d));
+            ok &= got[size_t(i)] == d;
+          }
+          check(ok, "8.7.3 dequantisation dq=" + std::to_string(dq) + " " + std::to_string(1 << lw) + "x" +
+                        std::to_string(1 << lh) + " qp " + std::to_string(qp));
+          checked++;
+        }
+  check(checked == 2 * 25 * 16, "all dequantisation cases ran");
+}
+
+struct Usage { int odd_levels = 0, levels = 0; };
+
+Usage encode_round_trip(const Picture &pic, const EncoderConfig &cfg, const std::string &name,
+                        std::vector<uint8_t> *bitstream = nullptr) {
+  Usage u;
+  std::vector<CtuRecord> er, dr;
+  try {
+    const EncodeResult e = encode_picture_records(pic, cfg, Hooks{}, &er);
+    const DecodeResult d = decode_bitstream_records(e.bitstream.data(), e.bitstream.size(), DecodeOptions(), Hooks{}, &dr);
+    check(test_support::same_picture(e.recon, d.picture), name + ": decoded picture == encoder reconstruction");
+    check(er.size() == dr.size(), name + ": record count");
+    for (size_t i = 0; i < er.size() && i < dr.size(); i++) {
+      const std::string diff = compare_records(er[i], dr[i]);
+      if (!diff.empty()) { check(false, name + ": CTU " + std::to_string(i) + ": " + diff); break; }
+    }
+    check(d.syntax.dep_quant == cfg.dep_quant, name + ": sh_dep_quant_used_flag");
+    check(d.syntax.sign_hiding == (cfg.sign_hiding && !cfg.dep_quant), name + ": sh_sign_data_hiding_used_flag");
+    if (cfg.sign_hiding && !cfg.dep_quant) check(d.syntax.hidden_signs > 0, name + ": signs are hidden");
+    else check(d.syntax.hidden_signs == 0, name + ": no hidden sign");
+    for (const CtuRecord &r : dr)
+      for (int32_t l : r.coeffs) {
+        u.levels += l != 0;
+        u.odd_levels += (l & 1) != 0;
+      }
+    if (bitstream) *bitstream = e.bitstream;
+  } catch (const std::exception &ex) {
+    check(false, name + ": threw: " + ex.what());
+  }
+  return u;
+}
+
+void encoder_round_trips() {
+  struct Case { int w, h, qp, preset; bool mtt, dual; };
+  const Case cases[] = {{192, 128, 22, 1, true, true},  {192, 128, 37, 1, true, true}, {128, 96, 27, 0, true, true},
+                        {128, 96, 32, 2, true, true},   {77, 51, 30, 1, true, true},   {40, 24, 32, 1, true, false},
+                        {1024, 16, 32, 0, true, true},  {96, 64, 27, 1, false, false}};
+  for (int tool = 0; tool < 2; tool++) {
+    Usage total;
+    for (const Case &c : cases) {
+      EncoderConfig cfg;
+      cfg.qp = c.qp;
+      cfg.preset = c.preset;
+      cfg.mtt = c.mtt;
+      cfg.dual_tree = c.dual;
+      cfg.cclm = true;
+      cfg.dep_quant = tool == 0;
+      cfg.sign_hiding = tool == 1;
+      const std::string name = std::string(tool == 0 ? "DQ" : "SDH") + " " + std::to_string(c.w) + "x" +
+                               std::to_string(c.h) + " qp" + std::to_string(c.qp) + " preset " + std::to_string(c.preset);
+      const Usage u = encode_round_trip(test_support::test_picture(c.w, c.h, c.qp + c.w), cfg, name);
+      total.levels += u.levels;
+      total.odd_levels += u.odd_levels;
+    }
+    check(total.levels > 0, "levels are coded");
+    // Under DQ odd TransCoeffLevel values come from QState 2/3 only; both
+    // quantisers are used.
+    if (tool == 0) check(total.odd_levels > total.levels / 10 && total.odd_levels < total.levels, "DQ uses both quantisers");
+  }
+  // Both tools on: DQ wins, no sign is hidden; the three streams differ.
+  EncoderConfig cfg;
+  cfg.qp = 30;
+  cfg.dep_quant = false;
+  cfg.sign_hiding = false;
+  std::vector<uint8_t> off, dq, sdh, both;
+  const Picture pic = test_support::test_picture(96, 80, 7);
+  encode_round_trip(pic, cfg, "tools off", &off);
+  cfg.dep_quant = true;
+  encode_round_trip(pic, cfg, "DQ", &dq);
+  cfg.sign_hiding = true;
+  encode_round_trip(pic, cfg, "DQ + SDH enabled", &both);
+  cfg.dep_quant = false;
+  encode_round_trip(pic, cfg, "SDH", &sdh);
+  check(off != dq && off != sdh && dq != sdh, "DQ, SDH and plain streams differ");
+}
+
+}  // namespace
+
+int main() {
+  init_tables();
+  residual_round_trips();
+  writer_refuses_invalid_levels();
+  dequantisation_formula();
+  encoder_round_trips();
+  if (test_support::g_failures) {
+    std::printf("%d failure(s)\n", test_support::g_failures);
+    return 1;
+  }
+  std::printf("dependent quantisation / sign hiding: all checks passed\n");
+  return 0;
+}
