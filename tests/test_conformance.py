@@ -278,6 +278,9 @@ TS_TOOL_MATRIX = [
     ("medium", dict(transform_skip=True, bdpcm=True, mtt=False)),
     ("fast", dict(transform_skip=True, bdpcm=True)),
     ("slow", dict(transform_skip=True, bdpcm=True)),
+    # sh_ts_residual_coding_disabled_flag is coded only without sign hiding and DQ.
+    ("medium", dict(transform_skip=True, bdpcm=True, sign_hiding=False)),
+    ("slow", dict(transform_skip=True, bdpcm=True, dep_quant=True)),
 ]
 
 

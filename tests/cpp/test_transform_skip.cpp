@@ -254,7 +254,7 @@ Picture graphics_picture(int w, int h, int seed) {
   return pic;
 }
 
-struct Usage { int ts[3] = {0, 0, 0}, bdpcm[2] = {0, 0}; };
+struct Usage { int ts[3] = {0, 0, 0}, bdpcm[2] = {0, 0}, lfnst = 0, mts = 0; };
 
 Usage round_trip(const Picture &pic, const EncoderConfig &cfg, const std::string &name) {
   Usage u;
@@ -285,8 +285,12 @@ Usage round_trip(const Picture &pic, const EncoderConfig &cfg, const std::string
   }
   for (int c = 0; c < 3; c++) check(dr.syntax.transform_skip[c] == u.ts[c], name + ": decoder's transform skip count");
   for (int ch = 0; ch < 2; ch++) check(dr.syntax.bdpcm[ch] == u.bdpcm[ch], name + ": decoder's BDPCM count");
-  std::printf("%-34s %6zu bytes  TS Y/Cb/Cr %4d %4d %4d  BDPCM Y/C %4d %4d\n", name.c_str(), er.bitstream.size(),
-              u.ts[0], u.ts[1], u.ts[2], u.bdpcm[0], u.bdpcm[1]);
+  const auto &sy = dr.syntax;
+  u.lfnst = sy.lfnst[0] + sy.lfnst[1];
+  u.mts = sy.mts[0] + sy.mts[1] + sy.mts[2] + sy.mts[3];
+  std::printf("%-34s %6zu bytes  TS Y/Cb/Cr %4d %4d %4d  BDPCM Y/C %4d %4d  LFNST %d MTS %d joint %d\n", name.c_str(),
+              er.bitstream.size(), u.ts[0], u.ts[1], u.ts[2], u.bdpcm[0], u.bdpcm[1], u.lfnst, u.mts,
+              sy.joint_cbcr[0] + sy.joint_cbcr[1] + sy.joint_cbcr[2]);
   return u;
 }
 
@@ -298,6 +302,8 @@ void test_encode_decode() {
       {"ts+bdpcm mixed", 136, 72, 22, 1, true, true, true, 40, false},
       {"ts+bdpcm mixed single tree", 77, 51, 27, 0, true, true, false, 40, false},
       {"bdpcm only (slow)", 40, 24, 32, 2, false, true, true, 40, false},
+      {"ts+bdpcm mixed slow (MTS, LFNST)", 96, 64, 27, 2, true, true, true, 14, false},
+      {"ts+bdpcm mixed slow single tree", 96, 64, 22, 2, true, true, false, 20, false},
       {"ts+bdpcm graphics", 128, 96, 27, 1, true, true, true, 0, true},
   };
   for (const Case &c : cases) {
@@ -312,6 +318,8 @@ void test_encode_decode() {
     const Usage u = round_trip(pic, cfg, c.name);
     if (c.ts) check(u.ts[0] > 0 && u.ts[1] + u.ts[2] > 0, std::string(c.name) + ": transform skip used (Y and C)");
     if (c.bdpcm && c.bias) check(u.bdpcm[0] > 0 && u.bdpcm[1] > 0, std::string(c.name) + ": BDPCM used (Y and C)");
+    // Slow: explicit MTS and LFNST in the same streams as transform skip.
+    if (c.ts && c.preset == 2) check(u.lfnst + u.mts > 0, std::string(c.name) + ": LFNST / MTS used beside transform skip");
   }
 }
 
