@@ -58,7 +58,13 @@ struct EncoderConfig {
   bool lfnst = true;            // low-frequency non-separable transform (lfnst_idx, luma and chroma tree)
   int mts_explicit = -1;        // with mts: 1 explicit mts_idx search, 0 implicit MTS only, -1 the preset's (slow: 1)
   bool transform_skip = false;  // transform skip with residual_ts_coding()
-  bool bdpcm = false;           // block DPCM (needs transform_skip)
+  bool bdpcm = false;           // block DPCM (needs transform skip: turns transform_skip on)
+  // Test knob (not in the Python API): bits credited to the transform-skip and
+  // BDPCM candidates in the encoder's RD decisions (mixes the tools in);
+  // >= 1000 forces them wherever they are tried (transform skip on every TB
+  // with a nonzero TS residual, BDPCM on every CU that allows it, the last
+  // direction alternating with the position). 0 for normal coding.
+  int ts_test_bias = 0;
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
   // The reference encoder's chroma QP mapping table for SDR content (else the
   // identity): coarser chroma below QP 37, finer above; moves bits from chroma
@@ -140,6 +146,8 @@ struct SyntaxCounts {
   int alf_chroma[2] = {0, 0};
   int alf_chroma_alt = 0;
   int ccalf[2] = {0, 0};
+  int transform_skip[3] = {0, 0, 0};  // coded TBs with transform_skip_flag = 1 (Y, Cb, Cr; BDPCM included)
+  int bdpcm[2] = {0, 0};              // CUs with intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
 };
 
 struct DecodeResult {

@@ -444,29 +444,54 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   // Map entries are set before the modes so that CclmEnabled sees the
   // CbWidth/CbHeight of this chroma CU (7.4.12.4 reads them at the 64x64 corner).
   if (n.tree != DUAL_TREE_CHROMA) {
-    int mpm[6];
-    if (w_ && cu.has_mpm)
-      for (int i = 0; i < 6; i++) mpm[i] = cu.mpm[i];
-    else
-      derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
-    if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm);
-    else {
-      cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm);
-      if (cu.luma_mode < 0 || cu.luma_mode >= NUM_LUMA_MODES) throw DecodeError("slice data: invalid intra mode");
+    // intra_bdpcm_luma_flag / _dir_flag (7.3.11.5); with BDPCM IntraPredModeY
+    // is horizontal or vertical (8.4.2) and no MPM syntax follows.
+    if (ts_.bdpcm_allowed(cu.w, cu.h)) {
+      if (w_) write_intra_bdpcm(*w_, cs_, 0, cu.bdpcm_flag[0], cu.bdpcm_dir[0]);
+      else read_intra_bdpcm(*r_, cs_, 0, cu.bdpcm_flag[0], cu.bdpcm_dir[0]);
+    } else if (w_ && cu.bdpcm_flag[0]) {
+      throw std::logic_error("coding-tree writer: BDPCM on a CU larger than MaxTsSize");
     }
-    PYVTM_CT_TRACE("IntraPredModeY", cu.x, cu.y, cu.luma_mode, mpm[1]);
+    if (cu.bdpcm_flag[0]) {
+      cu.luma_mode = cu.bdpcm_dir[0] ? INTRA_ANGULAR50 : INTRA_ANGULAR18;
+    } else {
+      int mpm[6];
+      if (w_ && cu.has_mpm)
+        for (int i = 0; i < 6; i++) mpm[i] = cu.mpm[i];
+      else
+        derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
+      if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm);
+      else {
+        cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm);
+        if (cu.luma_mode < 0 || cu.luma_mode >= NUM_LUMA_MODES) throw DecodeError("slice data: invalid intra mode");
+      }
+    }
+    PYVTM_CT_TRACE("IntraPredModeY", cu.x, cu.y, cu.luma_mode, cu.bdpcm_flag[0]);
     maps_.set_cu(0, cu);
   }
   if (n.tree != DUAL_TREE_LUMA) {
     if (n.tree == DUAL_TREE_CHROMA) maps_.set_cu(1, cu);
     const bool cclm = cclm_enabled(maps_, lim_, cclm_, cu.x, cu.y);
-    if (w_) {
-      if (cu.cclm_mode_flag && !cclm) throw std::logic_error("coding-tree writer: CCLM used where it is disabled");
-      write_chroma_mode_syntax(*w_, cs_, cclm, cu.cclm_mode_flag, cu.cclm_mode_idx, cu.chroma_syntax);
-    } else {
-      read_chroma_mode_syntax(*r_, cs_, cclm, cu.cclm_mode_flag, cu.cclm_mode_idx, cu.chroma_syntax);
+    // intra_bdpcm_chroma_flag / _dir_flag before the chroma mode syntax (7.3.11.5).
+    if (ts_.bdpcm_allowed(cu.w / 2, cu.h / 2)) {
+      if (w_) write_intra_bdpcm(*w_, cs_, 1, cu.bdpcm_flag[1], cu.bdpcm_dir[1]);
+      else read_intra_bdpcm(*r_, cs_, 1, cu.bdpcm_flag[1], cu.bdpcm_dir[1]);
+    } else if (w_ && cu.bdpcm_flag[1]) {
+      throw std::logic_error("coding-tree writer: chroma BDPCM on a CU larger than MaxTsSize");
     }
-    cu.chroma_mode = derive_chroma_mode(maps_, cu);
+    if (cu.bdpcm_flag[1]) {
+      cu.cclm_mode_flag = cu.cclm_mode_idx = 0;
+      cu.chroma_syntax = 4;
+      cu.chroma_mode = cu.bdpcm_dir[1] ? INTRA_ANGULAR50 : INTRA_ANGULAR18;  // 8.4.3
+    } else {
+      if (w_) {
+        if (cu.cclm_mode_flag && !cclm) throw std::logic_error("coding-tree writer: CCLM used where it is disabled");
+        write_chroma_mode_syntax(*w_, cs_, cclm, cu.cclm_mode_flag, cu.cclm_mode_idx, cu.chroma_syntax);
+      } else {
+        read_chroma_mode_syntax(*r_, cs_, cclm, cu.cclm_mode_flag, cu.cclm_mode_idx, cu.chroma_syntax);
+      }
+      cu.chroma_mode = derive_chroma_mode(maps_, cu);
+    }
     PYVTM_CT_TRACE("IntraPredModeC", cu.x, cu.y, cu.chroma_mode, cclm);
   }
   // transform_tree()
@@ -519,8 +544,8 @@ void CodingTreeSyntax::transform_tool_indices(CodingUnit &cu) {
   PYVTM_CT_TRACE("mts_idx", cu.x, cu.y, cu.mts_idx, 0);
 }
 
-// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, transform
-// skip, cu_qp_delta.
+// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, cu_qp_delta,
+// cu_chroma_qp_offset.
 void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h) {
   TransformUnit tu;
   if (w_) {
@@ -532,18 +557,19 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     tu.x = x; tu.y = y; tu.w = w; tu.h = h;
   }
   const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = cu.tree != DUAL_TREE_LUMA;
+  const bool bl = cu.bdpcm_flag[0] != 0, bc = cu.bdpcm_flag[1] != 0;
   if (w_) {
     if (chroma) {
-      write_tu_cb_coded_flag(*w_, cs_, tu.cbf[1]);
-      write_tu_cr_coded_flag(*w_, cs_, tu.cbf[2], tu.cbf[1]);
+      write_tu_cb_coded_flag(*w_, cs_, tu.cbf[1], bc);
+      write_tu_cr_coded_flag(*w_, cs_, tu.cbf[2], tu.cbf[1], bc);
     }
-    if (luma) write_tu_y_coded_flag(*w_, cs_, tu.cbf[0]);
+    if (luma) write_tu_y_coded_flag(*w_, cs_, tu.cbf[0], bl);
   } else {
     if (chroma) {
-      tu.cbf[1] = uint8_t(read_tu_cb_coded_flag(*r_, cs_));
-      tu.cbf[2] = uint8_t(read_tu_cr_coded_flag(*r_, cs_, tu.cbf[1]));
+      tu.cbf[1] = uint8_t(read_tu_cb_coded_flag(*r_, cs_, bc));
+      tu.cbf[2] = uint8_t(read_tu_cr_coded_flag(*r_, cs_, tu.cbf[1], bc));
     }
-    if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_));
+    if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_, bl));
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
   // (cu_qp_delta / cu_chroma_qp_offset would come here: not used.)
@@ -556,25 +582,41 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
     throw std::logic_error("coding-tree writer: tu_joint_cbcr_residual_flag where it is not coded");
   }
   const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
-  if (luma && tu.cbf[0]) residual(tu, 0, lw, lh);
-  // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr.
-  // (transform_skip_flag[xC][yC][1 / 2] of the coded component goes before it.)
+  if (luma && tu.cbf[0]) residual(cu, tu, 0, lw, lh);
+  // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr
+  // (transform_skip_flag of the coded component goes before it).
   if (chroma)
     for (int c = 1; c <= 2; c++)
-      if (tu_codes_residual(tu, c)) residual(tu, c, lw - 1, lh - 1);
+      if (tu_codes_residual(tu, c)) residual(cu, tu, c, lw - 1, lh - 1);
   if (r_) out_->tus.push_back(tu);
 }
 
-void CodingTreeSyntax::residual(TransformUnit &tu, int c, int log2w, int log2h) {
+// transform_skip_flag (7.3.11.10) and residual_coding() / residual_ts_coding() of one coded TB.
+void CodingTreeSyntax::residual(const CodingUnit &cu, TransformUnit &tu, int c, int log2w, int log2h) {
+  const bool bdpcm = cu.bdpcm_flag[c ? 1 : 0] != 0;
+  if (!bdpcm && ts_.ts_flag_present(1 << log2w, 1 << log2h)) {
+    if (w_) write_transform_skip_flag(*w_, cs_, c, tu.transform_skip_flag[c]);
+    else tu.transform_skip_flag[c] = uint8_t(read_transform_skip_flag(*r_, cs_, c));
+  } else if (w_ && tu.transform_skip_flag[c] != uint8_t(bdpcm)) {
+    throw std::logic_error("coding-tree writer: transform_skip_flag differs from its inferred value");
+  } else {
+    tu.transform_skip_flag[c] = uint8_t(bdpcm);  // inferred: 1 with BDPCM
+  }
+  const bool ts_rc = tu.transform_skip_flag[c] && !ts_.ts_residual_coding_disabled;
   ResidualCodingInfo info;
   if (w_) {
-    write_residual_coding(*w_, cs_, in_->coeffs.data() + tu.coeff_offset[c], log2w, log2h, c, rc_params_, &info);
+    const int32_t *lv = in_->coeffs.data() + tu.coeff_offset[c];
+    if (ts_rc) write_residual_ts_coding(*w_, cs_, lv, log2w, log2h, bdpcm);
+    else write_residual_coding(*w_, cs_, lv, log2w, log2h, c, rc_params_, &info);
   } else {
     tu.coeff_offset[c] = uint32_t(out_->coeffs.size());
     out_->coeffs.resize(out_->coeffs.size() + (size_t(1) << (log2w + log2h)));
-    read_residual_coding(*r_, cs_, log2w, log2h, c, out_->coeffs.data() + tu.coeff_offset[c], rc_params_, &info);
+    int32_t *lv = out_->coeffs.data() + tu.coeff_offset[c];
+    if (ts_rc) read_residual_ts_coding(*r_, cs_, log2w, log2h, bdpcm, lv);
+    else read_residual_coding(*r_, cs_, log2w, log2h, c, lv, rc_params_, &info);
   }
-  res_.add(info);
+  if (tu.transform_skip_flag[c]) res_.set_transform_skip(c);
+  else res_.add(info);
 #ifdef PYVTM_SYNTAX_TRACE
   const int32_t *lv = (w_ ? in_->coeffs.data() : out_->coeffs.data()) + tu.coeff_offset[c];
   int64_t sum = 0;

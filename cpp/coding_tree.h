@@ -168,12 +168,27 @@ extern thread_local std::vector<CtTraceEntry> *g_ct_trace;
 #define PYVTM_CT_TRACE(elem, x, y, value, ctx) do { } while (0)
 #endif
 
+// Residual tools of the SPS / slice header the walker needs (transform skip
+// and BDPCM; 7.3.2.4, 7.3.7.1).
+struct TsTools {
+  bool transform_skip = false;               // sps_transform_skip_enabled_flag
+  int log2_max_ts = 2;                       // Log2(MaxTsSize)
+  bool bdpcm = false;                        // sps_bdpcm_enabled_flag
+  bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
+  int max_ts() const { return 1 << log2_max_ts; }
+  // 7.3.11.5: intra_bdpcm_{luma,chroma}_flag present for a CB of w x h samples of the channel.
+  bool bdpcm_allowed(int w, int h) const { return bdpcm && w <= max_ts() && h <= max_ts(); }
+  // 7.3.11.10: transform_skip_flag present for a TB of w x h samples (no ISP / SBT), BdpcmFlag 0.
+  bool ts_flag_present(int w, int h) const { return transform_skip && w <= max_ts() && h <= max_ts(); }
+};
+
 // The syntax walker: one CTU at a time. In write mode it consumes a record
 // (produced by the search) and emits bins; in read mode it fills a record.
 class CodingTreeSyntax {
  public:
   CodingTreeSyntax(const PartitionLimits &lim, bool sps_cclm, CodingMaps &maps, ContextSet &cs, const Hooks &hooks)
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
+  void set_ts_tools(const TsTools &t) { ts_ = t; }
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   // SPS switches of MTS / LFNST (syntax.h); default all off.
   void set_transform_tools(const TransformTools &t) { tools_ = t; }
@@ -194,7 +209,7 @@ class CodingTreeSyntax {
   void coding_tree(const CtNode &n);
   void coding_unit(const CtNode &n);
   void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
-  void residual(TransformUnit &tu, int c, int log2w, int log2h);
+  void residual(const CodingUnit &cu, TransformUnit &tu, int c, int log2w, int log2h);
   void transform_tool_indices(CodingUnit &cu);
 
   const PartitionLimits &lim_;
@@ -202,6 +217,7 @@ class CodingTreeSyntax {
   CodingMaps &maps_;
   ContextSet &cs_;
   Hooks hooks_;
+  TsTools ts_;
   CabacWriter *w_ = nullptr;
   CabacReader *r_ = nullptr;
   const CtuRecord *in_ = nullptr;

@@ -85,6 +85,20 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {18, 4}, {30, 1}, {31, 4}, {18, 4}, {30, 1}, {31, 4},
     // alf_ctb_filter_alt_idx
     {11, 0}, {11, 0},
+    // transform_skip_flag: luma, chroma
+    {25, 1}, {9, 1},
+    // intra_bdpcm_luma_flag, intra_bdpcm_luma_dir_flag, intra_bdpcm_chroma_flag, intra_bdpcm_chroma_dir_flag
+    {19, 1}, {35, 4}, {1, 1}, {27, 0},
+    // sb_coded_flag (residual_ts_coding)
+    {18, 5}, {20, 8}, {38, 8},
+    // sig_coeff_flag (residual_ts_coding)
+    {25, 13}, {28, 13}, {38, 8},
+    // par_level_flag (residual_ts_coding)
+    {11, 6},
+    // abs_level_gtx_flag (residual_ts_coding)
+    {11, 4}, {5, 2}, {5, 1}, {14, 6}, {10, 1}, {3, 1}, {3, 1}, {3, 1},
+    // coeff_sign_flag (residual_ts_coding)
+    {12, 1}, {17, 4}, {46, 4}, {28, 5}, {25, 8}, {46, 8},
 };
 
 }  // namespace pyvtm

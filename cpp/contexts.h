@@ -35,7 +35,18 @@ enum CtxOffset : uint16_t {
   CTX_ALF_USE_APS_FLAG = CTX_ALF_CTB_FLAG + 9,           // 1
   CTX_ALF_CTB_CC_IDC = CTX_ALF_USE_APS_FLAG + 1,         // 6: Cb 3, Cr 3 (first bin)
   CTX_ALF_CTB_FILTER_ALT_IDX = CTX_ALF_CTB_CC_IDC + 6,   // 2: per chroma component
-  CTX_NUM = CTX_ALF_CTB_FILTER_ALT_IDX + 2
+  // Transform skip and BDPCM (7.3.11.5, 7.3.11.10, 7.3.11.12).
+  CTX_TRANSFORM_SKIP_FLAG = CTX_ALF_CTB_FILTER_ALT_IDX + 2,  // 2 (luma, chroma)
+  CTX_INTRA_BDPCM_LUMA_FLAG = CTX_TRANSFORM_SKIP_FLAG + 2,   // 1
+  CTX_INTRA_BDPCM_LUMA_DIR_FLAG = CTX_INTRA_BDPCM_LUMA_FLAG + 1,      // 1
+  CTX_INTRA_BDPCM_CHROMA_FLAG = CTX_INTRA_BDPCM_LUMA_DIR_FLAG + 1,    // 1
+  CTX_INTRA_BDPCM_CHROMA_DIR_FLAG = CTX_INTRA_BDPCM_CHROMA_FLAG + 1,  // 1
+  CTX_TS_SB_CODED_FLAG = CTX_INTRA_BDPCM_CHROMA_DIR_FLAG + 1,  // 3: sb_coded_flag of residual_ts_coding()
+  CTX_TS_SIG_COEFF_FLAG = CTX_TS_SB_CODED_FLAG + 3,            // 3
+  CTX_TS_PAR_LEVEL_FLAG = CTX_TS_SIG_COEFF_FLAG + 3,           // 1
+  CTX_TS_ABS_LEVEL_GTX_FLAG = CTX_TS_PAR_LEVEL_FLAG + 1,       // 8: [0] 0..2, [0] with BDPCM 3, [j] 3 + j
+  CTX_TS_COEFF_SIGN_FLAG = CTX_TS_ABS_LEVEL_GTX_FLAG + 8,      // 6: 0..2, with BDPCM 3..5
+  CTX_NUM = CTX_TS_COEFF_SIGN_FLAG + 6
 };
 
 struct ContextInit {

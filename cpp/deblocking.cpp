@@ -266,6 +266,7 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
         const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
         const int pos = ver ? ux * 4 : uy * 4;
         if (pos == 0 || !(p.luma_edge[uq] & bit)) continue;  // no edge, or the picture boundary
+        if (p.luma_bdpcm && p.luma_bdpcm[up] && p.luma_bdpcm[uq]) continue;  // bS = 0 (8.8.3.5)
         FilterLengths len = luma_max_filter_length(1 << luma_size[up], 1 << luma_size[uq]);
         // Keep the long filter inside the picture whatever the maps say.
         if (pos < 8) len.p = std::min(len.p, 3);
@@ -284,6 +285,7 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
           const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
           const int pos = ver ? ux * 2 : uy * 2;  // in chroma samples
           if (pos == 0 || (pos & 7) || !(p.chroma_edge[uq] & bit)) continue;
+          if (p.chroma_bdpcm && p.chroma_bdpcm[up] && p.chroma_bdpcm[uq]) continue;  // bS = 0 (8.8.3.5)
           const bool ctu_hor = !ver && ((pos * 2) & ((1 << p.log2_ctu) - 1)) == 0;
           const FilterLengths len = chroma_max_filter_length(1 << chroma_size[up], 1 << chroma_size[uq], ctu_hor);
           const int8_t *qc = p.qp_c[c - 1];

@@ -51,6 +51,10 @@ struct DeblockParams {
   // chroma x = 2ux (left) or y = 2uy (top).
   const uint8_t *chroma_edge = nullptr;
   const uint8_t *chroma_tb_w_log2 = nullptr, *chroma_tb_h_log2 = nullptr;
+  // Nonzero where the unit lies in a CU with intra_bdpcm_luma_flag /
+  // intra_bdpcm_chroma_flag (8.8.3.5: bS = 0 between two such blocks);
+  // nullptr: no BDPCM.
+  const uint8_t *luma_bdpcm = nullptr, *chroma_bdpcm = nullptr;
 };
 
 // Filters all vertical edges of the picture, then all horizontal edges.

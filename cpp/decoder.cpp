@@ -55,6 +55,7 @@ class PictureReconstructor {
     qp_[2] = qp_c_[1];
     joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
     dep_quant_ = sh.dep_quant;
+    qp_prime_ts_min_ = 4 + 6 * sps.seq.min_qp_prime_ts;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
     edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
@@ -93,29 +94,38 @@ class PictureReconstructor {
     const int sh = comp ? 1 : 0;
     const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
     const int x = tu.x >> sh, y = tu.y >> sh;
+    const bool bdpcm = cu.bdpcm_flag[sh] != 0;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred);
+    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred, bdpcm);
     const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
     TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
     res_mode.dep_quant = dep_quant_;
+    res_mode.transform_skip = tu.transform_skip_flag[comp] != 0;
+    res_mode.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[sh] : 0;
+    res_mode.qp_prime_ts_min = qp_prime_ts_min_;
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
                    qp_[comp], res_mode);
   }
 
   // Both chroma TBs of a joint Cb-Cr TU (8.7.2): the coded residual is Cb's
   // for TuCResMode 1 / 2 (qP Qp'Cb / Qp'CbCr), Cr's for 3 (Qp'Cr); it is an
-  // ordinary chroma TB of that component for LFNST (chroma-tree CUs).
+  // ordinary chroma TB of that component for LFNST (chroma-tree CUs) and
+  // transform skip / BDPCM.
   void joint_tb(const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
                 const CtuRecord &ctu) {
     const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
     const int x = tu.x >> 1, y = tu.y >> 1;
+    const bool bdpcm = cu.bdpcm_flag[1] != 0;
     Pel pred[2][32 * 32];
-    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k]);
+    for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k], bdpcm);
     const int mode = tu_cres_mode(tu);
     const int coded = mode == 3 ? 2 : 1;
     const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
     TbResidualMode rm = tb_residual_mode(tools, cu, coded, log2w, log2h, centre_luma_mode);
     rm.dep_quant = dep_quant_;
+    rm.transform_skip = tu.transform_skip_flag[coded] != 0;
+    rm.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[1] : 0;
+    rm.qp_prime_ts_min = qp_prime_ts_min_;
     rm.joint_cbcr = mode;
     rm.joint_cbcr_sign = joint_cbcr_sign_;
     const int qp = mode == 2 ? qp_c_[2] : qp_[coded];
@@ -123,6 +133,7 @@ class PictureReconstructor {
                            rm);
   }
 
+  int qp_prime_ts_min_ = 4;
   int width_, height_;
   int qp_[3];
   int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
@@ -144,12 +155,15 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
       c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
     }
     if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
+    for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
   }
   c.sao_luma[ctu.sao.type_idx[0]]++;
   c.sao_chroma[ctu.sao.type_idx[1]]++;
   c.sao_merge += ctu.sao.merge_left || ctu.sao.merge_up;
-  for (const TransformUnit &tu : ctu.tus)
+  for (const TransformUnit &tu : ctu.tus) {
     if (tu.joint_cbcr) c.joint_cbcr[tu_cres_mode(tu) - 1]++;
+    for (int k = 0; k < 3; k++) c.transform_skip[k] += tu_codes_residual(tu, k) && tu.transform_skip_flag[k];
+  }
   if (ctu.alf.ctb_flag[0]) c.alf_luma[ctu.alf.use_aps]++;
   for (int k = 0; k < 2; k++) {
     c.alf_chroma[k] += ctu.alf.ctb_flag[k + 1];
@@ -213,6 +227,10 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
   lay.tools.lfnst = sps.seq.lfnst;
   lay.slice_qp = sh.slice_qp;
+  lay.ts.transform_skip = sps.seq.transform_skip;
+  lay.ts.log2_max_ts = sps.seq.log2_max_ts;
+  lay.ts.bdpcm = sps.seq.bdpcm;
+  lay.ts.ts_residual_coding_disabled = sh.ts_residual_coding_disabled;
   lay.sao.luma = sh.sao_luma;
   lay.sao.chroma = sh.sao_chroma;
   lay.bit_depth = sps.seq.bit_depth;

@@ -192,4 +192,38 @@ constexpr int kRiceCutoff = 5;
 constexpr int kLog2TransformRange = 15;
 constexpr int kRiceMaxPrefixExt = 32 - kRiceCutoff - kLog2TransformRange;  // 12
 
+// ---------------------------------------------------------------------------
+// residual_ts_coding() (7.3.11.12) contexts (9.3.4.2.x, transform skip
+// branches) and the level prediction of 7.4.11.12. Arguments are the
+// sig_coeff_flag / CoeffSignLevel / sb_coded_flag of the left and above
+// neighbours (0 outside the TB).
+inline int ts_sb_coded_flag_ctx_inc(int left, int above) { return left + above; }
+inline int ts_sig_coeff_flag_ctx_inc(int left_sig, int above_sig) { return left_sig + above_sig; }
+// abs_level_gtx_flag[n][0]; [n][j] for j = 1..4 is ts_gtx_ctx_inc(j).
+inline int ts_gt1_ctx_inc(bool bdpcm, int left_sig, int above_sig) { return bdpcm ? 3 : left_sig + above_sig; }
+inline int ts_gtx_ctx_inc(int j) { return 3 + j; }
+// coeff_sign_flag from the signs (-1, 0, 1) of the left / above levels.
+inline int ts_coeff_sign_flag_ctx_inc(int left_sign, int above_sign, bool bdpcm) {
+  int c;
+  if (left_sign == -above_sign) c = 0;
+  else if (left_sign >= 0 && above_sign >= 0) c = 1;
+  else c = 2;
+  return c + (bdpcm ? 3 : 0);
+}
+// cRiceParam of abs_remainder in residual_ts_coding(): sh_ts_residual_coding_rice_idx_minus1 + 1
+// (no range extension: 1).
+constexpr int kTsRiceParam = 1;
+// 7.4.11.12 level prediction (BdpcmFlag 0, positions n <= lastScanPosPass1):
+// the coded AbsLevel -> the level, with predCoeff = Max(|left|, |above|) of
+// the final levels; and its inverse for the writer.
+inline int ts_level_from_coded(int coded, int pred) {
+  if (coded == 1 && pred > 0) return pred;
+  if (coded > 0 && coded <= pred) return coded - 1;
+  return coded;
+}
+inline int ts_level_to_coded(int level, int pred) {
+  if (pred == 0 || level == 0 || level > pred) return level;
+  return level == pred ? 1 : level + 1;
+}
+
 }  // namespace pyvtm

@@ -177,7 +177,11 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write_ue(0);  // sps_log2_diff_min_qt_min_cb_inter_slice
   bw.write_ue(0);  // sps_max_mtt_hierarchy_depth_inter_slice
   if (s.log2_ctu_size > 5) bw.write(1, 1);  // sps_max_luma_transform_size_64_flag
-  bw.write(0, 1);  // sps_transform_skip_enabled_flag
+  bw.write(s.transform_skip, 1);  // sps_transform_skip_enabled_flag
+  if (s.transform_skip) {
+    bw.write_ue(uint32_t(s.log2_max_ts - 2));  // sps_log2_transform_skip_max_size_minus2
+    bw.write(s.bdpcm, 1);                      // sps_bdpcm_enabled_flag
+  }
   bw.write(s.mts, 1);  // sps_mts_enabled_flag
   if (s.mts) {
     bw.write(s.explicit_mts_intra, 1);  // sps_explicit_mts_intra_enabled_flag
@@ -227,6 +231,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(0, 1);  // sps_chroma_horizontal_collocated_flag (centred chroma)
   bw.write(0, 1);  // sps_chroma_vertical_collocated_flag
   bw.write(0, 1);  // sps_palette_enabled_flag
+  if (s.transform_skip) bw.write_ue(uint32_t(s.min_qp_prime_ts));  // sps_min_qp_prime_ts
   bw.write(0, 1);  // sps_ibc_enabled_flag
   bw.write(0, 1);  // sps_ladf_enabled_flag
   bw.write(0, 1);  // sps_explicit_scaling_list_enabled_flag
@@ -341,6 +346,9 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
   // No deblocking override.
   if (s.dep_quant) bw.write(sl.dep_quant, 1);  // sh_dep_quant_used_flag
   if (s.sign_hiding && !(s.dep_quant && sl.dep_quant)) bw.write(sl.sign_hiding, 1);  // sh_sign_data_hiding_used_flag
+  // sh_ts_residual_coding_disabled_flag only without DQ and sign hiding (7.3.7.1).
+  const bool dq = s.dep_quant && sl.dep_quant, sdh = s.sign_hiding && !dq && sl.sign_hiding;
+  if (s.transform_skip && !dq && !sdh) bw.write(sl.ts_residual_coding_disabled, 1);  // sh_ts_residual_coding_disabled_flag
   bw.byte_alignment();
 }
 
@@ -558,7 +566,11 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   bool tb64 = false;
   if (q.log2_ctu_size > 5) tb64 = br.read_flag("sps_max_luma_transform_size_64_flag");
   s.log2_max_tb = tb64 ? 6 : 5;
-  refuse_flag(br, "sps_transform_skip_enabled_flag", "transform skip (and BDPCM)");
+  q.transform_skip = br.read_flag("sps_transform_skip_enabled_flag");
+  if (q.transform_skip) {
+    q.log2_max_ts = int(br.read_ue("sps_log2_transform_skip_max_size_minus2", 3)) + 2;
+    q.bdpcm = br.read_flag("sps_bdpcm_enabled_flag");
+  }
   q.mts = br.read_flag("sps_mts_enabled_flag");
   if (q.mts) {
     q.explicit_mts_intra = br.read_flag("sps_explicit_mts_intra_enabled_flag");
@@ -631,6 +643,8 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   br.read_flag("sps_chroma_horizontal_collocated_flag");
   br.read_flag("sps_chroma_vertical_collocated_flag");
   refuse_flag(br, "sps_palette_enabled_flag", "palette mode");
+  // sps_act_enabled_flag only for 4:4:4 (refused above).
+  if (q.transform_skip) q.min_qp_prime_ts = int(br.read_ue("sps_min_qp_prime_ts", 8));
   refuse_flag(br, "sps_ibc_enabled_flag", "intra block copy (IBC)");
   refuse_flag(br, "sps_ladf_enabled_flag", "luma-adaptive deblocking (LADF)");
   refuse_flag(br, "sps_explicit_scaling_list_enabled_flag", "scaling lists");
@@ -887,7 +901,8 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
   }
   if (sps->seq.dep_quant) sh.dep_quant = br.read_flag("sh_dep_quant_used_flag");
   if (sps->seq.sign_hiding && !sh.dep_quant) sh.sign_hiding = br.read_flag("sh_sign_data_hiding_used_flag");
-  // Transform skip is off in the SPS.
+  if (sps->seq.transform_skip && !sh.dep_quant && !sh.sign_hiding)
+    sh.ts_residual_coding_disabled = br.read_flag("sh_ts_residual_coding_disabled_flag");
   if (pps->slice_header_extension_present) {
     const uint32_t len = br.read_ue("sh_slice_header_extension_length", 256);
     br.skip_bits(size_t(len) * 8, "sh_slice_header_extension_data_byte");

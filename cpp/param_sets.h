@@ -51,6 +51,10 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool transform_skip = false;  // sps_transform_skip_enabled_flag
+  int log2_max_ts = 2;          // sps_log2_transform_skip_max_size_minus2 + 2
+  bool bdpcm = false;           // sps_bdpcm_enabled_flag (only with transform skip)
+  int min_qp_prime_ts = 0;      // sps_min_qp_prime_ts: QpPrimeTsMin = 4 + 6 * it
   bool sao = false;        // sps_sao_enabled_flag
   bool joint_cbcr = false; // sps_joint_cbcr_enabled_flag
   ChromaQpMapping chroma_qp;
@@ -70,6 +74,7 @@ struct SliceParams {
   int slice_qp = 32;
   bool deblocking = true;  // deblocking filter on, offsets 0
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
+  bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   // pps_joint_cbcr_qp_offset_value (pps_joint_cbcr_qp_offset_present_flag when
   // nonzero; only with sps_joint_cbcr_enabled_flag).
@@ -155,6 +160,7 @@ struct SliceHeaderInfo {
   int joint_cbcr_qp_offset = 0;            // sh_joint_cbcr_qp_offset
   bool deblocking_disabled = false;
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
+  bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   bool dep_quant = false;    // sh_dep_quant_used_flag
   bool sign_hiding = false;  // sh_sign_data_hiding_used_flag

@@ -59,4 +59,27 @@ void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_dept
   }
 }
 
+void dequantize_ts(const int32_t *level, int num, int qp, int32_t *coeff) {
+  const int64_t ls = int64_t(16 * kLevelScale[0][qp % 6]) << (qp / 6);
+  for (int i = 0; i < num; i++) {
+    if (!level[i]) { coeff[i] = 0; continue; }
+    const int64_t d = (int64_t(level[i]) * ls + 512) >> 10;
+    coeff[i] = int32_t(clip3<int64_t>(-32768, 32767, d));
+  }
+}
+
+int quantize_ts(const int32_t *resid, int num, int qp, int offset512, int32_t *level) {
+  // level ~= resid * 2^6 / (levelScale << qP / 6) = resid * quantScale >> (14 + qP / 6).
+  const int scale = kQuantScale[0][qp % 6], qbits = 14 + qp / 6;
+  const int64_t offset = int64_t(offset512) << (qbits - 9);
+  int nz = 0;
+  for (int i = 0; i < num; i++) {
+    const int64_t a = std::abs(int64_t(resid[i])) * scale;
+    const int32_t l = int32_t(std::min<int64_t>((a + offset) >> qbits, 32767));
+    level[i] = resid[i] < 0 ? -l : l;
+    nz += l != 0;
+  }
+  return nz;
+}
+
 }  // namespace pyvtm

@@ -22,6 +22,14 @@ int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, 
 void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff,
                 bool dep_quant = false);
 
+// 8.7.3 for a transform-skip TB: rectNonTsFlag = 0, bdShift = 10 (m = 16),
+// qp already limited to >= QpPrimeTsMin by the caller.
+void dequantize_ts(const int32_t *level, int num, int qp, int32_t *coeff);
+// Encoder: residual samples -> transform-skip levels (the inverse of
+// dequantize_ts up to rounding; offset in 1/512 of a step). Returns the
+// number of nonzero levels.
+int quantize_ts(const int32_t *resid, int num, int qp, int offset512, int32_t *level);
+
 // Encoder quantisation parameters shared with rdoq.cpp: the scale Q and
 // right shift qbits with level ~= |coeff| * Q >> qbits, and the (possibly
 // half-integer) transform shift as a real number for distortion weighting.

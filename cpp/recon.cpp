@@ -40,6 +40,7 @@ void TbEdgeMaps::init(int w, int h, int slice_qp_y) {
   qp_y.assign(n, int8_t(slice_qp_y));
   for (int k = 0; k < 2; k++) {
     edge[k].assign(n, 0);
+    bdpcm[k].assign(n, 0);
     tb_w_log2[k].assign(n, 0);
     tb_h_log2[k].assign(n, 0);
   }
@@ -64,7 +65,14 @@ void TbEdgeMaps::mark(int ch, int x, int y, int w, int h, int log2w, int log2h) 
 }
 
 void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
-  for (const CodingUnit &cu : rec.cus)
+  for (const CodingUnit &cu : rec.cus) {
+    for (int ch = 0; ch < 2; ch++) {
+      if (ch ? cu.tree == DUAL_TREE_LUMA : cu.tree == DUAL_TREE_CHROMA) continue;
+      const int x0 = cu.x >> 2, y0 = cu.y >> 2, x1 = std::min(cu.x + cu.w, e.stride * 4) >> 2;
+      const int y1 = std::min<int>(cu.y + cu.h, int(e.bdpcm[ch].size() / std::max(e.stride, 1)) * 4) >> 2;
+      for (int j = y0; j < y1; j++)
+        for (int i = x0; i < x1; i++) e.bdpcm[ch][size_t(j) * e.stride + i] = cu.bdpcm_flag[ch];
+    }
     for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
       const TransformUnit &tu = rec.tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));
@@ -82,6 +90,7 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
         }
       }
     }
+  }
 }
 
 void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p) {
@@ -94,9 +103,24 @@ void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p) {
   p.chroma_edge = e.edge[1].data();
   p.chroma_tb_w_log2 = e.tb_w_log2[1].data();
   p.chroma_tb_h_log2 = e.tb_h_log2[1].data();
+  p.luma_bdpcm = e.bdpcm[0].data();
+  p.chroma_bdpcm = e.bdpcm[1].data();
 }
 
-void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst) {
+void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, Pel *dst) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  for (int j = 0; j < h; j++)
+    for (int i = 0; i < w; i++) dst[j * w + i] = bdpcm_dir == 1 ? refs.left[1 + j] : refs.top[1 + i];
+}
+
+void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,
+                bool bdpcm) {
+  if (bdpcm) {
+    IntraRefs refs;
+    build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs);
+    predict_bdpcm(mode == INTRA_ANGULAR18 ? 1 : 2, log2w, log2h, refs, dst);
+    return;
+  }
   if (mode >= 81) {
     predict_cclm(mode, pic.plane[0], pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.log2_ctu, pic.bit_depth, dst);
     return;
@@ -108,6 +132,10 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
 
 void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_depth, const TbResidualMode &mode,
                  int32_t *resid) {
+  if (mode.transform_skip) {  // 8.7.3 / 8.7.2: the scaled (BDPCM-accumulated) levels are the residual
+    ts_residual(levels, log2w, log2h, qp, mode, resid);
+    return;
+  }
   int32_t coeff[64 * 64];
   // 8.7.3: dependent quantisation scaling only for transformed blocks.
   dequantize(levels, log2w, log2h, qp, bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
@@ -130,6 +158,23 @@ void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2
     for (int j = 0; j < h; j++) std::copy_n(pred + j * w, w, rec.row(y + j) + x);
   }
   pic.mark(comp, x, y, w, h, 1);
+}
+
+void ts_residual(const int32_t *levels, int log2w, int log2h, int qp, const TbResidualMode &mode, int32_t *resid) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  const int32_t *lv = levels;
+  int32_t acc[32 * 32];
+  if (mode.bdpcm_dir) {
+    // 8.7.3: dz[x][y] = Clip3(CoeffMin, CoeffMax, dz[x - 1][y] + TransCoeffLevel[x][y]) (or along y).
+    for (int j = 0; j < h; j++)
+      for (int i = 0; i < w; i++) {
+        const int k = j * w + i;
+        const int prev = mode.bdpcm_dir == 1 ? (i ? acc[k - 1] : 0) : (j ? acc[k - w] : 0);
+        acc[k] = clip3(-32768, 32767, prev + levels[k]);
+      }
+    lv = acc;
+  }
+  dequantize_ts(lv, w * h, std::max(qp, mode.qp_prime_ts_min), resid);
 }
 
 void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
@@ -163,4 +208,3 @@ void reconstruct_joint_cbcr(ReconPicture &pic, int x, int y, int log2w, int log2
 }
 
 }  // namespace pyvtm
-

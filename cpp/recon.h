@@ -35,6 +35,7 @@ struct TbEdgeMaps {
   std::vector<uint8_t> edge[2];          // bit0: TB edge on the unit's left side, bit1: on its top side
   std::vector<uint8_t> tb_w_log2[2], tb_h_log2[2];
   std::vector<int8_t> qp_y;  // QpY of the luma CU (one per picture: no cu_qp_delta)
+  std::vector<uint8_t> bdpcm[2];  // intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag of the CU covering the unit
   // Qp'Cb / Qp'Cr - QpBdOffset of the chroma TB per unit (DeblockParams::qp_c),
   // filled by mark_record_edges once set_chroma_qps gave the picture's values.
   std::vector<int8_t> qp_c[2];
@@ -55,7 +56,12 @@ void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p);
 // Prediction of the TB of component comp at (x, y) of 2^log2w x 2^log2h
 // samples of that component with IntraPredModeY/C `mode` (0..66 or CCLM
 // 81..83). dst has stride 2^log2w.
-void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst);
+// bdpcm: the TB of a BDPCM CU (mode 18 or 50 without PDPC, 8.4.5.2.6).
+void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,
+                bool bdpcm = false);
+// BDPCM prediction from unfiltered references: a copy of the left column
+// (bdpcm_dir 1, INTRA_ANGULAR18) or the top row (2, INTRA_ANGULAR50).
+void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, Pel *dst);
 
 // How a TB's levels become its residual (8.7.2 - 8.7.4), beyond DCT-II with
 // plain scalar dequantisation. Default: DCT-II both ways, no tool.
@@ -68,8 +74,15 @@ struct TbResidualMode {
   bool transform_skip = false;            // transform_skip_flag (8.7.4.x residual = scaled coefficients)
   int bdpcm_dir = 0;                      // 0: off, 1: horizontal, 2: vertical (BdpcmFlag / BdpcmDir)
   int joint_cbcr = 0;                     // TuCResMode (0: off, 1..3) for the chroma residual pair
+  int qp_prime_ts_min = 4;                // QpPrimeTsMin (7.4.3.4) for transform-skip TBs
   int joint_cbcr_sign = 0;                // ph_joint_cbcr_sign_flag (CSign = 1 - 2 * flag)
 };
+
+// 8.7.3 / 8.7.2 residual of a transform-skip TB: BDPCM accumulation of the
+// levels (bdpcm_dir 1: along rows, 2: along columns, clipped to 16 bits),
+// scaling with max(qp, QpPrimeTsMin), rectNonTsFlag 0, bdShift 10; the
+// scaled coefficients are the residual.
+void ts_residual(const int32_t *levels, int log2w, int log2h, int qp, const TbResidualMode &mode, int32_t *resid);
 
 // The residual of one TB from its levels: scaling (8.7.3) and inverse
 // transform (8.7.4) as `mode` says; resid has stride 2^log2w.

@@ -21,6 +21,7 @@ struct SliceLayout {
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   TransformTools tools;  // sps_mts_enabled_flag, sps_explicit_mts_intra_enabled_flag, sps_lfnst_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
+  TsTools ts;           // transform skip / BDPCM switches
   SaoSliceFlags sao;    // sh_sao_luma_used_flag / sh_sao_chroma_used_flag
   AlfCtuSyntax alf;     // sh_alf_* and the APS sizes
   int bit_depth = 10;

@@ -65,20 +65,24 @@ int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs) {
   return int(r.decode_bypass_bins(2));
 }
 
-void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag) {
-  w.encode_bin(cs.m[CTX_TU_Y_CODED_FLAG + 0], flag);
+void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(0, 0, bdpcm)], flag);
 }
-void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag) {
-  w.encode_bin(cs.m[CTX_TU_CB_CODED_FLAG + 0], flag);
+void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(1, 0, bdpcm)], flag);
 }
-void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag) {
-  w.encode_bin(cs.m[CTX_TU_CR_CODED_FLAG + (cb_flag ? 1 : 0)], flag);
+void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, bool bdpcm) {
+  w.encode_bin(cs.m[tu_coded_flag_ctx(2, cb_flag, bdpcm)], flag);
 }
 
-int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs) { return r.decode_bin(cs.m[CTX_TU_Y_CODED_FLAG + 0]); }
-int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs) { return r.decode_bin(cs.m[CTX_TU_CB_CODED_FLAG + 0]); }
-int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag) {
-  return r.decode_bin(cs.m[CTX_TU_CR_CODED_FLAG + (cb_flag ? 1 : 0)]);
+int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(0, 0, bdpcm)]);
+}
+int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(1, 0, bdpcm)]);
+}
+int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag, bool bdpcm) {
+  return r.decode_bin(cs.m[tu_coded_flag_ctx(2, cb_flag, bdpcm)]);
 }
 
 void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag) {
@@ -127,6 +131,10 @@ static uint32_t read_rice_golomb(CabacReader &r, int rice) {
   }
   return r.decode_bypass_bins(kLog2TransformRange) + ((uint32_t(1 << kRiceMaxPrefixExt) + kRiceCutoff - 1) << rice);
 }
+
+// The same binarisation for abs_remainder of residual_ts_coding() (syntax_ts.cpp).
+void write_abs_remainder_bins(CabacWriter &w, uint32_t value, int rice) { write_rice_golomb(w, value, rice); }
+uint32_t read_abs_remainder_bins(CabacReader &r, int rice) { return read_rice_golomb(r, rice); }
 
 static int read_last_pos_prefix(CabacReader &r, ContextSet &cs, int base, int max_group, int ctx_offset,
                                 int ctx_shift) {

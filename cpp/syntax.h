@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cabac.h"
+#include "contexts.h"
 
 namespace pyvtm {
 
@@ -22,12 +23,19 @@ int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]);  // 
 void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value);
 int read_intra_chroma_pred_mode(CabacReader &r, ContextSet &cs);
 
-void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
-void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag);
-void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag);
-int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs);
-int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs);
-int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag);
+// bdpcm: intra_bdpcm_luma_flag (Y) / intra_bdpcm_chroma_flag (Cb, Cr) of the CU (9.3.4.2: ctxInc 1 / 1 / 2).
+void write_tu_y_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm = false);
+void write_tu_cb_coded_flag(CabacWriter &w, ContextSet &cs, int flag, bool bdpcm = false);
+void write_tu_cr_coded_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, bool bdpcm = false);
+int read_tu_y_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm = false);
+int read_tu_cb_coded_flag(CabacReader &r, ContextSet &cs, bool bdpcm = false);
+int read_tu_cr_coded_flag(CabacReader &r, ContextSet &cs, int cb_flag, bool bdpcm = false);
+// Context index of the coded flag of component comp (cb_flag: tu_cb_coded_flag, for Cr).
+inline int tu_coded_flag_ctx(int comp, int cb_flag, bool bdpcm) {
+  if (comp == 0) return CTX_TU_Y_CODED_FLAG + (bdpcm ? 1 : 0);
+  if (comp == 1) return CTX_TU_CB_CODED_FLAG + (bdpcm ? 1 : 0);
+  return CTX_TU_CR_CODED_FLAG + (bdpcm ? 2 : (cb_flag ? 1 : 0));
+}
 // tu_joint_cbcr_residual_flag, context by the TU's chroma coded flags (9.3.4.2).
 void write_tu_joint_cbcr_residual_flag(CabacWriter &w, ContextSet &cs, int flag, int cb_flag, int cr_flag);
 int read_tu_joint_cbcr_residual_flag(CabacReader &r, ContextSet &cs, int cb_flag, int cr_flag);
@@ -67,8 +75,14 @@ struct CuResidualState {
   bool lfnst_zero_out_sig_coeff = true;  // LfnstZeroOutSigCoeffFlag
   bool mts_dc_only = true;             // MtsDcOnly
   bool mts_zero_out_sig_coeff = true;  // MtsZeroOutSigCoeffFlag
-  bool transform_skip = false;         // a coded TB with transform_skip_flag
+  bool transform_skip = false;         // a coded TB with transform_skip_flag (lfnstNotTsFlag = 0)
+  bool luma_transform_skip = false;    // transform_skip_flag[x0][y0][0] (no mts_idx, 7.3.11.5)
   void add(const ResidualCodingInfo &tb);
+  // A coded TB of component c with transform_skip_flag (its residual adds nothing else).
+  void set_transform_skip(int c) {
+    transform_skip = true;
+    if (c == 0) luma_transform_skip = true;
+  }
 };
 
 // Number of coeff_sign_flag values that sign data hiding leaves out of
@@ -88,5 +102,24 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
 // range of TransCoeffLevel.
 void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, int c_idx, int32_t *levels,
                           const ResidualCodingParams &p = {}, ResidualCodingInfo *info = nullptr);
+
+// residual_ts_coding() (7.3.11.12) of a W x H transform-skip TB (sides 4..32)
+// whose TransCoeffLevel values are given in raster order with stride W; at
+// least one must be nonzero. bdpcm: BdpcmFlag of the TB's component (no
+// level prediction, BDPCM sign / gtx contexts). The writer maps each level
+// to the coded AbsLevel inverse of the level prediction of 7.4.11.12
+// (ts_level_to_coded), the reader applies the prediction.
+void write_residual_ts_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
+                              bool bdpcm);
+// Throws DecodeError on levels outside the 16-bit range of TransCoeffLevel.
+void read_residual_ts_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, bool bdpcm, int32_t *levels);
+
+// transform_skip_flag (ctxInc 0 luma, 1 chroma).
+void write_transform_skip_flag(CabacWriter &w, ContextSet &cs, int c_idx, int flag);
+int read_transform_skip_flag(CabacReader &r, ContextSet &cs, int c_idx);
+
+// intra_bdpcm_{luma,chroma}_flag and, when set, intra_bdpcm_{luma,chroma}_dir_flag (ch 0: luma, 1: chroma).
+void write_intra_bdpcm(CabacWriter &w, ContextSet &cs, int ch, int flag, int dir);
+void read_intra_bdpcm(CabacReader &r, ContextSet &cs, int ch, uint8_t &flag, uint8_t &dir);
 
 }  // namespace pyvtm

@@ -21,7 +21,7 @@ bool lfnst_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResi
 }
 
 bool mts_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResidualState &r) {
-  return t.mts && t.explicit_mts_intra && cu.tree != DUAL_TREE_CHROMA && cu.lfnst_idx == 0 && !r.transform_skip &&
+  return t.mts && t.explicit_mts_intra && cu.tree != DUAL_TREE_CHROMA && cu.lfnst_idx == 0 && !r.luma_transform_skip &&
          std::max(cu.w, cu.h) <= 32 && r.mts_zero_out_sig_coeff && !r.mts_dc_only;
 }
 

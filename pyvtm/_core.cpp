@@ -181,6 +181,8 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     for (int i = 0; i < 6; i++) sp[kSplit[i]] = c.splits[i];
     syn["splits"] = sp;
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
+    syn["transform_skip"] = py::make_tuple(c.transform_skip[0], c.transform_skip[1], c.transform_skip[2]);
+    syn["bdpcm"] = py::make_tuple(c.bdpcm[0], c.bdpcm[1]);
     // CTBs per SaoTypeIdx (not applied, band, edge), and merged CTBs.
     syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);

@@ -47,8 +47,10 @@ class DecodedPicture:
             ``local_dual_tree_cus``, ``splits`` (count per split mode:
             none, qt, bt_hor, bt_ver, tt_hor, tt_ver), ``cclm`` (chroma
             CUs with the LT, L and T CCLM modes), ``lfnst`` (CUs with
-            lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs) and
-            ``mts`` (CUs with mts_idx 1..4).
+            lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs),
+            ``mts`` (CUs with mts_idx 1..4), ``transform_skip`` (coded
+            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included) and
+            ``bdpcm`` (CUs with luma / chroma BDPCM).
     """
 
     ycbcr: tuple = field(repr=False)

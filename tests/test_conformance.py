@@ -269,6 +269,69 @@ def test_every_coding_tree_syntax_path_through_ffmpeg(conformance, kodak_rgb):
     assert all(v > 0 for v in cclm), cclm
 
 
+# Transform skip / BDPCM (issue 9): the residual tools on textured Kodak
+# crops at each preset and tree configuration, through FFmpeg.
+TS_TOOL_MATRIX = [
+    ("medium", dict(transform_skip=True)),
+    ("medium", dict(transform_skip=True, bdpcm=True)),
+    ("medium", dict(transform_skip=True, bdpcm=True, dual_tree=False)),
+    ("medium", dict(transform_skip=True, bdpcm=True, mtt=False)),
+    ("fast", dict(transform_skip=True, bdpcm=True)),
+    ("slow", dict(transform_skip=True, bdpcm=True)),
+    # sh_ts_residual_coding_disabled_flag is coded only without sign hiding and DQ.
+    ("medium", dict(transform_skip=True, bdpcm=True, sign_hiding=False)),
+    ("slow", dict(transform_skip=True, bdpcm=True, dep_quant=True)),
+]
+
+
+@pytest.mark.parametrize("preset,opts", TS_TOOL_MATRIX)
+@pytest.mark.parametrize("qp", [22, 37])
+def test_transform_skip_tool_matrix(conformance, kodak_rgb, preset, opts, qp):
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    conformance(img, qp, preset=preset, **opts)
+
+
+def graphics_img(h, w, seed=0):
+    """Screen-content-like RGB picture: flat background, thin sharp strokes (text-like glyphs) and flat boxes."""
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w, 3), 245, np.uint8)
+    for _ in range(6):  # flat coloured boxes
+        y, x = rng.integers(0, h - 16), rng.integers(0, w - 16)
+        img[y:y + rng.integers(8, 40), x:x + rng.integers(8, 60)] = rng.integers(0, 256, 3)
+    for row in range(4, h - 12, 14):  # lines of "glyphs": 1-2 px strokes
+        x = 4
+        while x < w - 10:
+            gw = int(rng.integers(4, 9))
+            g = rng.random((9, gw)) < 0.35
+            g[:, 0] |= rng.random() < 0.5
+            img[row:row + 9, x:x + gw][g] = (20, 20, 20)
+            x += gw + int(rng.integers(1, 4))
+    return img
+
+
+@pytest.mark.parametrize("qp", [22, 32, 37])
+@pytest.mark.parametrize("dual_tree", [True, False])
+def test_transform_skip_and_bdpcm_used_on_graphics(conformance, qp, dual_tree):
+    """On text/graphics content the encoder picks transform skip and BDPCM (luma and chroma)
+    in streams FFmpeg decodes bit-exactly, and the stream is smaller than without the tools."""
+    import pyvtm
+
+    img = graphics_img(128, 192)
+    res = conformance(img, qp, transform_skip=True, bdpcm=True, dual_tree=dual_tree)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["transform_skip"][0] > 0, syn
+    assert syn["bdpcm"][0] > 0, syn
+    plain = conformance(img, qp, dual_tree=dual_tree)
+    assert pyvtm.decode_picture(plain.bitstream).syntax["transform_skip"] == (0, 0, 0)
+    assert res.bits < plain.bits
+
+
+def test_transform_skip_odd_sizes(conformance):
+    for h, w in [(51, 77), (24, 40), (16, 1024)]:
+        img = graphics_img(max(h, 40), max(w, 40), seed=h)[:h, :w]
+        conformance(img, 27, transform_skip=True, bdpcm=True)
+
+
 def test_sao_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
     """SAO band and edge offsets (luma and chroma) and merged CTBs occur in streams FFmpeg decodes bit-exactly;
     ``sao=False`` codes none and gives another picture."""

@@ -119,7 +119,6 @@ void test_refusals() {
   const auto nals = pyvtm::split_nal_units(enc.bitstream.data(), enc.bitstream.size());
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
-      {pyvtm::NAL_SPS, "sps_transform_skip_enabled_flag", "transform skip"},
       {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
       {pyvtm::NAL_SPS, "sps_isp_enabled_flag", "ISP"},
       {pyvtm::NAL_SPS, "sps_mrl_enabled_flag", "MRL"},
@@ -236,6 +235,8 @@ void test_bad_inputs() {
     s.sign_hiding = cfg.sign_hiding;
     s.alf = cfg.alf;
     s.ccalf = cfg.alf && cfg.ccalf;
+    s.transform_skip = cfg.transform_skip || cfg.bdpcm;  // sh_ts_residual_coding_disabled_flag
+    s.bdpcm = cfg.bdpcm;
     pyvtm::SliceParams sl;
     std::vector<uint8_t> out = nal(pyvtm::NAL_SPS, pyvtm::write_sps(s));
     const auto pps = nal(pyvtm::NAL_PPS, pyvtm::write_pps(s, sl));

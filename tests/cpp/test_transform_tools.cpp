@@ -244,6 +244,20 @@ void test_index_syntax() {
   cu.tree = pyvtm::SINGLE_TREE;
   s = state_of(e8, 3, 3, 1);
   check(!pyvtm::mts_idx_coded(t, cu, s), "chroma residual alone codes no mts_idx");
+  // Transform skip (7.3.11.5): a coded TS TB of any component stops lfnst_idx
+  // (lfnstNotTsFlag); only the luma one (transform_skip_flag[x0][y0][0]) mts_idx.
+  std::vector<int32_t> f8(64, 0);
+  f8[0] = 3;
+  f8[1] = 1;
+  s = state_of(f8, 3, 3, 0);
+  check(pyvtm::lfnst_idx_coded(t, cu, s, 64) && pyvtm::mts_idx_coded(t, cu, s), "8x8 first subblock codes both");
+  pyvtm::CuResidualState sc = s;
+  sc.set_transform_skip(2);
+  check(!pyvtm::lfnst_idx_coded(t, cu, sc, 64) && pyvtm::mts_idx_coded(t, cu, sc),
+        "chroma transform skip: mts_idx only");
+  pyvtm::CuResidualState sy = s;
+  sy.set_transform_skip(0);
+  check(!pyvtm::lfnst_idx_coded(t, cu, sy, 64) && !pyvtm::mts_idx_coded(t, cu, sy), "luma transform skip: no index");
 }
 
 // --- (4) encode -> decode ------------------------------------------------------
