@@ -74,7 +74,9 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   switch (cfg.preset) {
     case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02}; break;
     case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0}; break;
-    default: e = {2, 2, false, 3, 3, 4, false, 0.1, 0.05}; break;
+    // medium: 2 luma / 2 chroma RD candidates and angular step 8 (against 3 / 3 / 4:
+    // +0.45% BD-rate Y, +0.8% YUV on train crops for 0.79x the encode time).
+    default: e = {2, 2, false, 2, 2, 8, false, 0.1, 0.05}; break;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
