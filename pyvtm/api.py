@@ -234,7 +234,11 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
             search effort), and the tool switches ``mtt`` (binary/ternary
             splits), ``dual_tree`` (separate luma/chroma trees) and ``cclm``
-            (cross-component chroma prediction), all default True.
+            (cross-component chroma prediction), all default True. Residual
+            tools and loop filters: ``mts``, ``lfnst``, ``sign_hiding``,
+            ``joint_cbcr``, ``sao``, ``alf``, ``ccalf`` (default True) and
+            ``dep_quant``, ``transform_skip``, ``bdpcm``, ``chroma_qp_table``
+            (default False: see the README's tool table).
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.
