@@ -352,6 +352,32 @@ class _Dist:
             self.owned = False
 
 
+
+def _optimise(opt, loss, model) -> None:
+    """One optimiser step with gradient-norm clipping (every trainer)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+
+
+def _record_eval(evaluate, history: list, step: int, out_dir: Path, echo: bool, **extra) -> None:
+    """Runs a validation pass, appends it to the history and logs it."""
+    ev = evaluate()
+    history.append({"step": step, **extra, **ev})
+    _log(out_dir, {"step": step, **extra, **ev}, echo)
+
+
+def _finish(bar, evaluate, history: list, step: int, out_dir: Path, echo: bool, checkpoint, dist, budget, total):
+    """End of a training run: the final validation (main rank), the final
+    checkpoint (returned) and the process group closed."""
+    bar.close()
+    if evaluate is not None and dist.main:
+        _record_eval(evaluate, history, step, out_dir, echo, final=True)
+    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
+    dist.close()
+    return ck
+
 def _param_checksum(model: torch.nn.Module) -> float:
     return float(sum(p.detach().double().sum().item() for p in model.parameters()))
 
@@ -502,10 +528,7 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
             num = num + (d.abs().sum() if use_l1 else (d * d).sum())
             den += d.numel()
         loss = num / den
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        _optimise(opt, loss, model)
         step += 1
         run_loss += float(loss.detach()) if step % log_every == 0 or step < 3 else 0.0
         bar.update()
@@ -514,19 +537,11 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
                            "kind": "l1" if use_l1 else "mse", "lr": opt.param_groups[0]["lr"],
                            "sec": round(time.time() - t_start, 1)}, echo)
         if val is not None and eval_every and step % eval_every == 0 and dist.main:
-            ev = evaluate_cnnif_crops(net, val, max_samples=64)
-            history.append({"step": step, **ev})
-            _log(out_dir, {"step": step, **ev}, echo)
+            _record_eval(lambda: evaluate_cnnif_crops(net, val, max_samples=64), history, step, out_dir, echo)
         if ckpt_every and step % ckpt_every == 0:
             ck = checkpoint(total)
-    bar.close()
-    if val is not None and dist.main:
-        ev = evaluate_cnnif_crops(net, val)
-        history.append({"step": step, "final": True, **ev})
-        _log(out_dir, {"step": step, "final": True, **ev}, echo)
-    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
-    dist.close()
-    return ck
+    return _finish(bar, (lambda: evaluate_cnnif_crops(net, val)) if val is not None else None, history, step, out_dir, echo, checkpoint, dist,
+                   budget, total)
 
 
 def cnnif_from_checkpoint(ck) -> CNNIFilter:
@@ -683,29 +698,18 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
         logits = model(recon, modes, av)
         loss = F.cross_entropy(logits, torch.where(target > 66, torch.full_like(target, -100), target),
                                ignore_index=-100)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        _optimise(opt, loss, model)
         step += 1
         bar.update()
         if step % log_every == 0 and dist.main:
             _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()),
                            "lr": opt.param_groups[0]["lr"], "sec": round(time.time() - t_start, 1)}, echo)
         if val is not None and eval_every and step % eval_every == 0 and dist.main:
-            ev = evaluate_cnnmc(net, val, max_ctus=256)
-            history.append({"step": step, **ev})
-            _log(out_dir, {"step": step, **ev}, echo)
+            _record_eval(lambda: evaluate_cnnmc(net, val, max_ctus=256), history, step, out_dir, echo)
         if ckpt_every and step % ckpt_every == 0:
             checkpoint(total)
-    bar.close()
-    if val is not None and dist.main:
-        ev = evaluate_cnnmc(net, val)
-        history.append({"step": step, "final": True, **ev})
-        _log(out_dir, {"step": step, "final": True, **ev}, echo)
-    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
-    dist.close()
-    return ck
+    return _finish(bar, (lambda: evaluate_cnnmc(net, val)) if val is not None else None, history, step, out_dir, echo, checkpoint, dist,
+                   budget, total)
 
 
 def cnnmc_from_checkpoint(ck) -> CNNMCNet:
@@ -969,29 +973,18 @@ def train_msgdn(data_paths: Sequence, out_dir, *, preset: str = "msgdn_s", gan: 
                 perc = F.mse_loss(perceptual(fake), perceptual(real).detach())
                 loss = loss + w_perc * perc
                 rec_log["perc"] = float(perc.detach())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        _optimise(opt, loss, model)
         step += 1
         bar.update()
         if (step % log_every == 0 or step == 1) and dist.main:
             _log(out_dir, {"step": step, "total": total, "loss": float(loss.detach()), **rec_log,
                            "lr": opt.param_groups[0]["lr"], "sec": round(time.time() - t_start, 1)}, echo)
         if val is not None and eval_every and step % eval_every == 0 and dist.main:
-            ev = evaluate_msgdn_crops(net, val, max_samples=16)
-            history.append({"step": step, **ev})
-            _log(out_dir, {"step": step, **ev}, echo)
+            _record_eval(lambda: evaluate_msgdn_crops(net, val, max_samples=16), history, step, out_dir, echo)
         if ckpt_every and step % ckpt_every == 0:
             checkpoint(total)
-    bar.close()
-    if val is not None and dist.main:
-        ev = evaluate_msgdn_crops(net, val)
-        history.append({"step": step, "final": True, **ev})
-        _log(out_dir, {"step": step, "final": True, **ev}, echo)
-    ck = checkpoint(total if dist.on and budget.deadline is not None else budget.total(step), final=True)
-    dist.close()
-    return ck
+    return _finish(bar, (lambda: evaluate_msgdn_crops(net, val)) if val is not None else None, history, step, out_dir, echo, checkpoint, dist,
+                   budget, total)
 
 
 # ---------------------------------------------------------------------------
