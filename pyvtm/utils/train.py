@@ -353,6 +353,18 @@ class _Dist:
 
 
 
+
+def _resume_progress(ck: dict, gen, dist, seed: int, steps, minutes, out_dir: Path, echo: bool):
+    """Training progress from a checkpoint (every trainer's resume): step,
+    history, seconds trained, the original training config and the step
+    budget (the checkpoint's total when none is given); restores the RNGs."""
+    _restore_rng(ck, gen, dist, seed)
+    if steps is None and minutes is None:
+        steps = ck.get("total_steps")
+    if dist.main:
+        _log(out_dir, {"event": "resume", "step": ck["step"]}, echo)
+    return ck["step"], ck["history"], ck.get("train_seconds", 0.0), ck["train_config"], steps
+
 def _optimise(opt, loss, model) -> None:
     """One optimiser step with gradient-norm clipping (every trainer)."""
     opt.zero_grad(set_to_none=True)
@@ -477,13 +489,8 @@ def train_cnnif(data_paths: Sequence, out_dir, *, preset: str = "cnnif_s", layou
         model.load_state_dict(ck["model"])
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         opt.load_state_dict(ck["optimizer"])
-        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
-        _restore_rng(ck, gen, dist, seed)
-        cfg = ck["train_config"]
-        if steps is None and minutes is None:
-            steps = ck.get("total_steps")
-        if dist.main:
-            _log(out_dir, {"event": "resume", "step": step}, echo)
+        step, history, train_seconds, cfg, steps = _resume_progress(ck, gen, dist, seed, steps, minutes, out_dir,
+                                                                     echo)
     net, model = model, dist.wrap(model, dev)
     local_batch = dist.local_batch(batch)
     data = CnnifData(data_paths, dev, "train", val_every)
@@ -655,13 +662,8 @@ def train_cnnmc(data_paths: Sequence, out_dir, *, steps: Optional[int] = None, m
             raise ValueError(f"{ckpt_path} is not a CNNMC checkpoint")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
-        _restore_rng(ck, gen, dist, seed)
-        cfg = ck["train_config"]
-        if steps is None and minutes is None:
-            steps = ck.get("total_steps")
-        if dist.main:
-            _log(out_dir, {"event": "resume", "step": step}, echo)
+        step, history, train_seconds, cfg, steps = _resume_progress(ck, gen, dist, seed, steps, minutes, out_dir,
+                                                                     echo)
     net, model = model, dist.wrap(model, dev)
     local_batch = dist.local_batch(batch)
     data = CnnmcData(data_paths, dev, "train", val_every)
@@ -898,13 +900,8 @@ def train_msgdn(data_paths: Sequence, out_dir, *, preset: str = "msgdn_s", gan: 
         if gan:
             disc.load_state_dict(ck["discriminator"])
             d_opt.load_state_dict(ck["d_optimizer"])
-        step, history, train_seconds = ck["step"], ck["history"], ck.get("train_seconds", 0.0)
-        _restore_rng(ck, gen, dist, seed)
-        cfg = ck["train_config"]
-        if steps is None and minutes is None:
-            steps = ck.get("total_steps")
-        if dist.main:
-            _log(out_dir, {"event": "resume", "step": step}, echo)
+        step, history, train_seconds, cfg, steps = _resume_progress(ck, gen, dist, seed, steps, minutes, out_dir,
+                                                                     echo)
     if dist.main and step == 0:
         _log(out_dir, {"event": "start", "kind": kind, "preset": preset, "parameters": model.parameter_count(),
                        "kmac_per_pixel": round(model.kmac_per_pixel(), 2),
