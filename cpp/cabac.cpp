@@ -26,8 +26,7 @@ void ContextSet::init(int slice_qp) {
     m[i].init(g_context_init_i_slice[i].init_value, g_context_init_i_slice[i].shift_idx, slice_qp);
 }
 
-// -log2(p) for p = (i + 0.5) / 512 of the MPS/LPS, in 1/32768 bits.
-static uint32_t g_entropy_bits[512];
+uint32_t g_entropy_bits[512];
 
 static void init_entropy_table() {
   static std::once_flag once;
@@ -37,11 +36,8 @@ static void init_entropy_table() {
   });
 }
 
-uint32_t bin_cost(const ContextModel &c, int bin) {
-  const int p1 = c.state();  // probability of a one, 15 bits
-  const int p = bin ? p1 : 32767 - p1;
-  return g_entropy_bits[p >> 6];
-}
+// Filled at load time, so that bin_cost() is valid before any CabacWriter::start().
+static const bool g_entropy_table_ready = (init_entropy_table(), true);
 
 void CabacWriter::start() {
   init_entropy_table();

@@ -30,8 +30,17 @@ struct ContextSet {
 // Fractional bits are counted in units of 1/32768 bit.
 static constexpr int kFracBitsShift = 15;
 
+// -log2(p) for p = (i + 0.5) / 512 of the MPS/LPS, in 1/32768 bits (filled
+// when the library is loaded).
+extern uint32_t g_entropy_bits[512];
+
 // Bits needed to code bin with a context in the given state, 1/32768 units.
-uint32_t bin_cost(const ContextModel &c, int bin);
+// Inline: the rate estimation of RDOQ and the mode search calls it per bin.
+inline uint32_t bin_cost(const ContextModel &c, int bin) {
+  const int p1 = c.state();  // probability of a one, 15 bits
+  const int p = bin ? p1 : 32767 - p1;
+  return g_entropy_bits[p >> 6];
+}
 
 // One engine for both real coding and rate estimation: in estimate mode
 // only the context states evolve and the bits are counted.
