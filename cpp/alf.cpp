@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "alf_dsp.h"
 #include "api.h"
 #include "bitstream.h"
 #include "contexts.h"
@@ -527,43 +528,35 @@ void alf_classify_ctb(const Plane &rec, int x0, int y0, int log2_ctb, int bit_de
 
 void alf_filter_luma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log2_ctb, int bit_depth,
                          const AlfFilterSet &f, const uint8_t *filt_idx, const uint8_t *transpose_idx) {
-  const int ctb = 1 << log2_ctb, vb = ctb - 4, maxv = (1 << bit_depth) - 1;
+  const int ctb = 1 << log2_ctb, vb = ctb - 4;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0), bw = (w + 3) / 4;
   const Window win(rec, x0, y0, w, h);
+  const AlfLumaStripFn strip = alf_dsp().luma_strip;
+  int16_t cf[128 / 4][kAlfLumaTaps], cl[128 / 4][kAlfLumaTaps];  // CtbSizeY <= 128
+  AlfLumaStrip s;
+  s.w = bw * 4;
+  s.cf = cf;
+  s.cl = cl;
+  s.maxv = (1 << bit_depth) - 1;
   for (int by = 0; by < h; by += 4) {
-    // Tap rows of the block row's four sample rows, limited at the virtual boundary.
-    const Pel *rows[4][7];
-    int shift[4];
-    for (int k = 0; k < 4; k++) {
+    // Tap rows of the block row's sample rows, limited at the virtual boundary.
+    s.nrows = std::min(4, h - by);
+    for (int k = 0; k < s.nrows; k++) {
       const int dist = vb_distance(by + k, vb);
-      for (int dy = -3; dy <= 3; dy++) rows[k][dy + 3] = win.row(by + k + limit_dy(dy, dist));
-      shift[k] = dist == 0 ? 10 : 7;
+      for (int dy = -3; dy <= 3; dy++) s.rows[k][dy + 3] = win.row(by + k + limit_dy(dy, dist));
+      s.shift[k] = dist == 0 ? 10 : 7;
+      s.out[k] = out.row(y0 + by + k) + x0;
     }
-    for (int bx = 0; bx < w; bx += 4) {
-      const int b = (by / 4) * bw + bx / 4;
+    // Each block's coefficients and clipping values with its transposeIdx.
+    for (int bx = 0; bx < bw; bx++) {
+      const int b = (by / 4) * bw + bx;
       const uint8_t *ti = kAlfTransposeIdx[transpose_idx[b]];
-      int cf[kAlfLumaTaps], cl[kAlfLumaTaps];
       for (int j = 0; j < kAlfLumaTaps; j++) {
-        cf[j] = f.coeff[filt_idx[b]][ti[j]];
-        cl[j] = f.clip[filt_idx[b]][ti[j]];
-      }
-      for (int k = 0; k < 4 && by + k < h; k++) {
-        // The taps of kAlfLumaTap, unrolled: row r0 and rows +-1, +-2, +-3 (a: below, b: above).
-        const Pel *r0 = rows[k][3], *a1 = rows[k][4], *b1 = rows[k][2], *a2 = rows[k][5], *b2 = rows[k][1],
-                  *a3 = rows[k][6], *b3 = rows[k][0];
-        const int sh = shift[k], round = 1 << (sh - 1);
-        Pel *o = out.row(y0 + by + k) + x0;
-        for (int x = bx; x < bx + 4; x++) {
-          const int cur = r0[x];
-          auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
-          const int sum = t(0, a3[x], b3[x]) + t(1, a2[x + 1], b2[x - 1]) + t(2, a2[x], b2[x]) +
-                          t(3, a2[x - 1], b2[x + 1]) + t(4, a1[x + 2], b1[x - 2]) + t(5, a1[x + 1], b1[x - 1]) +
-                          t(6, a1[x], b1[x]) + t(7, a1[x - 1], b1[x + 1]) + t(8, a1[x - 2], b1[x + 2]) +
-                          t(9, r0[x + 3], r0[x - 3]) + t(10, r0[x + 2], r0[x - 2]) + t(11, r0[x + 1], r0[x - 1]);
-          o[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> sh)));
-        }
+        cf[bx][j] = f.coeff[filt_idx[b]][ti[j]];
+        cl[bx][j] = f.clip[filt_idx[b]][ti[j]];
       }
     }
+    strip(s);
   }
 }
 
@@ -572,21 +565,12 @@ void alf_filter_chroma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log
   const int ctb = 1 << log2_ctb_c, vb = ctb - 2, maxv = (1 << bit_depth) - 1;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0);
   const Window win(rec, x0, y0, w, h);
+  const AlfChromaRowFn row = alf_dsp().chroma_row;
   for (int y = 0; y < h; y++) {
     const int dist = vb_distance(y, vb);
     const Pel *rows[5];
     for (int dy = -2; dy <= 2; dy++) rows[dy + 2] = win.row(y + limit_dy(dy, dist));
-    const int shift = dist == 0 ? 10 : 7, round = 1 << (shift - 1);
-    Pel *o = out.row(y0 + y) + x0;
-    // The taps of kAlfChromaTap, unrolled.
-    const Pel *r0 = rows[2], *a1 = rows[3], *b1 = rows[1], *a2 = rows[4], *b2 = rows[0];
-    for (int x = 0; x < w; x++) {
-      const int cur = r0[x];
-      auto t = [&](int j, int p, int q) { return coeff[j] * (clipd(p - cur, clip[j]) + clipd(q - cur, clip[j])); };
-      const int sum = t(0, a2[x], b2[x]) + t(1, a1[x + 1], b1[x - 1]) + t(2, a1[x], b1[x]) +
-                      t(3, a1[x - 1], b1[x + 1]) + t(4, r0[x + 2], r0[x - 2]) + t(5, r0[x + 1], r0[x - 1]);
-      o[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> shift)));
-    }
+    row(rows, out.row(y0 + y) + x0, w, coeff, clip, dist == 0 ? 10 : 7, maxv);
   }
 }
 
