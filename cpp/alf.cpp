@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "alf_dsp.h"
+#include "dsp.h"
 #include "api.h"
 #include "bitstream.h"
 #include "contexts.h"
@@ -531,7 +531,7 @@ void alf_filter_luma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log2_
   const int ctb = 1 << log2_ctb, vb = ctb - 4;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0), bw = (w + 3) / 4;
   const Window win(rec, x0, y0, w, h);
-  const AlfLumaStripFn strip = alf_dsp().luma_strip;
+  const AlfLumaStripFn strip = dsp().alf_luma_strip;
   int16_t cf[128 / 4][kAlfLumaTaps], cl[128 / 4][kAlfLumaTaps];  // CtbSizeY <= 128
   AlfLumaStrip s;
   s.w = bw * 4;
@@ -565,7 +565,7 @@ void alf_filter_chroma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log
   const int ctb = 1 << log2_ctb_c, vb = ctb - 2, maxv = (1 << bit_depth) - 1;
   const int w = std::min(ctb, rec.width - x0), h = std::min(ctb, rec.height - y0);
   const Window win(rec, x0, y0, w, h);
-  const AlfChromaRowFn row = alf_dsp().chroma_row;
+  const AlfChromaRowFn row = dsp().alf_chroma_row;
   for (int y = 0; y < h; y++) {
     const int dist = vb_distance(y, vb);
     const Pel *rows[5];

@@ -2,11 +2,13 @@
 // the encoder's decision.
 #include "sao.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 #include "api.h"
+#include "dsp.h"
 
 namespace pyvtm {
 
@@ -135,6 +137,7 @@ void sao_apply_component(const Plane &rec, Plane &out, int comp, const SaoCtbPar
   const int maxv = (1 << bit_depth) - 1;
   const int ctb = 1 << log2_ctb;
   const int band_shift = bit_depth - 5;
+  const Dsp &k = dsp();
   for (int ry = 0; ry < ctbs_y; ry++)
     for (int rx = 0; rx < ctbs_x; rx++) {
       const SaoCtbParams &p = params[size_t(ry) * ctbs_x + rx];
@@ -145,34 +148,27 @@ void sao_apply_component(const Plane &rec, Plane &out, int comp, const SaoCtbPar
       const int8_t *off = p.offset_val[comp];
       if (type == SAO_BAND) {
         int8_t band_table[32] = {0};  // bandTable[] -> bandIdx (0: no offset)
-        for (int k = 0; k < 4; k++) band_table[(k + p.band_position[comp]) & 31] = int8_t(k + 1);
-        for (int y = y0; y < y1; y++) {
-          const Pel *s = rec.row(y);
-          Pel *d = out.row(y);
-          for (int x = x0; x < x1; x++) {
-            const int b = band_table[s[x] >> band_shift];
-            d[x] = b ? Pel(clip3(0, maxv, s[x] + off[b - 1])) : s[x];
-          }
-        }
+        for (int b = 0; b < 4; b++) band_table[(b + p.band_position[comp]) & 31] = int8_t(b + 1);
+        for (int y = y0; y < y1; y++)
+          k.sao_band_row(rec.row(y) + x0, out.row(y) + x0, x1 - x0, band_table, band_shift, off, maxv);
         continue;
       }
       const int cls = p.eo_class[comp];
       const int hp0 = kEoHPos[cls][0], hp1 = kEoHPos[cls][1], vp0 = kEoVPos[cls][0], vp1 = kEoVPos[cls][1];
+      // Columns whose neighbours are inside the picture; elsewhere
+      // SaoOffsetVal[0] = 0 applies (the sample is unchanged).
+      const int xs = std::max(x0, -std::min(hp0, hp1)), xe = std::min(x1, rec.width - std::max(hp0, hp1));
       for (int y = y0; y < y1; y++) {
         const bool row_ok = y + vp0 >= 0 && y + vp0 < rec.height && y + vp1 >= 0 && y + vp1 < rec.height;
         const Pel *s = rec.row(y);
         Pel *d = out.row(y);
-        for (int x = x0; x < x1; x++) {
-          // A neighbour outside the picture: SaoOffsetVal[0] = 0 (unchanged).
-          if (!row_ok || x + hp0 < 0 || x + hp0 >= rec.width || x + hp1 < 0 || x + hp1 >= rec.width) {
-            d[x] = s[x];
-            continue;
-          }
-          const int a = rec.at(x + hp0, y + vp0), b = rec.at(x + hp1, y + vp1), v = s[x];
-          int edge_idx = 2 + (v > a) - (v < a) + (v > b) - (v < b);
-          if (edge_idx <= 2) edge_idx = edge_idx == 2 ? 0 : edge_idx + 1;
-          d[x] = edge_idx ? Pel(clip3(0, maxv, v + off[edge_idx - 1])) : Pel(v);
+        if (!row_ok || xs >= xe) {
+          std::copy(s + x0, s + x1, d + x0);
+          continue;
         }
+        std::copy(s + x0, s + xs, d + x0);
+        std::copy(s + xe, s + x1, d + xe);
+        k.sao_edge_row(s + xs, rec.row(y + vp0) + xs + hp0, rec.row(y + vp1) + xs + hp1, d + xs, xe - xs, off, maxv);
       }
     }
 }

@@ -8,10 +8,7 @@
 //      whose last CTB row and column are cut by the picture edge;
 //  (3) encode -> decode with ALF / CCALF: records (incl. the ALF CTB syntax)
 //      equal, decoded picture == encoder reconstruction, luma (fixed and APS
-//      filters), chroma and CCALF used; alf = false codes no ALF;
-//  (4) the SIMD luma filter kernel against the C reference (alf_dsp.h) on
-//      random strips: extreme samples, coefficients and clipping values,
-//      both shifts, every width and row count.
+//      filters), chroma and CCALF used; alf = false codes no ALF.
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
@@ -20,7 +17,6 @@
 #include <vector>
 
 #include "alf.h"
-#include "alf_dsp.h"
 #include "bitstream.h"
 #include "codec_internal.h"
 #include "coding_tree.h"
@@ -434,78 +430,9 @@ void codec_round_trips() {
   check(fixed + aps > 0 && aps > 0 && chroma > 0 && cc > 0, "the encoder uses luma (APS), chroma ALF and CCALF");
 }
 
-void dsp_matches_c() {
-#if defined(__SSE2__)
-  std::mt19937 rng{7};
-  const int clips[4] = {1024, 181, 32, 6};
-  int cases = 0;
-  for (int it = 0; it < 400; it++) {
-    const int w = 4 * (1 + int(rng() % 32)), nrows = 1 + int(rng() % 4), stride = w + 8;
-    std::vector<Pel> in(size_t(stride) * 10);
-    const int mode = int(rng() % 3);  // random, extremes only, smooth
-    for (size_t i = 0; i < in.size(); i++)
-      in[i] = Pel(mode == 0 ? rng() % 1024 : mode == 1 ? (rng() & 1) * 1023 : 500 + int(rng() % 9));
-    std::vector<int16_t> cf(size_t(w / 4) * 12), cl(cf.size());
-    for (size_t i = 0; i < cf.size(); i++) {
-      cf[i] = int16_t(it % 7 == 0 ? (rng() & 1 ? 127 : -128) : int(rng() % 256) - 128);
-      cl[i] = int16_t(clips[rng() % 4]);
-    }
-    std::vector<Pel> out_c(size_t(w) * 4, -1), out_s(out_c);
-    AlfLumaStrip s;
-    s.nrows = nrows;
-    s.w = w;
-    s.cf = reinterpret_cast<const int16_t(*)[12]>(cf.data());
-    s.cl = reinterpret_cast<const int16_t(*)[12]>(cl.data());
-    for (int k = 0; k < 4; k++) {
-      for (int j = 0; j < 7; j++) s.rows[k][j] = in.data() + size_t(std::min(9, k + j)) * stride + 4;
-      s.shift[k] = rng() % 3 == 0 ? 10 : 7;
-    }
-    AlfLumaStrip t = s;
-    for (int k = 0; k < 4; k++) {
-      s.out[k] = out_c.data() + size_t(k) * w;
-      t.out[k] = out_s.data() + size_t(k) * w;
-    }
-    alf_luma_strip_c(s);
-    alf_luma_strip_sse2(t);
-    cases += out_c == out_s;
-    if (out_c != out_s) {
-      check(false, "ALF luma strip: SSE2 differs from C (w " + std::to_string(w) + ", rows " +
-                       std::to_string(nrows) + ", iteration " + std::to_string(it) + ")");
-      break;
-    }
-  }
-  std::printf("ALF luma strip: SSE2 == C on %d random strips\n", cases);
-  int rows_ok = 0;
-  for (int it = 0; it < 400; it++) {
-    const int w = 4 * (1 + int(rng() % 16)), stride = w + 8;
-    std::vector<Pel> in(size_t(stride) * 5);
-    const int mode = int(rng() % 3);
-    for (size_t i = 0; i < in.size(); i++)
-      in[i] = Pel(mode == 0 ? rng() % 1024 : mode == 1 ? (rng() & 1) * 1023 : 500 + int(rng() % 9));
-    int16_t cf[6], cl[6];
-    for (int j = 0; j < 6; j++) {
-      cf[j] = int16_t(it % 7 == 0 ? (rng() & 1 ? 127 : -128) : int(rng() % 256) - 128);
-      cl[j] = int16_t(clips[rng() % 4]);
-    }
-    const Pel *rows[5];
-    for (int j = 0; j < 5; j++) rows[j] = in.data() + size_t(j) * stride + 4;
-    const int shift = it % 3 == 0 ? 10 : 7;
-    std::vector<Pel> out_c(size_t(w), -1), out_s(out_c);
-    alf_chroma_row_c(rows, out_c.data(), w, cf, cl, shift, 1023);
-    alf_chroma_row_sse2(rows, out_s.data(), w, cf, cl, shift, 1023);
-    rows_ok += out_c == out_s;
-  }
-  check(rows_ok == 400, "ALF chroma row: SSE2 == C on 400 random rows (" + std::to_string(rows_ok) + ")");
-  std::printf("ALF chroma row: SSE2 == C on %d random rows\n", rows_ok);
-#else
-  std::printf("ALF luma strip: no SIMD kernel on this CPU\n");
-#endif
-}
-
 }  // namespace
 
 int main() {
-  dsp_matches_c();
   aps_round_trip();
   ctb_syntax_round_trip();
   filters_match_reference();

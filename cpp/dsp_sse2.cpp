@@ -1,55 +1,12 @@
-#include "alf_dsp.h"
-
-#include <algorithm>
-#include <cstdlib>
-#include <cstring>
+// SSE2 versions of the kernels of dsp.h (x86-64 baseline: no run-time
+// detection needed). Each produces exactly what its C reference produces.
+#include "dsp.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#endif
 
 namespace pyvtm {
 
-namespace {
-inline int clipd(int d, int c) { return std::min(std::max(d, -c), c); }
-}  // namespace
-
-// 8.8.5.2, equations of curr / sum for one sample, taps of the 7x7 diamond
-// (a: rows below, b: rows above).
-void alf_luma_strip_c(const AlfLumaStrip &s) {
-  for (int k = 0; k < s.nrows; k++) {
-    const Pel *r0 = s.rows[k][3], *a1 = s.rows[k][4], *b1 = s.rows[k][2], *a2 = s.rows[k][5], *b2 = s.rows[k][1],
-              *a3 = s.rows[k][6], *b3 = s.rows[k][0];
-    const int sh = s.shift[k], round = 1 << (sh - 1);
-    Pel *o = s.out[k];
-    for (int x = 0; x < s.w; x++) {
-      const int16_t *cf = s.cf[x >> 2], *cl = s.cl[x >> 2];
-      const int cur = r0[x];
-      auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
-      const int sum = t(0, a3[x], b3[x]) + t(1, a2[x + 1], b2[x - 1]) + t(2, a2[x], b2[x]) +
-                      t(3, a2[x - 1], b2[x + 1]) + t(4, a1[x + 2], b1[x - 2]) + t(5, a1[x + 1], b1[x - 1]) +
-                      t(6, a1[x], b1[x]) + t(7, a1[x - 1], b1[x + 1]) + t(8, a1[x - 2], b1[x + 2]) +
-                      t(9, r0[x + 3], r0[x - 3]) + t(10, r0[x + 2], r0[x - 2]) + t(11, r0[x + 1], r0[x - 1]);
-      o[x] = Pel(clip3(0, s.maxv, cur + ((sum + round) >> sh)));
-    }
-  }
-}
-
-// 8.8.5.4: the chroma taps (a: rows below, b: rows above).
-void alf_chroma_row_c(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6], int shift,
-                      int maxv) {
-  const Pel *r0 = rows[2], *a1 = rows[3], *b1 = rows[1], *a2 = rows[4], *b2 = rows[0];
-  const int round = 1 << (shift - 1);
-  for (int x = 0; x < w; x++) {
-    const int cur = r0[x];
-    auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
-    const int sum = t(0, a2[x], b2[x]) + t(1, a1[x + 1], b1[x - 1]) + t(2, a1[x], b1[x]) +
-                    t(3, a1[x - 1], b1[x + 1]) + t(4, r0[x + 2], r0[x - 2]) + t(5, r0[x + 1], r0[x - 1]);
-    out[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> shift)));
-  }
-}
-
-#if defined(__SSE2__)
 namespace {
 // Clip(p - cur) + Clip(q - cur) of one tap for eight samples (int16: the
 // differences of 10-bit samples and their sum fit).
@@ -73,10 +30,9 @@ inline __m128i finish8(__m128i lo, __m128i hi, __m128i cur, int shift, __m128i v
 inline __m128i coef_pair(int16_t a, int16_t b) {
   return _mm_set1_epi32(int32_t(uint32_t(uint16_t(a)) | (uint32_t(uint16_t(b)) << 16)));
 }
-}  // namespace
 
-void alf_chroma_row_sse2(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6],
-                         int shift, int maxv) {
+void alf_chroma_row(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6],
+                    int shift, int maxv) {
   static const int kRowP[6] = {4, 3, 3, 3, 2, 2}, kRowQ[6] = {0, 1, 1, 1, 2, 2}, kOff[6] = {0, 1, 0, -1, 2, 1};
   __m128i clip[6], coef[3];
   for (int j = 0; j < 6; j++) clip[j] = _mm_set1_epi16(cl[j]);
@@ -98,14 +54,14 @@ void alf_chroma_row_sse2(const Pel *const rows[5], Pel *out, int w, const int16_
   if (x < w) {
     const Pel *r[5];
     for (int j = 0; j < 5; j++) r[j] = rows[j] + x;
-    alf_chroma_row_c(r, out + x, w - x, cf, cl, shift, maxv);
+    dsp_c().alf_chroma_row(r, out + x, w - x, cf, cl, shift, maxv);
   }
 }
 
 // Eight samples (two 4x4 blocks) per step. The clipped differences fit int16
 // (|p - cur| <= 1023 for 10-bit samples, the pair sum <= 2046); pmaddwd
 // multiplies two taps' sums by their coefficients and adds them in int32.
-void alf_luma_strip_sse2(const AlfLumaStrip &s) {
+void alf_luma_strip(const AlfLumaStrip &s) {
   // (tap, row, column offset of p; column offset of q = -offset) per tap j:
   // p from the row below (or r0's right side), q from the row above.
   static const int kRowP[12] = {6, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3};
@@ -146,23 +102,60 @@ void alf_luma_strip_sse2(const AlfLumaStrip &s) {
     t.w = s.w - x;
     t.cf = s.cf + (x >> 2);
     t.cl = s.cl + (x >> 2);
-    alf_luma_strip_c(t);
+    dsp_c().alf_luma_strip(t);
   }
 }
-#endif
 
-const AlfDsp &alf_dsp() {
-  static const AlfDsp dsp = [] {
-    AlfDsp d{alf_luma_strip_c, alf_chroma_row_c};
-    const char *env = std::getenv("PYVTM_DSP");
-    if (env && std::strcmp(env, "c") == 0) return d;
-#if defined(__SSE2__)
-    d.luma_strip = alf_luma_strip_sse2;
-    d.chroma_row = alf_chroma_row_sse2;
-#endif
-    return d;
-  }();
-  return dsp;
+// 8.8.4.2 edge offset, eight samples per step: Sign(v - a) + Sign(v - b) in
+// -2..2 selects SaoOffsetVal (edgeIdx 1, 2, 0, 3, 4).
+void sao_edge_row(const Pel *src, const Pel *a, const Pel *b, Pel *dst, int n, const int8_t off[4], int maxv) {
+  const __m128i o0 = _mm_set1_epi16(off[0]), o1 = _mm_set1_epi16(off[1]), o2 = _mm_set1_epi16(off[2]),
+                o3 = _mm_set1_epi16(off[3]);
+  const __m128i m2 = _mm_set1_epi16(-2), m1 = _mm_set1_epi16(-1), p1 = _mm_set1_epi16(1), p2 = _mm_set1_epi16(2);
+  const __m128i vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128();
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + x));
+    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i *>(a + x));
+    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b + x));
+    // Sign(v - a) = (v > a) - (v < a): the compares give -1 for true.
+    const __m128i sa = _mm_sub_epi16(_mm_cmplt_epi16(v, va), _mm_cmpgt_epi16(v, va));
+    const __m128i sb = _mm_sub_epi16(_mm_cmplt_epi16(v, vb), _mm_cmpgt_epi16(v, vb));
+    const __m128i e = _mm_add_epi16(sa, sb);
+    const __m128i o = _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_cmpeq_epi16(e, m2), o0),
+                                                _mm_and_si128(_mm_cmpeq_epi16(e, m1), o1)),
+                                   _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi16(e, p1), o2),
+                                                _mm_and_si128(_mm_cmpeq_epi16(e, p2), o3)));
+    const __m128i r = _mm_min_epi16(_mm_max_epi16(_mm_add_epi16(v, o), zero), vmax);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), r);
+  }
+  if (x < n) dsp_c().sao_edge_row(src + x, a + x, b + x, dst + x, n - x, off, maxv);
+}
+
+// 8.8.4.2 band offset: the four consecutive bands from sao_band_position.
+void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], int shift, const int8_t off[4],
+                  int maxv) {
+  __m128i band[4], offs[4];
+  for (int k = 0; k < 4; k++) offs[k] = _mm_set1_epi16(off[k]), band[k] = _mm_set1_epi16(-1);
+  for (int i = 0; i < 32; i++)
+    if (band_table[i]) band[band_table[i] - 1] = _mm_set1_epi16(int16_t(i));
+  const __m128i vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128(), sh = _mm_cvtsi32_si128(shift);
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + x));
+    const __m128i bi = _mm_sra_epi16(v, sh);
+    __m128i o = zero;
+    for (int k = 0; k < 4; k++) o = _mm_or_si128(o, _mm_and_si128(_mm_cmpeq_epi16(bi, band[k]), offs[k]));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), _mm_min_epi16(_mm_max_epi16(_mm_add_epi16(v, o), zero), vmax));
+  }
+  if (x < n) dsp_c().sao_band_row(src + x, dst + x, n - x, band_table, shift, off, maxv);
+}
+}  // namespace
+
+const Dsp &dsp_sse2() {
+  static const Dsp d{alf_luma_strip, alf_chroma_row, sao_edge_row, sao_band_row};
+  return d;
 }
 
 }  // namespace pyvtm
+#endif

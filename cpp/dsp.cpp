@@ -1,0 +1,84 @@
+#include "dsp.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace pyvtm {
+
+namespace {
+inline int clipd(int d, int c) { return std::min(std::max(d, -c), c); }
+
+// 8.8.5.2, equations of curr / sum for one sample, taps of the 7x7 diamond
+// (a: rows below, b: rows above).
+void alf_luma_strip(const AlfLumaStrip &s) {
+  for (int k = 0; k < s.nrows; k++) {
+    const Pel *r0 = s.rows[k][3], *a1 = s.rows[k][4], *b1 = s.rows[k][2], *a2 = s.rows[k][5], *b2 = s.rows[k][1],
+              *a3 = s.rows[k][6], *b3 = s.rows[k][0];
+    const int sh = s.shift[k], round = 1 << (sh - 1);
+    Pel *o = s.out[k];
+    for (int x = 0; x < s.w; x++) {
+      const int16_t *cf = s.cf[x >> 2], *cl = s.cl[x >> 2];
+      const int cur = r0[x];
+      auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
+      const int sum = t(0, a3[x], b3[x]) + t(1, a2[x + 1], b2[x - 1]) + t(2, a2[x], b2[x]) +
+                      t(3, a2[x - 1], b2[x + 1]) + t(4, a1[x + 2], b1[x - 2]) + t(5, a1[x + 1], b1[x - 1]) +
+                      t(6, a1[x], b1[x]) + t(7, a1[x - 1], b1[x + 1]) + t(8, a1[x - 2], b1[x + 2]) +
+                      t(9, r0[x + 3], r0[x - 3]) + t(10, r0[x + 2], r0[x - 2]) + t(11, r0[x + 1], r0[x - 1]);
+      o[x] = Pel(clip3(0, s.maxv, cur + ((sum + round) >> sh)));
+    }
+  }
+}
+
+// 8.8.5.4: the chroma taps (a: rows below, b: rows above).
+void alf_chroma_row(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6], int shift,
+                      int maxv) {
+  const Pel *r0 = rows[2], *a1 = rows[3], *b1 = rows[1], *a2 = rows[4], *b2 = rows[0];
+  const int round = 1 << (shift - 1);
+  for (int x = 0; x < w; x++) {
+    const int cur = r0[x];
+    auto t = [&](int j, int p, int q) { return cf[j] * (clipd(p - cur, cl[j]) + clipd(q - cur, cl[j])); };
+    const int sum = t(0, a2[x], b2[x]) + t(1, a1[x + 1], b1[x - 1]) + t(2, a1[x], b1[x]) +
+                    t(3, a1[x - 1], b1[x + 1]) + t(4, r0[x + 2], r0[x - 2]) + t(5, r0[x + 1], r0[x - 1]);
+    out[x] = Pel(clip3(0, maxv, cur + ((sum + round) >> shift)));
+  }
+}
+
+// 8.8.4.2: edgeIdx = 2 + Sign(v - a) + Sign(v - b), 0..2 mapped to 1, 2, 0.
+void sao_edge_row(const Pel *src, const Pel *a, const Pel *b, Pel *dst, int n, const int8_t off[4], int maxv) {
+  const int tab[5] = {off[0], off[1], 0, off[2], off[3]};
+  for (int x = 0; x < n; x++) {
+    const int v = src[x];
+    const int e = 2 + (v > a[x]) - (v < a[x]) + (v > b[x]) - (v < b[x]);
+    dst[x] = Pel(clip3(0, maxv, v + tab[e]));
+  }
+}
+
+void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], int shift, const int8_t off[4],
+                  int maxv) {
+  for (int x = 0; x < n; x++) {
+    const int k = band_table[src[x] >> shift];
+    dst[x] = k ? Pel(clip3(0, maxv, src[x] + off[k - 1])) : src[x];
+  }
+}
+}  // namespace
+
+const Dsp &dsp_c() {
+  static const Dsp d{alf_luma_strip, alf_chroma_row, sao_edge_row, sao_band_row};
+  return d;
+}
+
+const Dsp &dsp() {
+  static const Dsp &d = [] () -> const Dsp & {
+    const char *env = std::getenv("PYVTM_DSP");
+    if (env && std::strcmp(env, "c") == 0) return dsp_c();
+#if defined(__SSE2__)
+    return dsp_sse2();
+#else
+    return dsp_c();
+#endif
+  }();
+  return d;
+}
+
+}  // namespace pyvtm

@@ -1,0 +1,61 @@
+// Sample kernels of the loop filters behind one function table (FFmpeg's
+// vvc/dsp, dav1d's style): C references in dsp.cpp and, on x86-64, SSE2
+// versions in dsp_sse2.cpp that tests/cpp/test_dsp.cpp checks against the C
+// references bit for bit. PYVTM_DSP=c in the environment selects the C
+// references (read once).
+#pragma once
+#include <cstdint>
+
+#include "common.h"
+
+namespace pyvtm {
+
+// --- ALF (8.8.5) ---
+// One row of 4x4 luma blocks (up to four sample rows) of the 7x7 diamond
+// filter. rows[k][3 + dy]: the input row dy of output row k, already limited
+// at the virtual boundary, with 3 readable samples left of column 0 and right
+// of column w - 1. cf / cl: per 4x4 block, the 12 coefficients and clipping
+// values in tap order (transposeIdx applied). shift[k]: alfShiftY of row k
+// (7, or 10 at the virtual boundary). w: a multiple of 4.
+struct AlfLumaStrip {
+  const Pel *rows[4][7];
+  Pel *out[4];
+  int nrows = 4;
+  int w = 0;
+  const int16_t (*cf)[12] = nullptr;
+  const int16_t (*cl)[12] = nullptr;
+  int shift[4] = {7, 7, 7, 7};
+  int maxv = 1023;
+};
+using AlfLumaStripFn = void (*)(const AlfLumaStrip &s);
+// One row of the 5x5 chroma diamond (8.8.5.4): rows[2 + dy] as for luma (2
+// readable samples beyond each side), w a multiple of 4, one filter.
+using AlfChromaRowFn = void (*)(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6],
+                                int shift, int maxv);
+
+// --- SAO (8.8.4.2) ---
+// Edge offset over n samples of one row: a / b are the two neighbours of
+// each sample (the row pointers already offset by hPos / vPos); off[k]:
+// SaoOffsetVal[k + 1] for edgeIdx k + 1.
+using SaoEdgeRowFn = void (*)(const Pel *src, const Pel *a, const Pel *b, Pel *dst, int n, const int8_t off[4],
+                              int maxv);
+// Band offset over n samples: band_table[32] maps the band (sample >> shift)
+// to 0 (no offset) or k + 1 (SaoOffsetVal[k + 1]).
+using SaoBandRowFn = void (*)(const Pel *src, Pel *dst, int n, const int8_t band_table[32], int shift,
+                              const int8_t off[4], int maxv);
+
+struct Dsp {
+  AlfLumaStripFn alf_luma_strip;
+  AlfChromaRowFn alf_chroma_row;
+  SaoEdgeRowFn sao_edge_row;
+  SaoBandRowFn sao_band_row;
+};
+// The kernels in use: the fastest this CPU runs (or the C references, PYVTM_DSP=c).
+const Dsp &dsp();
+// Every kernel set this build has, C references first (for the tests).
+const Dsp &dsp_c();
+#if defined(__SSE2__)
+const Dsp &dsp_sse2();
+#endif
+
+}  // namespace pyvtm
