@@ -454,10 +454,15 @@ struct Window {
     const int m = kWinMargin;
     stride = w + 2 * m;
     buf.resize(size_t(stride) * size_t(h + 2 * m));
+    // Columns x0 - m .. x0 + w + m - 1, those outside the picture padded:
+    // [i0, i1) is the part inside, copied as a block.
+    const int i0 = std::max(-m, -x0), i1 = std::min(w + m, p.width - x0);
     for (int j = -m; j < h + m; j++) {
       const Pel *src = p.row(clip3(0, p.height - 1, y0 + j));
-      Pel *dst = buf.data() + size_t(j + m) * stride;
-      for (int i = -m; i < w + m; i++) dst[i + m] = src[clip3(0, p.width - 1, x0 + i)];
+      Pel *dst = buf.data() + size_t(j + m) * stride + m;
+      for (int i = -m; i < i0; i++) dst[i] = src[0];
+      std::copy(src + x0 + i0, src + x0 + i1, dst + i0);
+      for (int i = i1; i < w + m; i++) dst[i] = src[p.width - 1];
     }
   }
   // Row y (relative to the CTB, -4..h+3), column 0 at the CTB's left edge.
