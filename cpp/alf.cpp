@@ -581,24 +581,15 @@ void alf_filter_chroma_ctb(const Plane &rec, Plane &out, int x0, int y0, int log
 
 void ccalf_ctb(const Plane &luma, Plane &out, int x0c, int y0c, int log2_ctb, int bit_depth,
                const int16_t coeff[kCcAlfTaps]) {
-  const int ctb = 1 << log2_ctb, ctb_c = ctb / 2, vb = ctb - 4, maxv = (1 << bit_depth) - 1;
-  const int lo = -(1 << (bit_depth - 1)), hi = (1 << (bit_depth - 1)) - 1;
+  const int ctb = 1 << log2_ctb, ctb_c = ctb / 2, vb = ctb - 4;
   const int w = std::min(ctb_c, out.width - x0c), h = std::min(ctb_c, out.height - y0c);
   const Window win(luma, 2 * x0c, 2 * y0c, std::min(ctb, luma.width - 2 * x0c), std::min(ctb, luma.height - 2 * y0c));
+  const CcAlfRowFn row = dsp().ccalf_row;
   for (int y = 0; y < h; y++) {
     const int yl = 2 * y, dist = vb_distance(yl, vb);
     const Pel *rows[4];  // luma rows -1, 0, +1, +2 of (2x, 2y) with the virtual boundary
     for (int dy = -1; dy <= 2; dy++) rows[dy + 1] = win.row(yl + limit_dy(dy, dist));
-    Pel *o = out.row(y0c + y) + x0c;
-    for (int x = 0; x < w; x++) {
-      // The taps of kCcAlfTap, unrolled.
-      const int xl = 2 * x, cur = rows[1][xl];
-      int sum = coeff[0] * (rows[0][xl] - cur) + coeff[1] * (rows[1][xl - 1] - cur) + coeff[2] * (rows[1][xl + 1] - cur) +
-                coeff[3] * (rows[2][xl - 1] - cur) + coeff[4] * (rows[2][xl] - cur) + coeff[5] * (rows[2][xl + 1] - cur) +
-                coeff[6] * (rows[3][xl] - cur);
-      sum = clip3(lo, hi, (sum + 64) >> 7);
-      o[x] = Pel(clip3(0, maxv, int(o[x]) + sum));
-    }
+    row(rows, out.row(y0c + y) + x0c, w, coeff, bit_depth);
   }
 }
 

@@ -44,6 +44,19 @@ void alf_chroma_row(const Pel *const rows[5], Pel *out, int w, const int16_t cf[
   }
 }
 
+// 8.8.5.7: the taps of kCcAlfTap, unrolled.
+void ccalf_row(const Pel *const rows[4], Pel *out, int w, const int16_t coeff[7], int bit_depth) {
+  const int maxv = (1 << bit_depth) - 1, lo = -(1 << (bit_depth - 1)), hi = (1 << (bit_depth - 1)) - 1;
+  for (int x = 0; x < w; x++) {
+    const int xl = 2 * x, cur = rows[1][xl];
+    int sum = coeff[0] * (rows[0][xl] - cur) + coeff[1] * (rows[1][xl - 1] - cur) + coeff[2] * (rows[1][xl + 1] - cur) +
+              coeff[3] * (rows[2][xl - 1] - cur) + coeff[4] * (rows[2][xl] - cur) + coeff[5] * (rows[2][xl + 1] - cur) +
+              coeff[6] * (rows[3][xl] - cur);
+    sum = clip3(lo, hi, (sum + 64) >> 7);
+    out[x] = Pel(clip3(0, maxv, int(out[x]) + sum));
+  }
+}
+
 // 8.8.4.2: edgeIdx = 2 + Sign(v - a) + Sign(v - b), 0..2 mapped to 1, 2, 0.
 void sao_edge_row(const Pel *src, const Pel *a, const Pel *b, Pel *dst, int n, const int8_t off[4], int maxv) {
   const int tab[5] = {off[0], off[1], 0, off[2], off[3]};
@@ -64,7 +77,7 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 }  // namespace
 
 const Dsp &dsp_c() {
-  static const Dsp d{alf_luma_strip, alf_chroma_row, sao_edge_row, sao_band_row};
+  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, sao_edge_row, sao_band_row};
   return d;
 }
 

@@ -33,6 +33,12 @@ using AlfLumaStripFn = void (*)(const AlfLumaStrip &s);
 using AlfChromaRowFn = void (*)(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6],
                                 int shift, int maxv);
 
+// One chroma row of CCALF (8.8.5.7): adds the clipped correction from the
+// luma rows -1, 0, +1, +2 (rows[0..3], column 0 = the luma sample at 2 * x = 0,
+// already limited at the virtual boundary, 2 readable samples beyond each
+// side) to out[0..w-1]; w a multiple of 4.
+using CcAlfRowFn = void (*)(const Pel *const rows[4], Pel *out, int w, const int16_t coeff[7], int bit_depth);
+
 // --- SAO (8.8.4.2) ---
 // Edge offset over n samples of one row: a / b are the two neighbours of
 // each sample (the row pointers already offset by hPos / vPos); off[k]:
@@ -47,6 +53,7 @@ using SaoBandRowFn = void (*)(const Pel *src, Pel *dst, int n, const int8_t band
 struct Dsp {
   AlfLumaStripFn alf_luma_strip;
   AlfChromaRowFn alf_chroma_row;
+  CcAlfRowFn ccalf_row;
   SaoEdgeRowFn sao_edge_row;
   SaoBandRowFn sao_band_row;
 };

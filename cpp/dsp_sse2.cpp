@@ -106,6 +106,51 @@ void alf_luma_strip(const AlfLumaStrip &s) {
   }
 }
 
+// Samples p[0], p[2], .., p[14] / p[1], p[3], .., p[15] as eight int16.
+inline __m128i even16(const Pel *p) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 8));
+  return _mm_packs_epi32(_mm_srai_epi32(_mm_slli_epi32(a, 16), 16), _mm_srai_epi32(_mm_slli_epi32(b, 16), 16));
+}
+inline __m128i odd16(const Pel *p) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 8));
+  return _mm_packs_epi32(_mm_srai_epi32(a, 16), _mm_srai_epi32(b, 16));
+}
+
+// 8.8.5.7, eight chroma samples per step: the luma differences fit int16,
+// pmaddwd sums two taps (the seventh with a zero partner).
+void ccalf_row(const Pel *const rows[4], Pel *out, int w, const int16_t coeff[7], int bit_depth) {
+  const __m128i c01 = coef_pair(coeff[0], coeff[1]), c23 = coef_pair(coeff[2], coeff[3]),
+                c45 = coef_pair(coeff[4], coeff[5]), c6 = coef_pair(coeff[6], 0);
+  const __m128i rnd = _mm_set1_epi32(64), zero = _mm_setzero_si128();
+  const __m128i lo = _mm_set1_epi16(int16_t(-(1 << (bit_depth - 1)))), hi = _mm_set1_epi16(int16_t((1 << (bit_depth - 1)) - 1));
+  const __m128i vmax = _mm_set1_epi16(int16_t((1 << bit_depth) - 1));
+  int x = 0;
+  for (; x + 8 <= w; x += 8) {
+    const int xl = 2 * x;
+    const __m128i cur = even16(rows[1] + xl);
+    const __m128i d0 = _mm_sub_epi16(even16(rows[0] + xl), cur), d1 = _mm_sub_epi16(odd16(rows[1] + xl - 2), cur);
+    const __m128i d2 = _mm_sub_epi16(odd16(rows[1] + xl), cur), d3 = _mm_sub_epi16(odd16(rows[2] + xl - 2), cur);
+    const __m128i d4 = _mm_sub_epi16(even16(rows[2] + xl), cur), d5 = _mm_sub_epi16(odd16(rows[2] + xl), cur);
+    const __m128i d6 = _mm_sub_epi16(even16(rows[3] + xl), cur);
+    __m128i sl = _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(d0, d1), c01), _mm_madd_epi16(_mm_unpacklo_epi16(d2, d3), c23));
+    sl = _mm_add_epi32(sl, _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(d4, d5), c45), _mm_madd_epi16(_mm_unpacklo_epi16(d6, zero), c6)));
+    __m128i sh = _mm_add_epi32(_mm_madd_epi16(_mm_unpackhi_epi16(d0, d1), c01), _mm_madd_epi16(_mm_unpackhi_epi16(d2, d3), c23));
+    sh = _mm_add_epi32(sh, _mm_add_epi32(_mm_madd_epi16(_mm_unpackhi_epi16(d4, d5), c45), _mm_madd_epi16(_mm_unpackhi_epi16(d6, zero), c6)));
+    // Clip3(lo, hi, (sum + 64) >> 7) after int16 saturation (lo, hi are inside int16).
+    const __m128i corr = _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(_mm_srai_epi32(_mm_add_epi32(sl, rnd), 7),
+                                                                     _mm_srai_epi32(_mm_add_epi32(sh, rnd), 7)), lo), hi);
+    const __m128i o = _mm_loadu_si128(reinterpret_cast<const __m128i *>(out + x));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + x), _mm_min_epi16(_mm_max_epi16(_mm_add_epi16(o, corr), zero), vmax));
+  }
+  if (x < w) {
+    const Pel *r[4];
+    for (int j = 0; j < 4; j++) r[j] = rows[j] + 2 * x;
+    dsp_c().ccalf_row(r, out + x, w - x, coeff, bit_depth);
+  }
+}
+
 // 8.8.4.2 edge offset, eight samples per step: Sign(v - a) + Sign(v - b) in
 // -2..2 selects SaoOffsetVal (edgeIdx 1, 2, 0, 3, 4).
 void sao_edge_row(const Pel *src, const Pel *a, const Pel *b, Pel *dst, int n, const int8_t off[4], int maxv) {
@@ -153,7 +198,7 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 }  // namespace
 
 const Dsp &dsp_sse2() {
-  static const Dsp d{alf_luma_strip, alf_chroma_row, sao_edge_row, sao_band_row};
+  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, sao_edge_row, sao_band_row};
   return d;
 }
 

@@ -26,7 +26,7 @@ std::vector<Pel> random_rows(std::mt19937 &rng, size_t n, int mode) {
 void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
   std::mt19937 rng{11};
   const int clips[4] = {1024, 181, 32, 6};
-  int bad[4] = {0, 0, 0, 0};
+  int bad[5] = {0, 0, 0, 0, 0};
   for (int it = 0; it < 300; it++) {
     const int mode = int(rng() % 3);
     // ALF luma: up to 32 blocks, 1..4 rows.
@@ -71,6 +71,19 @@ void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
       simd.alf_chroma_row(rows, ob.data(), w, cf, cl, shift, 1023);
       bad[1] += oa != ob;
     }
+    // CCALF: one chroma row from four luma rows (2w + 4 samples each).
+    {
+      const int w = 4 * (1 + int(rng() % 16)), stride = 2 * w + 8;
+      std::vector<Pel> in = random_rows(rng, size_t(stride) * 4, mode);
+      int16_t cf[7];
+      for (auto &c : cf) c = int16_t(it % 5 == 0 ? (rng() & 1 ? 64 : -64) : int(rng() % 129) - 64);
+      const Pel *rows[4];
+      for (int j = 0; j < 4; j++) rows[j] = in.data() + size_t(j) * stride + 4;
+      std::vector<Pel> oa = random_rows(rng, size_t(w), mode), ob(oa);
+      ref.ccalf_row(rows, oa.data(), w, cf, 10);
+      simd.ccalf_row(rows, ob.data(), w, cf, 10);
+      bad[4] += oa != ob;
+    }
     // SAO edge and band offsets: any length (the callers cut rows at the picture edge).
     {
       const int n = 1 + int(rng() % 130);
@@ -91,9 +104,9 @@ void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
       bad[3] += oa != ob;
     }
   }
-  const char *names[4] = {"alf_luma_strip", "alf_chroma_row", "sao_edge_row", "sao_band_row"};
-  for (int k = 0; k < 4; k++) check(bad[k] == 0, name + " " + names[k] + ": " + std::to_string(bad[k]) + " of 300 differ from C");
-  std::printf("%s: 4 kernels x 300 random cases compared with C\n", name.c_str());
+  const char *names[5] = {"alf_luma_strip", "alf_chroma_row", "sao_edge_row", "sao_band_row", "ccalf_row"};
+  for (int k = 0; k < 5; k++) check(bad[k] == 0, name + " " + names[k] + ": " + std::to_string(bad[k]) + " of 300 differ from C");
+  std::printf("%s: 5 kernels x 300 random cases compared with C\n", name.c_str());
 }
 
 // Hand-computed cases of the C references.
