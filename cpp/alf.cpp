@@ -484,7 +484,9 @@ void alf_classify_ctb(const Plane &rec, int x0, int y0, int log2_ctb, int bit_de
   // odd), accumulated per 2x2 cell: cell (cx, cy) holds the positions
   // (2cx - 2 + t, 2cy - 2 + t), t = 0, 1, of rows -2..h+1 and columns -2..w+1.
   const int gw = ((w + 3) / 4) * 2 + 2, gh = ((h + 3) / 4) * 2 + 2;
-  std::vector<int> grad(size_t(gw) * gh * 4, 0);
+  const size_t plane = size_t(gw) * gh;
+  std::vector<int32_t> grad(plane * 4, 0);  // vertical, horizontal, 135, 45 degrees: one plane each
+  const AlfGradRowFn grad_row = dsp().alf_grad_row;
   for (int cy = 0; cy < gh; cy++)
     for (int t = 0; t < 2; t++) {
       const int y = 2 * cy - 2 + t;
@@ -492,30 +494,24 @@ void alf_classify_ctb(const Plane &rec, int x0, int y0, int log2_ctb, int bit_de
       const Pel *r = win.row(y);
       const Pel *up = (y >= vb && y - 1 < vb) ? r : win.row(y - 1);
       const Pel *dn = (y < vb && y + 1 >= vb) ? r : win.row(y + 1);
-      int *g = grad.data() + size_t(cy) * gw * 4;
-      for (int cx = 0; cx < gw; cx++, g += 4) {
-        const int x = 2 * cx - 2 + t, c2 = 2 * r[x];
-        g[0] += std::abs(c2 - up[x] - dn[x]);
-        g[1] += std::abs(c2 - r[x - 1] - r[x + 1]);
-        g[2] += std::abs(c2 - up[x - 1] - dn[x + 1]);
-        g[3] += std::abs(c2 - up[x + 1] - dn[x - 1]);
-      }
+      const size_t o = size_t(cy) * gw;
+      int32_t *const acc[4] = {grad.data() + o, grad.data() + plane + o, grad.data() + 2 * plane + o,
+                               grad.data() + 3 * plane + o};
+      // Positions x = 2cx - 2 + t, cx = 0..gw-1.
+      grad_row(up - 2 + t, r - 2 + t, dn - 2 + t, gw, acc);
     }
   for (int by = 0; by < h; by += 4) {
     int c0 = 0, c1 = 4, ac = 2;  // cell rows of the window; ac: 64 (96) >> 5 with the shift BitDepth - 1
     if (by + 4 == vb) { c1 = 3; ac = 3; }       // rows -2..3
     else if (by == vb) { c0 = 1; ac = 3; }      // rows 0..5
     for (int bx = 0; bx < w; bx += 4) {
-      int sum_v = 0, sum_h = 0, sum_d0 = 0, sum_d1 = 0;
+      int s[4] = {0, 0, 0, 0};
       for (int cy = by / 2 + c0; cy < by / 2 + c1; cy++) {
-        const int *g = grad.data() + (size_t(cy) * gw + size_t(bx / 2)) * 4;
-        for (int k = 0; k < 4; k++, g += 4) {
-          sum_v += g[0];
-          sum_h += g[1];
-          sum_d0 += g[2];
-          sum_d1 += g[3];
-        }
+        const int32_t *g = grad.data() + size_t(cy) * gw + size_t(bx / 2);
+        for (int k = 0; k < 4; k++)
+          for (int i = 0; i < 4; i++) s[k] += g[k * plane + i];
       }
+      const int sum_v = s[0], sum_h = s[1], sum_d0 = s[2], sum_d1 = s[3];
       const int dir_hv = sum_v <= sum_h;
       const int64_t hv1 = std::max(sum_v, sum_h), hv0 = std::min(sum_v, sum_h);
       const int dir_d = sum_d0 <= sum_d1;

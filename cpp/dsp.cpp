@@ -44,6 +44,16 @@ void alf_chroma_row(const Pel *const rows[5], Pel *out, int w, const int16_t cf[
   }
 }
 
+void alf_grad_row(const Pel *up, const Pel *r, const Pel *dn, int n, int32_t *const acc[4]) {
+  for (int i = 0; i < n; i++) {
+    const int x = 2 * i, c2 = 2 * r[x];
+    acc[0][i] += std::abs(c2 - up[x] - dn[x]);
+    acc[1][i] += std::abs(c2 - r[x - 1] - r[x + 1]);
+    acc[2][i] += std::abs(c2 - up[x - 1] - dn[x + 1]);
+    acc[3][i] += std::abs(c2 - up[x + 1] - dn[x - 1]);
+  }
+}
+
 // 8.8.5.7: the taps of kCcAlfTap, unrolled.
 void ccalf_row(const Pel *const rows[4], Pel *out, int w, const int16_t coeff[7], int bit_depth) {
   const int maxv = (1 << bit_depth) - 1, lo = -(1 << (bit_depth - 1)), hi = (1 << (bit_depth - 1)) - 1;
@@ -77,7 +87,7 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 }  // namespace
 
 const Dsp &dsp_c() {
-  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, sao_edge_row, sao_band_row};
+  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, alf_grad_row, sao_edge_row, sao_band_row};
   return d;
 }
 

@@ -33,6 +33,13 @@ using AlfLumaStripFn = void (*)(const AlfLumaStrip &s);
 using AlfChromaRowFn = void (*)(const Pel *const rows[5], Pel *out, int w, const int16_t cf[6], const int16_t cl[6],
                                 int shift, int maxv);
 
+// ALF classification (8.8.5.3): the four Laplacians at n positions x = 2i of
+// one row (r; up / dn: the rows above and below, already replaced at the
+// virtual boundary; 1 readable sample beyond each side), added to
+// acc[0..3][i]: vertical, horizontal, diagonal 135 (up-left / down-right),
+// diagonal 45 (up-right / down-left).
+using AlfGradRowFn = void (*)(const Pel *up, const Pel *r, const Pel *dn, int n, int32_t *const acc[4]);
+
 // One chroma row of CCALF (8.8.5.7): adds the clipped correction from the
 // luma rows -1, 0, +1, +2 (rows[0..3], column 0 = the luma sample at 2 * x = 0,
 // already limited at the virtual boundary, 2 readable samples beyond each
@@ -54,6 +61,7 @@ struct Dsp {
   AlfLumaStripFn alf_luma_strip;
   AlfChromaRowFn alf_chroma_row;
   CcAlfRowFn ccalf_row;
+  AlfGradRowFn alf_grad_row;
   SaoEdgeRowFn sao_edge_row;
   SaoBandRowFn sao_band_row;
 };

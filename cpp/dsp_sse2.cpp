@@ -118,6 +118,31 @@ inline __m128i odd16(const Pel *p) {
   return _mm_packs_epi32(_mm_srai_epi32(a, 16), _mm_srai_epi32(b, 16));
 }
 
+// 8.8.5.3, eight positions per step (int16: |2c - a - b| <= 2046).
+void alf_grad_row(const Pel *up, const Pel *r, const Pel *dn, int n, int32_t *const acc[4]) {
+  const __m128i zero = _mm_setzero_si128();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const int x = 2 * i;
+    const __m128i c = even16(r + x), c2 = _mm_add_epi16(c, c);
+    const __m128i u0 = even16(up + x), d0 = even16(dn + x);
+    const __m128i ul = even16(up + x - 1), ur = even16(up + x + 1), dl = even16(dn + x - 1), dr = even16(dn + x + 1);
+    const __m128i rl = even16(r + x - 1), rr = even16(r + x + 1);
+    __m128i g[4] = {_mm_sub_epi16(_mm_sub_epi16(c2, u0), d0), _mm_sub_epi16(_mm_sub_epi16(c2, rl), rr),
+                    _mm_sub_epi16(_mm_sub_epi16(c2, ul), dr), _mm_sub_epi16(_mm_sub_epi16(c2, ur), dl)};
+    for (int k = 0; k < 4; k++) {
+      const __m128i a = _mm_max_epi16(g[k], _mm_sub_epi16(zero, g[k]));
+      __m128i *p = reinterpret_cast<__m128i *>(acc[k] + i);
+      _mm_storeu_si128(p, _mm_add_epi32(_mm_loadu_si128(p), _mm_unpacklo_epi16(a, zero)));
+      _mm_storeu_si128(p + 1, _mm_add_epi32(_mm_loadu_si128(p + 1), _mm_unpackhi_epi16(a, zero)));
+    }
+  }
+  if (i < n) {
+    int32_t *const rest[4] = {acc[0] + i, acc[1] + i, acc[2] + i, acc[3] + i};
+    dsp_c().alf_grad_row(up + 2 * i, r + 2 * i, dn + 2 * i, n - i, rest);
+  }
+}
+
 // 8.8.5.7, eight chroma samples per step: the luma differences fit int16,
 // pmaddwd sums two taps (the seventh with a zero partner).
 void ccalf_row(const Pel *const rows[4], Pel *out, int w, const int16_t coeff[7], int bit_depth) {
@@ -198,7 +223,7 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 }  // namespace
 
 const Dsp &dsp_sse2() {
-  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, sao_edge_row, sao_band_row};
+  static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, alf_grad_row, sao_edge_row, sao_band_row};
   return d;
 }
 

@@ -26,7 +26,7 @@ std::vector<Pel> random_rows(std::mt19937 &rng, size_t n, int mode) {
 void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
   std::mt19937 rng{11};
   const int clips[4] = {1024, 181, 32, 6};
-  int bad[5] = {0, 0, 0, 0, 0};
+  int bad[6] = {0, 0, 0, 0, 0, 0};
   for (int it = 0; it < 300; it++) {
     const int mode = int(rng() % 3);
     // ALF luma: up to 32 blocks, 1..4 rows.
@@ -84,6 +84,20 @@ void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
       simd.ccalf_row(rows, ob.data(), w, cf, 10);
       bad[4] += oa != ob;
     }
+    // ALF classification gradients: n positions, 2n + 2 samples per row.
+    {
+      const int n = 1 + int(rng() % 70), stride = 2 * n + 8;
+      std::vector<Pel> in = random_rows(rng, size_t(stride) * 3, mode);
+      std::vector<int32_t> ga(size_t(n) * 4), gb;
+      for (auto &v : ga) v = int32_t(rng() % 5000);
+      gb = ga;
+      int32_t *const pa[4] = {ga.data(), ga.data() + n, ga.data() + 2 * n, ga.data() + 3 * n};
+      int32_t *const pb[4] = {gb.data(), gb.data() + n, gb.data() + 2 * n, gb.data() + 3 * n};
+      const Pel *u = in.data() + 4, *r = u + stride, *d = r + stride;
+      ref.alf_grad_row(u, r, d, n, pa);
+      simd.alf_grad_row(u, r, d, n, pb);
+      bad[5] += ga != gb;
+    }
     // SAO edge and band offsets: any length (the callers cut rows at the picture edge).
     {
       const int n = 1 + int(rng() % 130);
@@ -104,9 +118,10 @@ void compare(const Dsp &ref, const Dsp &simd, const std::string &name) {
       bad[3] += oa != ob;
     }
   }
-  const char *names[5] = {"alf_luma_strip", "alf_chroma_row", "sao_edge_row", "sao_band_row", "ccalf_row"};
-  for (int k = 0; k < 5; k++) check(bad[k] == 0, name + " " + names[k] + ": " + std::to_string(bad[k]) + " of 300 differ from C");
-  std::printf("%s: 5 kernels x 300 random cases compared with C\n", name.c_str());
+  const char *names[6] = {"alf_luma_strip", "alf_chroma_row", "sao_edge_row", "sao_band_row", "ccalf_row",
+                          "alf_grad_row"};
+  for (int k = 0; k < 6; k++) check(bad[k] == 0, name + " " + names[k] + ": " + std::to_string(bad[k]) + " of 300 differ from C");
+  std::printf("%s: 6 kernels x 300 random cases compared with C\n", name.c_str());
 }
 
 // Hand-computed cases of the C references.
