@@ -17,6 +17,11 @@ struct EncoderTestKnobs {
   // quantises to a nonzero level), 4: cycle through 1, 2, 3; 0: RD decision.
   int force_joint_cbcr = 0;
   int joint_cbcr_sign = -1;  // ph_joint_cbcr_sign_flag forced to 0 / 1; -1: the encoder's choice
+  // With EncoderConfig::mrl: 1 codes every luma CU where intra_luma_ref_idx
+  // is coded (and BDPCM is not chosen) with intra_luma_ref_idx 1 or 2 and an
+  // MPM mode, the line and the intra_luma_mpm_idx cycling from CU to CU; 0:
+  // RD decision.
+  int force_mrl = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 

@@ -25,7 +25,7 @@ bool TransformUnit::operator==(const TransformUnit &o) const {
 bool CodingUnit::operator==(const CodingUnit &o) const {
   const bool luma = tree != DUAL_TREE_CHROMA, chroma = tree != DUAL_TREE_LUMA;
   return x == o.x && y == o.y && w == o.w && h == o.h && tree == o.tree && cqt_depth == o.cqt_depth &&
-         (!luma || luma_mode == o.luma_mode) &&
+         (!luma || (luma_mode == o.luma_mode && intra_luma_ref_idx == o.intra_luma_ref_idx)) &&
          (!chroma || (cclm_mode_flag == o.cclm_mode_flag && chroma_mode == o.chroma_mode &&
                       (cclm_mode_flag ? cclm_mode_idx == o.cclm_mode_idx : chroma_syntax == o.chroma_syntax))) &&
          num_tu == o.num_tu && lfnst_idx == o.lfnst_idx && mts_idx == o.mts_idx &&
@@ -60,7 +60,10 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
   for (size_t i = 0; i < a.cus.size(); i++)
     if (!(a.cus[i] == b.cus[i]))
       return "CU " + std::to_string(i) + " at (" + std::to_string(a.cus[i].x) + "," + std::to_string(a.cus[i].y) +
-             ") differs";
+             ") differs" +
+             (a.cus[i].tree != DUAL_TREE_CHROMA && a.cus[i].intra_luma_ref_idx != b.cus[i].intra_luma_ref_idx
+                  ? " (intra_luma_ref_idx)"
+                  : "");
   if (a.tus.size() != b.tus.size()) return "number of TUs differs";
   for (size_t i = 0; i < a.tus.size(); i++) {
     const TransformUnit &ta = a.tus[i], &tb = b.tus[i];
@@ -454,15 +457,30 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
     }
     if (cu.bdpcm_flag[0]) {
       cu.luma_mode = cu.bdpcm_dir[0] ? INTRA_ANGULAR50 : INTRA_ANGULAR18;
+      if (w_ && cu.intra_luma_ref_idx) throw std::logic_error("coding-tree writer: intra_luma_ref_idx with BDPCM");
+      cu.intra_luma_ref_idx = 0;
     } else {
+      // intra_luma_ref_idx (7.3.11.5), inferred 0 when absent.
+      if (intra_luma_ref_idx_coded(mrl, cu.y, lim_.log2_ctu)) {
+        if (w_) {
+          if (cu.intra_luma_ref_idx < 0 || cu.intra_luma_ref_idx > 2)
+            throw std::logic_error("coding-tree writer: intra_luma_ref_idx out of range");
+          write_intra_luma_ref_idx(*w_, cs_, cu.intra_luma_ref_idx);
+        } else {
+          cu.intra_luma_ref_idx = read_intra_luma_ref_idx(*r_, cs_);
+        }
+        PYVTM_CT_TRACE("intra_luma_ref_idx", cu.x, cu.y, cu.intra_luma_ref_idx, 0);
+      } else if (w_ && cu.intra_luma_ref_idx) {
+        throw std::logic_error("coding-tree writer: intra_luma_ref_idx set where it is not coded");
+      }
       int mpm[6];
       if (w_ && cu.has_mpm)
         for (int i = 0; i < 6; i++) mpm[i] = cu.mpm[i];
       else
         derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
-      if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm);
+      if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm, cu.intra_luma_ref_idx);
       else {
-        cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm);
+        cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm, cu.intra_luma_ref_idx);
         if (cu.luma_mode < 0 || cu.luma_mode >= NUM_LUMA_MODES) throw DecodeError("slice data: invalid intra mode");
       }
     }

@@ -64,6 +64,7 @@ struct CodingUnit {
   int mts_idx = 0;                 // 7.3.11.5 (explicit MTS), after lfnst_idx
   uint8_t bdpcm_flag[2] = {0, 0};  // intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
   uint8_t bdpcm_dir[2] = {0, 0};   // intra_bdpcm_luma_dir_flag / intra_bdpcm_chroma_dir_flag
+  int intra_luma_ref_idx = 0;      // IntraLumaRefLineIdx (MRL), 0..2
   // Encoder only: the MPM list its search used (CNNMC), which the write pass
   // codes with instead of running the predictor again.
   bool has_mpm = false;
@@ -190,6 +191,7 @@ class CodingTreeSyntax {
       : lim_(lim), cclm_(sps_cclm), maps_(maps), cs_(cs), hooks_(hooks) {}
   void set_ts_tools(const TsTools &t) { ts_ = t; }
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
+  bool mrl = false;         // sps_mrl_enabled_flag
   // SPS switches of MTS / LFNST (syntax.h); default all off.
   void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);

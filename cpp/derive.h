@@ -47,6 +47,13 @@ inline void derive_mpm_list(int x_cb, int y_cb, int cb_width, int cb_height, int
   mpm_list_from_candidates(cand_a < 0 ? INTRA_PLANAR : cand_a, cand_b < 0 ? INTRA_PLANAR : cand_b, mpm);
 }
 
+// 7.3.11.5: intra_luma_ref_idx is coded when sps_mrl_enabled_flag and the
+// CU is not on the first row of its CTU ((y0 % CtbSizeY) > 0); else 0.
+// IntraLumaRefLineIdx equals intra_luma_ref_idx (Table 16: 0, 1, 2).
+inline bool intra_luma_ref_idx_coded(bool sps_mrl, int y_cb, int log2_ctb) {
+  return sps_mrl && (y_cb & ((1 << log2_ctb) - 1)) > 0;
+}
+
 // intra_luma_mpm_remainder <-> IntraPredModeY (8.4.2, last step): the
 // remainder counts the modes that are not in the 6-entry list.
 inline int mpm_remainder_from_mode(int mode, const int mpm[6]) {

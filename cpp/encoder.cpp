@@ -67,18 +67,26 @@ struct SearchEffort {
   bool explicit_mts;  // explicit MTS (mts_idx search) rather than implicit MTS, when MTS is on
   double mts_margin;  // mts_idx 2..4 skipped when mts_idx 1 costs more than (1 + margin) x the best (< 0: never)
   double lfnst_margin;  // lfnst_idx 2 skipped when lfnst_idx 1 costs more than (1 + margin) x the best (< 0: never)
+  // MRL (with EncoderConfig::mrl): at most mrl_rd (reference line, MPM)
+  // candidates join the full RD, those whose SATD cost is below
+  // (1 + mrl_margin) x that of the last line-0 mode kept for RD; the SATD
+  // stage tries the MPMs whose line-0 cost is within (1 + mrl_satd_margin)
+  // of the best line-0 cost (< 0: all five).
+  int mrl_rd;
+  double mrl_margin;
+  double mrl_satd_margin;
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02}; break;
-    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0}; break;
+    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02, 1, 0.0, 0.25}; break;
+    case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0, 2, 0.05, -1.0}; break;
     // medium: 2 luma / 2 chroma RD candidates and angular step 8 (against 3 / 3 / 4:
     // +0.45% BD-rate Y, +0.8% YUV on train crops for 0.79x the encode time);
     // chroma-tree MTT depth 1, lfnst_idx 2 only where lfnst_idx 1 won, mts
     // margin 0.05 (against 2 / 0.05 / 0.1: +0.14% Y, +0.25% YUV for 0.88x).
-    default: e = {2, 1, false, 2, 2, 8, false, 0.05, 0.0}; break;
+    default: e = {2, 1, false, 2, 2, 8, false, 0.05, 0.0, 1, 0.0, 0.5}; break;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
@@ -101,6 +109,11 @@ constexpr int kTsQuantOffset = 171;
 constexpr int kTsForce = 1000;
 // Luma / chroma mode candidates above this value are BDPCM (+1 horizontal, +2 vertical).
 constexpr int kBdpcmCand = 1000;
+// Luma mode candidates mode + (refIdx << kMrlCandShift) use reference line
+// refIdx = 1, 2 (MRL); below kBdpcmCand.
+constexpr int kMrlCandShift = 8;
+inline int cand_ref_idx(int cand) { return cand < kBdpcmCand ? cand >> kMrlCandShift : 0; }
+inline int cand_mode(int cand) { return cand < kBdpcmCand ? cand & ((1 << kMrlCandShift) - 1) : cand; }
 
 bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr);
 
@@ -192,7 +205,10 @@ class PictureEncoder {
   bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
   unsigned forced_joint_counter_ = 0;  // EncoderTestKnobs::force_joint_cbcr = 4
   ResidualCodingParams rc_params_;  // sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag
-  std::unordered_map<uint64_t, std::vector<int>> mode_cache_;  // SATD-stage winners per luma area
+  // SATD-stage winners per luma area: (cost, candidate), the best line-0
+  // modes in order, then the MRL candidates in order.
+  std::unordered_map<uint64_t, std::vector<std::pair<double, int>>> mode_cache_;
+  unsigned forced_mrl_counter_ = 0;  // EncoderTestKnobs::force_mrl
   TsTools ts_;             // transform skip / BDPCM switches written into the SPS
   int qp_prime_ts_min_ = 4;
 };
@@ -695,13 +711,15 @@ static double luma_mode_bits(int mode, const int mpm[6]) {
 }
 
 // SATD stages of the luma mode search (coarse angular grid, then refinement
-// around the best ones); the winners of an area are cached across the split
-// candidates that produce the same block.
+// around the best ones; with MRL the MPMs on reference lines 1 and 2); the
+// winners of an area are cached across the split candidates that produce the
+// same block.
 void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std::vector<int> &out) {
   const uint64_t key = (uint64_t(cu.x) << 40) | (uint64_t(cu.y) << 16) | (uint64_t(cu.w) << 8) | uint64_t(cu.h);
   out.clear();
   auto it = mode_cache_.find(key);
-  std::vector<int> ranked;
+  std::vector<std::pair<double, int>> ranked;
+  const bool mrl = intra_luma_ref_idx_coded(cfg_.mrl, cu.y, log2_ctu_);
   if (it != mode_cache_.end()) {
     ranked = it->second;
   } else {
@@ -738,12 +756,52 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
     for (int m = 0; m < NUM_LUMA_MODES; m++)
       if (done[m]) all.push_back({cost[m], m});
     std::sort(all.begin(), all.end());
-    for (size_t i = 0; i < all.size() && i < 8; i++) ranked.push_back(all[i].second);
+    for (size_t i = 0; i < all.size() && i < 8; i++) ranked.push_back(all[i]);
+    if (mrl) {
+      // MRL (intra_luma_ref_idx 1, 2): only candModeList (mpm[1..5]) is
+      // allowed; skipped for MPMs far off the best line-0 cost.
+      std::vector<std::pair<double, int>> extra;
+      for (int r = 1; r <= 2; r++) {
+        IntraRefs refs_r;
+        build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, lw, lh, kBitDepth, refs_r, r);
+        for (int i = 1; i < 6; i++) {
+          const int m = mpm[i];
+          if (m == INTRA_PLANAR) continue;
+          if (eff_.mrl_satd_margin >= 0 && cost[m] > (1.0 + eff_.mrl_satd_margin) * all[0].first) continue;
+          predict_intra(m, lw, lh, 0, refs_r, kBitDepth, pred);
+          // Rate: intra_luma_ref_idx bins and intra_luma_mpm_idx (TR, cMax 4).
+          const double c = double(satd(org_[0].row(cu.y) + cu.x, org_[0].stride, pred, cu.w, lw, lh)) +
+                           sqrt_lambda_ * (2.5 + 0.5 * r + std::min(i, 4));
+          extra.push_back({c, m | (r << kMrlCandShift)});
+        }
+      }
+      std::sort(extra.begin(), extra.end());
+      ranked.insert(ranked.end(), extra.begin(), extra.end());
+    }
     mode_cache_[key] = ranked;
   }
-  for (int i = 0; i < eff_.luma_rd && i < int(ranked.size()); i++) out.push_back(ranked[size_t(i)]);
+  // Line-0 modes first (in ranked order), then the MPMs planar and mpm[1].
+  double last_cost = 0;
+  for (const auto &e : ranked) {
+    if (int(out.size()) >= eff_.luma_rd || cand_ref_idx(e.second)) break;
+    out.push_back(e.second);
+    last_cost = e.first;
+  }
   for (int i = 0; i < 2; i++)
     if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
+  if (!mrl) return;
+  // Up to mrl_rd MRL candidates close to the last line-0 mode kept, whose
+  // mode is in this CU's candModeList (a cached list may come from other
+  // neighbours).
+  int num_mrl = 0;
+  for (const auto &e : ranked) {
+    if (!cand_ref_idx(e.second)) continue;
+    if (num_mrl >= eff_.mrl_rd || e.first > (1.0 + eff_.mrl_margin) * last_cost) break;
+    const int m = cand_mode(e.second);
+    if (m == INTRA_PLANAR || std::find(mpm + 1, mpm + 6, m) == mpm + 6) continue;
+    out.push_back(e.second);
+    num_mrl++;
+  }
 }
 
 // Luma of one CU: mode decision by full RD over the SATD winners. Creates the
@@ -754,22 +812,40 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   int mpm[6];
   cu_mpm(cu, mpm);
   std::vector<int> cands;
-  if (nt == 1) {
+  const bool mrl_coded = intra_luma_ref_idx_coded(cfg_.mrl, cu.y, log2_ctu_);
+  const bool mrl_forced = mrl_coded && g_encoder_test_knobs.force_mrl != 0;
+  if (mrl_forced) {
+    // Test knob: reference line 1 / 2 and intra_luma_mpm_idx 0..4 in turn.
+    const unsigned k = forced_mrl_counter_++;
+    int m = mpm[1 + int((k >> 1) % 5)];
+    if (m == INTRA_PLANAR) m = mpm[1];
+    cands = {m | (int(1 + (k & 1)) << kMrlCandShift)};
+  } else if (nt == 1) {
     luma_candidates(cu, mpm, cands);
   } else {
     cands = {INTRA_PLANAR, INTRA_DC, INTRA_ANGULAR18, INTRA_ANGULAR50};
     if (std::find(cands.begin(), cands.end(), mpm[1]) == cands.end()) cands.push_back(mpm[1]);
   }
   const size_t area = size_t(cu.w) * cu.h;
-  // One reference set for every candidate of a single-TU CU.
-  IntraRefs refs;
+  // One reference set per reference line for every candidate of a single-TU CU.
+  IntraRefs refs, refs_mrl[2];
+  bool have_refs_mrl[2] = {false, false};
   Pel pred_buf[64 * 64];
   if (nt == 1)
     build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, floor_log2(uint32_t(cu.w)),
                      floor_log2(uint32_t(cu.h)), kBitDepth, refs);
+  auto refs_of_line = [&](int r) -> const IntraRefs & {
+    if (r == 0) return refs;
+    if (!have_refs_mrl[r - 1]) {
+      build_intra_refs(pic_.plane[0], pic_.availability(0), cu.x, cu.y, floor_log2(uint32_t(cu.w)),
+                       floor_log2(uint32_t(cu.h)), kBitDepth, refs_mrl[r - 1], r);
+      have_refs_mrl[r - 1] = true;
+    }
+    return refs_mrl[r - 1];
+  };
   // BDPCM candidates (kBdpcmCand + 1: horizontal, + 2: vertical) for CUs up to MaxTsSize.
   const bool bdpcm_flag_coded = ts_.bdpcm_allowed(cu.w, cu.h);
-  if (bdpcm_flag_coded && nt == 1)
+  if (bdpcm_flag_coded && nt == 1 && !mrl_forced)
     for (int d = 1; d <= 2; d++) cands.push_back(kBdpcmCand + d);
   std::vector<int32_t> lv(area), best_lv;
   std::vector<Pel> best_rec;
@@ -786,9 +862,11 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   // not be coded (no residual left for them, or transform skip).
   auto eval = [&](int cand, int lfnst_idx, int mts_idx, bool last) {
     const int bdpcm_dir = cand > kBdpcmCand ? cand - kBdpcmCand : 0;
-    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand;
+    const int ref_idx = cand_ref_idx(cand);
+    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(cand);
     CodingUnit tc = cu;
     tc.luma_mode = m;
+    tc.intra_luma_ref_idx = ref_idx;
     tc.bdpcm_flag[0] = uint8_t(bdpcm_dir != 0);
     tc.bdpcm_dir[0] = uint8_t(bdpcm_dir == 2);
     tc.lfnst_idx = lfnst_idx;
@@ -797,7 +875,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     CabacWriter e(true);
     e.start();
     if (bdpcm_flag_coded) write_intra_bdpcm(e, c, 0, bdpcm_dir != 0, bdpcm_dir == 2);
-    if (!bdpcm_dir) write_intra_luma_mode(e, c, m, mpm);
+    if (!bdpcm_dir) {
+      if (mrl_coded) write_intra_luma_ref_idx(e, c, ref_idx);
+      write_intra_luma_mode(e, c, m, mpm, ref_idx);
+    }
     uint64_t dist = 0;
     size_t off = 0;
     CuResidualState rs;
@@ -807,7 +888,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       const Pel *pred = nullptr;
       if (nt == 1) {
         if (bdpcm_dir) predict_bdpcm(bdpcm_dir, lw, lh, refs, pred_buf);
-        else predict_intra(m, lw, lh, 0, refs, kBitDepth, pred_buf);
+        else predict_intra(m, lw, lh, 0, refs_of_line(ref_idx), kBitDepth, pred_buf);
+        pred = pred_buf;
+      } else if (ref_idx) {  // (the earlier TBs of the CU are reconstructed by now)
+        predict_tb(pic_, 0, m, tiles[t][0], tiles[t][1], lw, lh, pred_buf, false, ref_idx);
         pred = pred_buf;
       }
       ResidualCodingInfo info;
@@ -883,7 +967,8 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   cu.bdpcm_dir[0] = uint8_t(best_dir == 2);
   cu.lfnst_idx = best_lfnst;
   cu.mts_idx = best_mts;
-  cu.luma_mode = best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : best_mode;
+  cu.luma_mode = best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(best_mode);
+  cu.intra_luma_ref_idx = cand_ref_idx(best_mode);
   maps_.set_cu(0, cu);
   ctx = best_ctx;
   // TUs (luma parts).
@@ -1246,6 +1331,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   }
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
+  sps.mrl = cfg_.mrl;
   sps.transform_skip = ts_.transform_skip;
   sps.log2_max_ts = ts_.log2_max_ts;
   sps.bdpcm = ts_.bdpcm;
@@ -1400,6 +1486,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   walker.set_ts_tools(ts_);
   walker.set_sao(sao_flags, kBitDepth);
   walker.joint_cbcr = cfg_.joint_cbcr;
+  walker.mrl = cfg_.mrl;
   walker.set_residual_params(rc_params_);
   walker.set_transform_tools(tools_);
   walker.set_alf(alf_syntax);

@@ -81,17 +81,20 @@ void predict_planar(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.
     }
 }
 
-void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.2.12
+// 8.4.5.2.12: the samples p[x][-1 - refIdx], x = 0..W-1, and
+// p[-1 - refIdx][y], y = 0..H-1, of the block's reference line.
+void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
   const int w = 1 << log2w, h = 1 << log2h;
+  const Pel *top = r.top + 1 + r.ref_idx, *left = r.left + 1 + r.ref_idx;
   int sum = 0, dc;
   if (w == h) {
-    for (int i = 0; i < w; i++) sum += r.top[1 + i] + r.left[1 + i];
+    for (int i = 0; i < w; i++) sum += top[i] + left[i];
     dc = (sum + w) >> (log2w + 1);
   } else if (w > h) {  // longer side only
-    for (int i = 0; i < w; i++) sum += r.top[1 + i];
+    for (int i = 0; i < w; i++) sum += top[i];
     dc = (sum + (w >> 1)) >> log2w;
   } else {
-    for (int i = 0; i < h; i++) sum += r.left[1 + i];
+    for (int i = 0; i < h; i++) sum += left[i];
     dc = (sum + (h >> 1)) >> log2h;
   }
   for (int i = 0; i < w * h; i++) dst[i] = Pel(dc);
@@ -99,28 +102,32 @@ void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {  // 8.4.5.
 
 // 8.4.5.2.13 angular prediction written for the vertical direction: a
 // bw x bh block predicted from the main reference `main_ref` (above) and the
-// side reference `side_ref` (left), both in the IntraRefs layout (index 0 =
-// corner). Horizontal modes call this with the roles of the references and
-// of width/height exchanged and transpose the result. PDPC (8.4.5.2.15) for
-// intraPredAngle 0 and positive angles (incl. wide angles) is applied here.
+// side reference `side_ref` (left), both in the IntraRefs layout of line
+// ref_idx (index 0 = corner). Horizontal modes call this with the roles of
+// the references and of width/height exchanged and transpose the result.
+// PDPC (8.4.5.2.15) for intraPredAngle 0 and positive angles (incl. wide
+// angles) is applied here when ref_idx is 0.
 void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss_interp, const Pel *main_ref,
-                     const Pel *side_ref, int bit_depth, Pel *out) {
+                     const Pel *side_ref, int bit_depth, int ref_idx, Pel *out) {
   const int bw = 1 << log2bw, bh = 1 << log2bh;
   const int inv_angle = angle != 0 ? inv_angle_abs(angle) : 0;
 
   // ref[-bh..-1]: projection of the side reference (negative angles);
-  // ref[0..2bw]: main reference, then ref[refW + 1..] = p[refW - 1][-1].
-  const int main_len = 2 * bw;
-  Pel ref_buf[kMaxSide + 2 * kMaxSide + 8];
+  // ref[0..refW + refIdx]: main reference, then
+  // ref[refW + refIdx + 1..] = p[refW - 1][-1 - refIdx] for
+  // Max(1, bw / bh) * refIdx + 2 samples.
+  const int main_len = 2 * bw + ref_idx;
+  const int ext = std::max(4, std::max(1, bw >> log2bh) * ref_idx + 2);
+  Pel ref_buf[kMaxSide + 2 * kMaxSide + 48];
   Pel *ref = ref_buf + bh;
-  for (int i = 0; i <= main_len + 4; i++) ref[i] = main_ref[std::min(i, main_len)];
+  for (int i = 0; i <= main_len + ext; i++) ref[i] = main_ref[std::min(i, main_len)];
   if (angle < 0) {
     for (int k = -bh; k <= -1; k++) ref[k] = side_ref[std::min((-k * inv_angle + 256) >> 9, bh)];
   }
   const int side_len = 2 * bh;
   auto side = [&](int i) { return int(side_ref[std::min(i, side_len)]); };
 
-  bool apply_pdpc = log2bw >= 2 && log2bh >= 2;
+  bool apply_pdpc = log2bw >= 2 && log2bh >= 2 && ref_idx == 0;
   int n_scale = 0;
   if (angle < 0) {
     apply_pdpc = false;
@@ -133,8 +140,8 @@ void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss
 
   const bool integer_slope = (std::abs(angle) & 31) == 0;
   for (int y = 0; y < bh; y++) {
-    const int delta_pos = (y + 1) * angle;
-    const int delta_int = delta_pos >> 5;
+    const int delta_pos = (y + 1 + ref_idx) * angle;
+    const int delta_int = (delta_pos >> 5) + ref_idx;
     const int delta_fract = delta_pos & 31;
     Pel *row = out + y * bw;
     if (integer_slope) {
@@ -180,19 +187,20 @@ void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss
 }  // namespace
 
 void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
-                      int bit_depth, IntraRefs &refs) {
-  const int ref_w = 2 << log2w, ref_h = 2 << log2h;
-  // Marking in the substitution order of 8.4.5.2.9: p[-1][refH-1] .. p[-1][-1],
-  // then p[0][-1] .. p[refW-1][-1]. Index k = 0..refH+refW in that order.
-  const int total = ref_h + 1 + ref_w;
+                      int bit_depth, IntraRefs &refs, int ref_idx) {
+  const int ref_w = 2 << log2w, ref_h = 2 << log2h, r = ref_idx;
+  // Marking in the substitution order of 8.4.5.2.9: p[-1-r][refH-1] ..
+  // p[-1-r][-1-r], then p[-r][-1-r] .. p[refW-1][-1-r]. Index k in that
+  // order; k = refH + r is the corner.
+  const int corner = ref_h + r;
+  const int total = corner + 1 + ref_w + r;
   Pel samples[2 * kRefLen];
   bool avail[2 * kRefLen];
   int num_avail = 0;
   for (int k = 0; k < total; k++) {
     int x, y;
-    if (k < ref_h) { x = -1; y = ref_h - 1 - k; }
-    else if (k == ref_h) { x = -1; y = -1; }
-    else { x = k - ref_h - 1; y = -1; }
+    if (k <= corner) { x = -1 - r; y = ref_h - 1 - k; }
+    else { x = k - corner - 1 - r; y = -1 - r; }
     const int xs = x0 + x, ys = y0 + y;
     avail[k] = av.available(xs, ys);
     if (avail[k]) { samples[k] = rec.at(xs, ys); num_avail++; }
@@ -209,11 +217,11 @@ void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y
       if (!avail[k]) samples[k] = samples[k - 1];
   }
   // Scatter into the top/left layout; replicate the last samples to the end.
-  refs.top[0] = refs.left[0] = samples[ref_h];
-  for (int y = 0; y < ref_h; y++) refs.left[1 + y] = samples[ref_h - 1 - y];
-  for (int x = 0; x < ref_w; x++) refs.top[1 + x] = samples[ref_h + 1 + x];
-  for (int i = ref_w + 1; i < kRefLen; i++) refs.top[i] = refs.top[ref_w];
-  for (int i = ref_h + 1; i < kRefLen; i++) refs.left[i] = refs.left[ref_h];
+  refs.ref_idx = r;
+  for (int i = 0; i <= ref_h + r; i++) refs.left[i] = samples[corner - i];
+  for (int i = 0; i <= ref_w + r; i++) refs.top[i] = samples[corner + i];
+  for (int i = ref_w + r + 1; i < kRefLen; i++) refs.top[i] = refs.top[ref_w + r];
+  for (int i = ref_h + r + 1; i < kRefLen; i++) refs.left[i] = refs.left[ref_h + r];
 }
 
 int wide_angle_mode(int mode, int log2w, int log2h) {  // 8.4.5.2.7
@@ -228,12 +236,14 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
   const int w = 1 << log2w, h = 1 << log2h;
   const bool is_luma = c_idx == 0;
   const int pred_mode = wide_angle_mode(mode, log2w, log2h);
-  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (refIdx 0, no ISP, no MIP):
-  // [1 2 1] smoothing of the references for planar and the integer-slope
-  // modes of blocks larger than 32 samples; smoothing (fG) instead of cubic
-  // (fC) interpolation for the other modes far enough from HOR/VER.
+  const int ref_idx = is_luma ? refs.ref_idx : 0;
+  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (no ISP, no MIP): with
+  // refIdx 0, [1 2 1] smoothing of the references for planar and the
+  // integer-slope modes of blocks larger than 32 samples; smoothing (fG)
+  // instead of cubic (fC) interpolation for the other modes far enough from
+  // HOR/VER. With refIdx > 0: unfiltered references, fC, no PDPC.
   bool ref_filter = false, gauss = false;
-  if (is_luma && pred_mode != INTRA_DC) {
+  if (is_luma && pred_mode != INTRA_DC && ref_idx == 0) {
     if (ref_filter_flag(pred_mode)) {
       ref_filter = w * h > 32;
     } else {
@@ -245,17 +255,19 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
   }
   IntraRefs filtered;
   const IntraRefs &r = ref_filter ? (filter_refs(refs, 2 * w, 2 * h, filtered), filtered) : refs;
-  if (pred_mode == INTRA_PLANAR) {
+  if (pred_mode == INTRA_PLANAR) {  // (never with refIdx > 0: the syntax excludes it)
     predict_planar(r, log2w, log2h, dst);
-    pdpc_planar_dc(r, log2w, log2h, dst);
+    if (ref_idx == 0) pdpc_planar_dc(r, log2w, log2h, dst);
   } else if (pred_mode == INTRA_DC) {
     predict_dc(r, log2w, log2h, dst);
-    pdpc_planar_dc(r, log2w, log2h, dst);
+    if (ref_idx == 0) pdpc_planar_dc(r, log2w, log2h, dst);
   } else if (pred_mode >= INTRA_ANGULAR34) {
-    predict_angular(intra_pred_angle(pred_mode), log2w, log2h, is_luma, gauss, r.top, r.left, bit_depth, dst);
+    predict_angular(intra_pred_angle(pred_mode), log2w, log2h, is_luma, gauss, r.top, r.left, bit_depth, ref_idx,
+                    dst);
   } else {  // horizontal modes: predict transposed
     Pel tmp[kMaxSide * kMaxSide];
-    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, bit_depth, tmp);
+    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, bit_depth, ref_idx,
+                    tmp);
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++) dst[y * w + x] = tmp[x * h + y];
   }

@@ -1,5 +1,5 @@
 // Intra sample prediction (clause 8.4.5.2) for rectangular blocks, 4:2:0,
-// reference line 0, no ISP, no MIP; CCLM (8.4.5.2.14). Clause numbers as in the
+// luma reference lines 0..2 (MRL), no ISP, no MIP; CCLM (8.4.5.2.14). Clause numbers as in the
 // edition with 8.4.5.2.11 planar .. 8.4.5.2.15 PDPC.
 #pragma once
 #include "common.h"
@@ -10,13 +10,17 @@ namespace pyvtm {
 // (Table 20): predModeIntra 81..83.
 enum { INTRA_LT_CCLM = 81, INTRA_L_CCLM = 82, INTRA_T_CCLM = 83 };
 
-// Reference samples of one W x H block in the layout
-// top[0] = left[0] = p[-1][-1], top[1 + x] = p[x][-1] for x = 0..2W-1,
-// left[1 + y] = p[-1][y] for y = 0..2H-1; build_intra_refs replicates the
-// last sample of each array up to the end of the array.
+// Reference samples of one W x H block on reference line refIdx
+// (IntraLumaRefLineIdx, 0 for chroma) in the layout
+// top[i] = p[-1 - refIdx + i][-1 - refIdx] for i = 0..2W + refIdx and
+// left[i] = p[-1 - refIdx][-1 - refIdx + i] for i = 0..2H + refIdx
+// (top[0] = left[0] = the corner; for refIdx 0: top[1 + x] = p[x][-1],
+// left[1 + y] = p[-1][y]); build_intra_refs replicates the last sample of
+// each array up to the end of the array.
 struct IntraRefs {
   Pel top[2 * 128 + 8];
   Pel left[2 * 128 + 8];
+  int ref_idx = 0;  // refIdx of 8.4.5.2.6: the line these samples come from
 };
 
 // Availability callback for reference samples: given a sample position of
@@ -33,9 +37,10 @@ struct RefAvailability {
 };
 
 // 8.4.5.2.8 / 8.4.5.2.9: reference sample availability marking and
-// substitution for the W x H block at (x0, y0) (refW = 2W, refH = 2H).
+// substitution for the W x H block at (x0, y0) (refW = 2W, refH = 2H) on
+// reference line ref_idx (0..2; luma only for ref_idx > 0).
 void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
-                      int bit_depth, IntraRefs &refs);
+                      int bit_depth, IntraRefs &refs, int ref_idx = 0);
 
 // 8.4.5.2.7: wide-angle intra prediction mode mapping for a W x H block;
 // returns the modified predModeIntra (-14..80).
@@ -43,8 +48,10 @@ int wide_angle_mode(int mode, int log2w, int log2h);
 
 // 8.4.5.2.6 and children: predicts the W x H block (sides 4..64) with
 // predModeIntra `mode` (0..66, mapped to wide angles here) of component
-// c_idx from unfiltered references; reference filtering and the choice of
-// interpolation filter are decided here. dst has stride W.
+// c_idx from unfiltered references on line refs.ref_idx; reference
+// filtering, the choice of interpolation filter and PDPC are decided here
+// (with refIdx > 0: no filtering, cubic interpolation, no PDPC; planar is
+// not allowed there). dst has stride W.
 void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst);
 
 // 8.4.5.2.14: INTRA_LT_CCLM / INTRA_L_CCLM / INTRA_T_CCLM prediction of the

@@ -114,7 +114,7 @@ void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, P
 }
 
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,
-                bool bdpcm) {
+                bool bdpcm, int ref_idx) {
   if (bdpcm) {
     IntraRefs refs;
     build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs);
@@ -126,7 +126,8 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
     return;
   }
   IntraRefs refs;
-  build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs);
+  build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs,
+                   comp ? 0 : ref_idx);
   predict_intra(mode, log2w, log2h, comp, refs, pic.bit_depth, dst);
 }
 

@@ -57,8 +57,9 @@ void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p);
 // samples of that component with IntraPredModeY/C `mode` (0..66 or CCLM
 // 81..83). dst has stride 2^log2w.
 // bdpcm: the TB of a BDPCM CU (mode 18 or 50 without PDPC, 8.4.5.2.6).
+// ref_idx: IntraLumaRefLineIdx of the CU (luma only; 0 for chroma).
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,
-                bool bdpcm = false);
+                bool bdpcm = false, int ref_idx = 0);
 // BDPCM prediction from unfiltered references: a copy of the left column
 // (bdpcm_dir 1, INTRA_ANGULAR18) or the top row (2, INTRA_ANGULAR50).
 void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, Pel *dst);

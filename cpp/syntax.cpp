@@ -12,14 +12,16 @@
 
 namespace pyvtm {
 
-void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6]) {
+void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx) {
   int idx = -1;
   for (int i = 0; i < 6; i++)
     if (mpm[i] == mode) idx = i;
-  w.encode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG], idx >= 0);
+  if (ref_idx && idx <= 0)
+    throw std::logic_error("intra_luma_ref_idx > 0 with a mode that is not in candModeList (or planar)");
+  if (!ref_idx) w.encode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG], idx >= 0);
   if (idx >= 0) {
     // intra_luma_not_planar_flag, ctxInc = !intra_subpartitions_mode_flag = 1
-    w.encode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1], idx > 0);
+    if (!ref_idx) w.encode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1], idx > 0);
     if (idx > 0) {
       // intra_luma_mpm_idx = idx - 1: TR, cMax = 4, bypass
       const int v = idx - 1;
@@ -38,9 +40,9 @@ void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int m
   }
 }
 
-int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]) {
-  if (r.decode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG])) {
-    if (!r.decode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1])) return mpm[0];
+int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx) {
+  if (ref_idx || r.decode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG])) {
+    if (!ref_idx && !r.decode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1])) return mpm[0];
     int idx = 0;  // intra_luma_mpm_idx: TR, cMax = 4, bypass
     while (idx < 4 && r.decode_bypass()) idx++;
     return mpm[1 + idx];
@@ -48,6 +50,16 @@ int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]) {
   int rem = int(r.decode_bypass_bins(kMpmRemainderTbK));
   if (rem >= kMpmRemainderTbU) rem = ((rem << 1) | r.decode_bypass()) - kMpmRemainderTbU;
   return mode_from_mpm_remainder(rem, mpm);
+}
+
+void write_intra_luma_ref_idx(CabacWriter &w, ContextSet &cs, int ref_idx) {
+  w.encode_bin(cs.m[CTX_INTRA_LUMA_REF_IDX], ref_idx > 0);
+  if (ref_idx > 0) w.encode_bin(cs.m[CTX_INTRA_LUMA_REF_IDX + 1], ref_idx > 1);
+}
+
+int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs) {
+  if (!r.decode_bin(cs.m[CTX_INTRA_LUMA_REF_IDX])) return 0;
+  return r.decode_bin(cs.m[CTX_INTRA_LUMA_REF_IDX + 1]) ? 2 : 1;
 }
 
 void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value) {

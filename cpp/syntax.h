@@ -14,9 +14,14 @@ namespace pyvtm {
 
 // intra_luma_mpm_flag / intra_luma_not_planar_flag / intra_luma_mpm_idx /
 // intra_luma_mpm_remainder for `mode` given the 6-entry candidate list
-// (entry 0 is INTRA_PLANAR).
-void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6]);
-int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6]);  // returns the mode
+// (entry 0 is INTRA_PLANAR). With intra_luma_ref_idx != 0 (7.3.11.5) only
+// intra_luma_mpm_idx is coded (intra_luma_mpm_flag and
+// intra_luma_not_planar_flag inferred 1): the mode is one of mpm[1..5].
+void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx = 0);
+int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx = 0);  // returns the mode
+// intra_luma_ref_idx (0..2): TR, cMax = 2, ctxInc = binIdx (9.3.4.2).
+void write_intra_luma_ref_idx(CabacWriter &w, ContextSet &cs, int ref_idx);
+int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs);
 
 // intra_chroma_pred_mode (0..4, 4 = DM): the syntax after cclm_mode_flag = 0
 // (coding_tree.cpp codes the CCLM part).

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "api.h"
+#include "codec_internal.h"
 #include "hooks_off.h"
 #include "cnn_hooks.h"
 #include "torch_runtime.h"
@@ -60,7 +61,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
-                        bool cclm, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
+                        bool cclm, bool mrl, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
@@ -88,6 +89,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.mtt = mtt;
   cfg.dual_tree = dual_tree;
   cfg.cclm = cclm;
+  cfg.mrl = mrl;
   cfg.dep_quant = dep_quant;
   cfg.sign_hiding = sign_hiding;
   cfg.mts = mts;
@@ -183,6 +185,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["cclm"] = py::make_tuple(c.cclm[0], c.cclm[1], c.cclm[2]);
     syn["transform_skip"] = py::make_tuple(c.transform_skip[0], c.transform_skip[1], c.transform_skip[2]);
     syn["bdpcm"] = py::make_tuple(c.bdpcm[0], c.bdpcm[1]);
+    syn["mrl"] = py::make_tuple(c.mrl[0], c.mrl[1]);  // CUs with intra_luma_ref_idx 1, 2
     // CTBs per SaoTypeIdx (not applied, band, edge), and merged CTBs.
     syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
@@ -266,6 +269,13 @@ py::list cnnmc_mpm(const std::string &path, const py::array_t<uint16_t, py::arra
   return out;
 }
 
+// Tests only: the calling thread's encoder test knobs (encode_picture runs
+// the encoder on the calling thread).
+void set_encoder_test_knobs(int force_mrl) {
+  pyvtm::g_encoder_test_knobs = pyvtm::EncoderTestKnobs();
+  pyvtm::g_encoder_test_knobs.force_mrl = force_mrl;
+}
+
 py::dict cnn_model_info(const std::string &path) {
   const pyvtm::CnnModelInfo i = pyvtm::read_cnn_model_info(path);
   py::dict d;
@@ -287,7 +297,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking, py::arg("sao") = d.sao,
         py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
-        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("dep_quant") = d.dep_quant,
+        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("mrl") = d.mrl, py::arg("dep_quant") = d.dep_quant,
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
         py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
         py::arg("joint_cbcr") = d.joint_cbcr, py::arg("chroma_qp_table") = d.chroma_qp_table,
@@ -301,6 +311,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
         "Decode a VVC Annex-B stream holding one IDR picture. Returns a dict with keys y, cb, cr, width, "
         "height, coded_width, coded_height, slice_qp, colour, seconds. Raises ValueError on bad input.");
+  m.def("_set_encoder_test_knobs", &set_encoder_test_knobs, py::kw_only(), py::arg("force_mrl") = 0,
+        "Tests only: encoder test knobs of the calling thread (cpp/codec_internal.h EncoderTestKnobs); "
+        "all 0 restores the encoder's own decisions.");
   m.def("cnnif_filter", &cnnif_filter, py::arg("model_path"), py::arg("y"), py::arg("cb"), py::arg("cr"),
         py::arg("qp"), "Run the C++ CNN in-loop filter hook (patches/cnn_hooks.h) on 10-bit planes.");
   m.def("cnnmc_mpm", &cnnmc_mpm, py::arg("model_path"), py::arg("recon"), py::arg("modes"), py::arg("available"),
@@ -311,7 +324,7 @@ PYBIND11_MODULE(_core, m) {
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
                                             "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
-                                            "cclm", "dep_quant", "sign_hiding", "mts", "lfnst",
+                                            "cclm", "mrl", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table",
                                             "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");

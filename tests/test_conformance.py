@@ -423,3 +423,53 @@ def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
     syn = pyvtm.decode_picture(no_cc.bitstream).syntax
     assert syn["ccalf"] == (0, 0) and syn["alf_luma"][1] > 0
     assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])
+
+
+# --- MRL: multiple reference line intra prediction (intra_luma_ref_idx) ------------------------------
+
+@pytest.fixture
+def force_mrl():
+    """Encoder test knob (EncoderTestKnobs::force_mrl): every luma CU below its CTU's first row (without BDPCM)
+    uses reference line 1 or 2 with an MPM mode, the line and intra_luma_mpm_idx 0..4 cycling from CU to CU."""
+    from pyvtm import _core
+
+    _core._set_encoder_test_knobs(force_mrl=1)
+    yield
+    _core._set_encoder_test_knobs()
+
+
+def mrl_counts(res):
+    import pyvtm
+
+    return tuple(pyvtm.decode_picture(res.bitstream).syntax["mrl"])
+
+
+@pytest.mark.parametrize("preset,opts", [("fast", {}), ("medium", {}), ("slow", {}),
+                                         ("medium", {"dual_tree": False, "lfnst": False})])
+def test_mrl_forced_through_ffmpeg(conformance, kodak_rgb, force_mrl, preset, opts):
+    """MRL forced on (both reference lines, every MPM index) at each preset: FFmpeg decodes bit-exactly."""
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128: two CTUs, textured
+    res = conformance(img, 27, preset=preset, mrl=True, **opts)
+    n1, n2 = mrl_counts(res)
+    assert n1 > 0 and n2 > 0, (n1, n2)
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+def test_mrl_forced_odd_sizes(conformance, kodak_rgb, force_mrl, h, w):
+    img = np.tile(kodak_rgb(23)[200:328, 300:492], (1, 6, 1))[:h, :w]
+    res = conformance(img, 32, mrl=True)
+    assert sum(mrl_counts(res)) > 0
+
+
+def test_mrl_forced_large_cus(conformance, force_mrl):
+    """Smooth content: large CUs (also 128-wide ones of two TUs at y = 64) on reference lines 1 and 2."""
+    res = conformance(smooth_img(256, 256), 37, mrl=True)
+    assert sum(mrl_counts(res)) > 0
+
+
+def test_mrl_chosen_by_search(conformance, kodak_rgb):
+    """Without the knob the RD search picks both lines on natural content; mrl=False (the default) codes none."""
+    img = kodak_rgb(5)[96:288, 128:384]
+    n1, n2 = mrl_counts(conformance(img, 27, mrl=True))
+    assert n1 > 0 and n2 > 0, (n1, n2)
+    assert mrl_counts(conformance(img, 27)) == (0, 0)
