@@ -17,6 +17,10 @@ struct EncoderTestKnobs {
   // quantises to a nonzero level), 4: cycle through 1, 2, 3; 0: RD decision.
   int force_joint_cbcr = 0;
   int joint_cbcr_sign = -1;  // ph_joint_cbcr_sign_flag forced to 0 / 1; -1: the encoder's choice
+  // With EncoderConfig::mip: 1 codes every luma CU with MIP (no BDPCM there),
+  // intra_mip_mode / intra_mip_transposed_flag cycling with the position and
+  // size (lfnst_idx / mts_idx still by RD); 0: RD decision.
+  int force_mip = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 
