@@ -19,7 +19,8 @@ struct EncoderTestKnobs {
   int joint_cbcr_sign = -1;  // ph_joint_cbcr_sign_flag forced to 0 / 1; -1: the encoder's choice
   // With EncoderConfig::mip: 1 codes every luma CU with MIP (no BDPCM there),
   // intra_mip_mode / intra_mip_transposed_flag cycling with the position and
-  // size (lfnst_idx / mts_idx still by RD); 0: RD decision.
+  // size (lfnst_idx / mts_idx still by RD); 2: the same and the coding trees
+  // split down to the smallest luma CUs (4x4 where allowed); 0: RD decision.
   int force_mip = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;

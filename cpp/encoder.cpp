@@ -774,7 +774,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   if (force_mip) {
     // Test knob: MIP only, the mode and transposition cycling with the position and size.
     const int nm = mip_num_modes(cu.w, cu.h);
-    const int k = (cu.x >> 2) * 7 + (cu.y >> 2) * 13 + floor_log2(uint32_t(cu.w)) * 3 + floor_log2(uint32_t(cu.h));
+    const int k = cu.x / cu.w + 3 * (cu.y / cu.h) + 5 * floor_log2(uint32_t(cu.w)) + 7 * floor_log2(uint32_t(cu.h));
     cands = {kMipCand + 2 * (k % nm) + ((k / nm) & 1)};
   } else if (nt == 1) {
     luma_candidates(cu, mpm, cands);
@@ -941,6 +941,9 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     }
     off += n;
   }
+  // Test knob 2: a penalty growing with the square of the CU area makes every
+  // split cheaper than its parent: the search goes down to the smallest CUs.
+  if (force_mip && g_encoder_test_knobs.force_mip >= 2) best_cost += 1e3 * double(area) * double(area);
   return best_cost;
 }
 

@@ -308,7 +308,8 @@ PYBIND11_MODULE(_core, m) {
         pyvtm::g_encoder_test_knobs.force_mip = force_mip;
       },
       py::kw_only(), py::arg("force_mip") = 0,
-      "Tests only: encoder test knobs of the calling thread (force_mip=1: MIP on every luma CU when mip=True); "
+      "Tests only: encoder test knobs of the calling thread (force_mip=1: MIP on every luma CU when mip=True, 2: and "
+      "the smallest CUs); "
       "call with no arguments to reset.");
   m.def("decode_bitstream", &decode_bitstream, py::arg("data"), py::kw_only(), py::arg("probe_only") = false,
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
