@@ -45,6 +45,7 @@ struct EncoderConfig {
   bool dual_tree = true;       // separate luma/chroma coding trees below 64x64 (sps_qtbtt_dual_tree_intra_flag)
   bool cclm = true;            // cross-component linear model chroma prediction
   bool mrl = false;            // multiple reference line intra prediction (sps_mrl_enabled_flag)
+  bool mip = false;            // matrix-based intra prediction (sps_mip_enabled_flag)
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
@@ -150,6 +151,8 @@ struct SyntaxCounts {
   int transform_skip[3] = {0, 0, 0};  // coded TBs with transform_skip_flag = 1 (Y, Cb, Cr; BDPCM included)
   int bdpcm[2] = {0, 0};              // CUs with intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
   int mrl[2] = {0, 0};                // CUs with intra_luma_ref_idx 1, 2 (multiple reference lines)
+  int mip = 0;                        // luma CUs with intra_mip_flag
+  int mip_transposed = 0;             // of those, with intra_mip_transposed_flag
 };
 
 struct DecodeResult {

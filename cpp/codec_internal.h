@@ -22,6 +22,11 @@ struct EncoderTestKnobs {
   // MPM mode, the line and the intra_luma_mpm_idx cycling from CU to CU; 0:
   // RD decision.
   int force_mrl = 0;
+  // With EncoderConfig::mip: 1 codes every luma CU with MIP (no BDPCM there),
+  // intra_mip_mode / intra_mip_transposed_flag cycling with the position and
+  // size (lfnst_idx / mts_idx still by RD); 2: the same and the coding trees
+  // split down to the smallest luma CUs (4x4 where allowed); 0: RD decision.
+  int force_mip = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 

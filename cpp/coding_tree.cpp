@@ -6,6 +6,7 @@
 #include "api.h"
 #include "contexts.h"
 #include "derive.h"
+#include "mip.h"
 #include "syntax.h"
 #include "transform_tools.h"
 
@@ -25,7 +26,10 @@ bool TransformUnit::operator==(const TransformUnit &o) const {
 bool CodingUnit::operator==(const CodingUnit &o) const {
   const bool luma = tree != DUAL_TREE_CHROMA, chroma = tree != DUAL_TREE_LUMA;
   return x == o.x && y == o.y && w == o.w && h == o.h && tree == o.tree && cqt_depth == o.cqt_depth &&
-         (!luma || (luma_mode == o.luma_mode && intra_luma_ref_idx == o.intra_luma_ref_idx)) &&
+         (!luma || (luma_mode == o.luma_mode && intra_luma_ref_idx == o.intra_luma_ref_idx &&
+                    intra_mip_flag == o.intra_mip_flag &&
+                    (!intra_mip_flag ||
+                     (intra_mip_transposed_flag == o.intra_mip_transposed_flag && intra_mip_mode == o.intra_mip_mode)))) &&
          (!chroma || (cclm_mode_flag == o.cclm_mode_flag && chroma_mode == o.chroma_mode &&
                       (cclm_mode_flag ? cclm_mode_idx == o.cclm_mode_idx : chroma_syntax == o.chroma_syntax))) &&
          num_tu == o.num_tu && lfnst_idx == o.lfnst_idx && mts_idx == o.mts_idx &&
@@ -96,6 +100,7 @@ void CodingMaps::init(int w, int h, int log2_ctu_size) {
     cqt[ch].assign(n, 0);
   }
   luma_mode.assign(n, 0);
+  mip_flag.assign(n, 0);
   isp64.assign(n, 0);
   stride32 = (w + 31) >> 5;
   for (int d = 0; d < 2; d++) msm[d].assign(size_t(stride32) * ((h + 31) >> 5), 0);
@@ -111,7 +116,10 @@ void CodingMaps::set_cu(int ch, const CodingUnit &cu) {
       cb_w[ch][row + i] = cw;
       cb_h[ch][row + i] = chh;
       cqt[ch][row + i] = uint8_t(cu.cqt_depth);
-      if (ch == 0) luma_mode[row + i] = uint8_t(cu.luma_mode);
+      if (ch == 0) {
+        luma_mode[row + i] = uint8_t(cu.luma_mode);
+        mip_flag[row + i] = cu.intra_mip_flag;
+      }
     }
   }
 }
@@ -455,9 +463,32 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
     } else if (w_ && cu.bdpcm_flag[0]) {
       throw std::logic_error("coding-tree writer: BDPCM on a CU larger than MaxTsSize");
     }
+    if (!cu.bdpcm_flag[0]) {
+      // intra_mip_flag, intra_mip_transposed_flag, intra_mip_mode (7.3.11.5).
+      if (mip) {
+        const int inc = intra_mip_flag_ctx_inc(cu.w, cu.h, maps_.mip_at(cu.x - 1, cu.y), maps_.mip_at(cu.x, cu.y - 1));
+        const int num_modes = mip_num_modes(cu.w, cu.h);
+        if (w_) {
+          if (cu.intra_mip_flag && (cu.intra_mip_mode < 0 || cu.intra_mip_mode >= num_modes))
+            throw std::logic_error("coding-tree writer: intra_mip_mode out of range");
+          write_intra_mip(*w_, cs_, inc, cu.intra_mip_flag, cu.intra_mip_transposed_flag, cu.intra_mip_mode, num_modes);
+        } else {
+          read_intra_mip(*r_, cs_, inc, num_modes, cu.intra_mip_flag, cu.intra_mip_transposed_flag, cu.intra_mip_mode);
+        }
+        PYVTM_CT_TRACE("intra_mip_flag", cu.x, cu.y, cu.intra_mip_flag ? 1 + cu.intra_mip_mode * 2 + cu.intra_mip_transposed_flag : 0, inc);
+      } else if (w_ && cu.intra_mip_flag) {
+        throw std::logic_error("coding-tree writer: MIP CU without sps_mip_enabled_flag");
+      }
+    } else if (w_ && cu.intra_mip_flag) {
+      throw std::logic_error("coding-tree writer: MIP and BDPCM in one CU");
+    }
     if (cu.bdpcm_flag[0]) {
       cu.luma_mode = cu.bdpcm_dir[0] ? INTRA_ANGULAR50 : INTRA_ANGULAR18;
       if (w_ && cu.intra_luma_ref_idx) throw std::logic_error("coding-tree writer: intra_luma_ref_idx with BDPCM");
+      cu.intra_luma_ref_idx = 0;
+    } else if (cu.intra_mip_flag) {
+      cu.luma_mode = INTRA_PLANAR;  // as its neighbours, the chroma DM and LFNST see it
+      if (w_ && cu.intra_luma_ref_idx) throw std::logic_error("coding-tree writer: intra_luma_ref_idx with MIP");
       cu.intra_luma_ref_idx = 0;
     } else {
       // intra_luma_ref_idx (7.3.11.5), inferred 0 when absent.

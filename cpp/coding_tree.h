@@ -65,6 +65,11 @@ struct CodingUnit {
   uint8_t bdpcm_flag[2] = {0, 0};  // intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
   uint8_t bdpcm_dir[2] = {0, 0};   // intra_bdpcm_luma_dir_flag / intra_bdpcm_chroma_dir_flag
   int intra_luma_ref_idx = 0;      // IntraLumaRefLineIdx (MRL), 0..2
+  // MIP (7.3.11.5): with intra_mip_flag, luma_mode holds INTRA_PLANAR, the mode
+  // the MIP CU stands for in the MPM list (8.4.2), the chroma DM (8.4.3) and
+  // the LFNST set (8.7.4.1) of its own and later blocks.
+  uint8_t intra_mip_flag = 0, intra_mip_transposed_flag = 0;
+  int intra_mip_mode = 0;
   // Encoder only: the MPM list its search used (CNNMC), which the write pass
   // codes with instead of running the predictor again.
   bool has_mpm = false;
@@ -96,7 +101,8 @@ struct CodingMaps {
   int log2_ctu = 7;
   // Per channel type: CU coded (available), CbWidth, CbHeight, CqtDepth.
   std::vector<uint8_t> coded[2], cb_w[2], cb_h[2], cqt[2];
-  std::vector<uint8_t> luma_mode;  // IntraPredModeY
+  std::vector<uint8_t> luma_mode;  // IntraPredModeY (INTRA_PLANAR for MIP CUs)
+  std::vector<uint8_t> mip_flag;   // intra_mip_flag of the luma CU
   std::vector<uint8_t> isp64;      // unused (no ISP yet): kept 0
   // MttSplitMode at depth 0 and 1 per 32x32 unit (for CCLM enabling, 7.4.12.4).
   int stride32 = 0;
@@ -107,6 +113,8 @@ struct CodingMaps {
   bool available(int ch, int x, int y) const {
     return x >= 0 && y >= 0 && x < width && y < height && coded[ch][idx(x, y)];
   }
+  // intra_mip_flag of the available luma CU covering (x, y) (0 when not available).
+  bool mip_at(int x, int y) const { return available(0, x, y) && mip_flag[idx(x, y)]; }
   // Marks the CU as coded in channel type ch (and its luma mode).
   void set_cu(int ch, const CodingUnit &cu);
   void clear_area(int ch, int x, int y, int w, int h);  // marks not coded
@@ -192,6 +200,7 @@ class CodingTreeSyntax {
   void set_ts_tools(const TsTools &t) { ts_ = t; }
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   bool mrl = false;         // sps_mrl_enabled_flag
+  bool mip = false;         // sps_mip_enabled_flag
   // SPS switches of MTS / LFNST (syntax.h); default all off.
   void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);

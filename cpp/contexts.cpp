@@ -101,6 +101,8 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {12, 1}, {17, 4}, {46, 4}, {28, 5}, {25, 8}, {46, 8},
     // intra_luma_ref_idx (Table 72)
     {25, 5}, {60, 8},
+    // intra_mip_flag
+    {33, 9}, {49, 10}, {50, 9}, {25, 6},
 };
 
 }  // namespace pyvtm

@@ -47,7 +47,9 @@ enum CtxOffset : uint16_t {
   CTX_TS_ABS_LEVEL_GTX_FLAG = CTX_TS_PAR_LEVEL_FLAG + 1,       // 8: [0] 0..2, [0] with BDPCM 3, [j] 3 + j
   CTX_TS_COEFF_SIGN_FLAG = CTX_TS_ABS_LEVEL_GTX_FLAG + 8,      // 6: 0..2, with BDPCM 3..5
   CTX_INTRA_LUMA_REF_IDX = CTX_TS_COEFF_SIGN_FLAG + 6,       // 2: ctxInc = binIdx (MRL)
-  CTX_NUM = CTX_INTRA_LUMA_REF_IDX + 2
+  // Matrix-based intra prediction (7.3.11.5).
+  CTX_INTRA_MIP_FLAG = CTX_INTRA_LUMA_REF_IDX + 2,  // 4: left + above MIP neighbours (0..2), 3 for w > 2h or h > 2w
+  CTX_NUM = CTX_INTRA_MIP_FLAG + 4
 };
 
 struct ContextInit {

@@ -96,8 +96,11 @@ class PictureReconstructor {
     const int x = tu.x >> sh, y = tu.y >> sh;
     const bool bdpcm = cu.bdpcm_flag[sh] != 0;
     Pel pred[64 * 64];
-    predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred, bdpcm,
-               comp ? 0 : cu.intra_luma_ref_idx);
+    if (comp == 0 && cu.intra_mip_flag)
+      predict_mip_tb(pic_, cu.intra_mip_mode, cu.intra_mip_transposed_flag != 0, x, y, log2w, log2h, pred);
+    else
+      predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred, bdpcm,
+                 comp ? 0 : cu.intra_luma_ref_idx);
     const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
     TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
     res_mode.dep_quant = dep_quant_;
@@ -158,6 +161,10 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
     for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
     if (cu.tree != DUAL_TREE_CHROMA && cu.intra_luma_ref_idx) c.mrl[cu.intra_luma_ref_idx - 1]++;
+    if (cu.tree != DUAL_TREE_CHROMA && cu.intra_mip_flag) {
+      c.mip++;
+      c.mip_transposed += cu.intra_mip_transposed_flag;
+    }
   }
   c.sao_luma[ctu.sao.type_idx[0]]++;
   c.sao_chroma[ctu.sao.type_idx[1]]++;
@@ -226,6 +233,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.cclm = sps.seq.cclm;
   lay.joint_cbcr = sps.seq.joint_cbcr;
   lay.mrl = sps.seq.mrl;
+  lay.mip = sps.seq.mip;
   lay.tools.mts = sps.seq.mts;
   lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
   lay.tools.lfnst = sps.seq.lfnst;

@@ -54,6 +54,14 @@ inline bool intra_luma_ref_idx_coded(bool sps_mrl, int y_cb, int log2_ctb) {
   return sps_mrl && (y_cb & ((1 << log2_ctb) - 1)) > 0;
 }
 
+// 9.3.4.2.2: ctxInc of intra_mip_flag: 3 for a CB with cbWidth > 2 * cbHeight
+// or cbHeight > 2 * cbWidth, else the number of available left / above
+// neighbours (x0 - 1, y0) / (x0, y0 - 1) coded with intra_mip_flag.
+inline int intra_mip_flag_ctx_inc(int cb_w, int cb_h, bool mip_left, bool mip_above) {
+  if (cb_w > 2 * cb_h || cb_h > 2 * cb_w) return 3;
+  return int(mip_left) + int(mip_above);
+}
+
 // intra_luma_mpm_remainder <-> IntraPredModeY (8.4.2, last step): the
 // remainder counts the modes that are not in the 6-entry list.
 inline int mpm_remainder_from_mode(int mode, const int mpm[6]) {

@@ -27,6 +27,7 @@
 #include "deblocking.h"
 #include "derive.h"
 #include "intra_pred.h"
+#include "mip.h"
 #include "param_sets.h"
 #include "partition.h"
 #include "quant.h"
@@ -114,6 +115,8 @@ constexpr int kBdpcmCand = 1000;
 constexpr int kMrlCandShift = 8;
 inline int cand_ref_idx(int cand) { return cand < kBdpcmCand ? cand >> kMrlCandShift : 0; }
 inline int cand_mode(int cand) { return cand < kBdpcmCand ? cand & ((1 << kMrlCandShift) - 1) : cand; }
+// Luma candidates from this value on are MIP: kMipCand + 2 * intra_mip_mode + intra_mip_transposed_flag.
+constexpr int kMipCand = 2000;
 
 bool joint_cbcr_sign_of(const Plane &cb, const Plane &cr);
 
@@ -122,7 +125,7 @@ struct AreaState {
   int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
-  std::vector<uint8_t> map[11];
+  std::vector<uint8_t> map[12];
 };
 
 // Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
@@ -297,13 +300,13 @@ void PictureEncoder::save_area(AreaState &s, const CtNode &n) const {
     s.pel[c].resize(size_t(w) * h);
     for (int j = 0; j < h; j++) std::copy_n(pic_.plane[c].row(y + j) + x, w, s.pel[c].data() + size_t(j) * w);
   }
-  const std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                       &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
-                                       &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  const std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                       &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.coded[1],
+                                       &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],    &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 11; k++) {
+  for (int k = 0; k < 12; k++) {
     s.map[k].clear();
-    if (k < 6 ? !s.luma : !s.chroma) continue;
+    if (k < 7 ? !s.luma : !s.chroma) continue;
     for (int j = y0; j < y1; j++) {
       const uint8_t *row = m[k]->data() + size_t(j) * maps_.stride;
       s.map[k].insert(s.map[k].end(), row + x0, row + x1);
@@ -317,12 +320,12 @@ void PictureEncoder::restore_area(const AreaState &s) {
     const int sh = c ? 1 : 0, x = s.x >> sh, y = s.y >> sh, w = s.w >> sh, h = s.h >> sh;
     for (int j = 0; j < h; j++) std::copy_n(s.pel[c].data() + size_t(j) * w, w, pic_.plane[c].row(y + j) + x);
   }
-  std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                 &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
-                                 &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                 &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.coded[1],
+                                 &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],    &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 11; k++) {
-    if (k < 6 ? !s.luma : !s.chroma) continue;
+  for (int k = 0; k < 12; k++) {
+    if (k < 7 ? !s.luma : !s.chroma) continue;
     size_t i = 0;
     for (int j = y0; j < y1; j++) {
       std::copy_n(s.map[k].data() + i, x1 - x0, m[k]->data() + size_t(j) * maps_.stride + x0);
@@ -755,6 +758,19 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
     std::vector<std::pair<double, int>> all;
     for (int m = 0; m < NUM_LUMA_MODES; m++)
       if (done[m]) all.push_back({cost[m], m});
+    if (cfg_.mip) {
+      // Every MIP mode in both transpositions, ranked with the regular modes;
+      // their rate beyond intra_mip_flag: the transposition bin and the TB-coded mode.
+      const int nm = mip_num_modes(cu.w, cu.h);
+      const double mip_bits = 1.0 + std::log2(double(nm));
+      for (int t = 0; t < 2; t++)
+        for (int m = 0; m < nm; m++) {
+          predict_mip(m, t != 0, cu.w, cu.h, refs.top + 1, refs.left + 1, kBitDepth, pred);
+          all.push_back({double(satd(org_[0].row(cu.y) + cu.x, org_[0].stride, pred, cu.w, lw, lh)) +
+                             sqrt_lambda_ * mip_bits,
+                         kMipCand + 2 * m + t});
+        }
+    }
     std::sort(all.begin(), all.end());
     for (size_t i = 0; i < all.size() && i < 8; i++) ranked.push_back(all[i]);
     if (mrl) {
@@ -814,7 +830,13 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   std::vector<int> cands;
   const bool mrl_coded = intra_luma_ref_idx_coded(cfg_.mrl, cu.y, log2_ctu_);
   const bool mrl_forced = mrl_coded && g_encoder_test_knobs.force_mrl != 0;
-  if (mrl_forced) {
+  const bool force_mip = cfg_.mip && g_encoder_test_knobs.force_mip;
+  if (force_mip) {
+    // Test knob: MIP only, the mode and transposition cycling with the position and size.
+    const int nm = mip_num_modes(cu.w, cu.h);
+    const int k = cu.x / cu.w + 3 * (cu.y / cu.h) + 5 * floor_log2(uint32_t(cu.w)) + 7 * floor_log2(uint32_t(cu.h));
+    cands = {kMipCand + 2 * (k % nm) + ((k / nm) & 1)};
+  } else if (mrl_forced) {
     // Test knob: reference line 1 / 2 and intra_luma_mpm_idx 0..4 in turn.
     const unsigned k = forced_mrl_counter_++;
     int m = mpm[1 + int((k >> 1) % 5)];
@@ -826,6 +848,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     cands = {INTRA_PLANAR, INTRA_DC, INTRA_ANGULAR18, INTRA_ANGULAR50};
     if (std::find(cands.begin(), cands.end(), mpm[1]) == cands.end()) cands.push_back(mpm[1]);
   }
+  // intra_mip_flag: its context from the left / above luma CUs (9.3.4.2.2), its mode count.
+  const int mip_ctx_inc =
+      intra_mip_flag_ctx_inc(cu.w, cu.h, maps_.mip_at(cu.x - 1, cu.y), maps_.mip_at(cu.x, cu.y - 1));
+  const int mip_modes = mip_num_modes(cu.w, cu.h);
   const size_t area = size_t(cu.w) * cu.h;
   // One reference set per reference line for every candidate of a single-TU CU.
   IntraRefs refs, refs_mrl[2];
@@ -845,7 +871,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   };
   // BDPCM candidates (kBdpcmCand + 1: horizontal, + 2: vertical) for CUs up to MaxTsSize.
   const bool bdpcm_flag_coded = ts_.bdpcm_allowed(cu.w, cu.h);
-  if (bdpcm_flag_coded && nt == 1 && !mrl_forced)
+  if (bdpcm_flag_coded && nt == 1 && !mrl_forced && !force_mip)
     for (int d = 1; d <= 2; d++) cands.push_back(kBdpcmCand + d);
   std::vector<int32_t> lv(area), best_lv;
   std::vector<Pel> best_rec;
@@ -861,14 +887,21 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   // (unless last) its reconstruction in best_rec. kInf when the indices could
   // not be coded (no residual left for them, or transform skip).
   auto eval = [&](int cand, int lfnst_idx, int mts_idx, bool last) {
-    const int bdpcm_dir = cand > kBdpcmCand ? cand - kBdpcmCand : 0;
-    const int ref_idx = cand_ref_idx(cand);
-    const int m = bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(cand);
+    const bool mip = cand >= kMipCand;
+    const int mip_mode = mip ? (cand - kMipCand) >> 1 : 0;
+    const bool mip_transposed = mip && ((cand - kMipCand) & 1);
+    const int bdpcm_dir = !mip && cand > kBdpcmCand ? cand - kBdpcmCand : 0;
+    const int ref_idx = cand_ref_idx(cand);  // 0 for MIP and BDPCM candidates
+    // (A MIP CU stands for INTRA_PLANAR in the LFNST set and for its neighbours.)
+    const int m = mip ? INTRA_PLANAR : bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(cand);
     CodingUnit tc = cu;
     tc.luma_mode = m;
     tc.intra_luma_ref_idx = ref_idx;
     tc.bdpcm_flag[0] = uint8_t(bdpcm_dir != 0);
     tc.bdpcm_dir[0] = uint8_t(bdpcm_dir == 2);
+    tc.intra_mip_flag = uint8_t(mip);
+    tc.intra_mip_transposed_flag = uint8_t(mip_transposed);
+    tc.intra_mip_mode = mip_mode;
     tc.lfnst_idx = lfnst_idx;
     tc.mts_idx = mts_idx;
     ContextSet c = ctx;
@@ -876,8 +909,11 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     e.start();
     if (bdpcm_flag_coded) write_intra_bdpcm(e, c, 0, bdpcm_dir != 0, bdpcm_dir == 2);
     if (!bdpcm_dir) {
-      if (mrl_coded) write_intra_luma_ref_idx(e, c, ref_idx);
-      write_intra_luma_mode(e, c, m, mpm, ref_idx);
+      if (cfg_.mip) write_intra_mip(e, c, mip_ctx_inc, mip, mip_transposed, mip_mode, mip_modes);
+      if (!mip) {
+        if (mrl_coded) write_intra_luma_ref_idx(e, c, ref_idx);
+        write_intra_luma_mode(e, c, m, mpm, ref_idx);
+      }
     }
     uint64_t dist = 0;
     size_t off = 0;
@@ -887,11 +923,15 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       uint64_t d;
       const Pel *pred = nullptr;
       if (nt == 1) {
-        if (bdpcm_dir) predict_bdpcm(bdpcm_dir, lw, lh, refs, pred_buf);
+        if (mip) predict_mip(mip_mode, mip_transposed, cu.w, cu.h, refs.top + 1, refs.left + 1, kBitDepth, pred_buf);
+        else if (bdpcm_dir) predict_bdpcm(bdpcm_dir, lw, lh, refs, pred_buf);
         else predict_intra(m, lw, lh, 0, refs_of_line(ref_idx), kBitDepth, pred_buf);
         pred = pred_buf;
       } else if (ref_idx) {  // (the earlier TBs of the CU are reconstructed by now)
         predict_tb(pic_, 0, m, tiles[t][0], tiles[t][1], lw, lh, pred_buf, false, ref_idx);
+        pred = pred_buf;
+      } else if (mip) {  // MIP per TB, from the TBs reconstructed before it
+        predict_mip_tb(pic_, mip_mode, mip_transposed, tiles[t][0], tiles[t][1], lw, lh, pred_buf);
         pred = pred_buf;
       }
       ResidualCodingInfo info;
@@ -962,12 +1002,17 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       std::copy_n(best_rec.data() + size_t(j) * cu.w, cu.w, pic_.plane[0].row(cu.y + j) + cu.x);
     pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 1);
   }
-  const int best_dir = best_mode > kBdpcmCand ? best_mode - kBdpcmCand : 0;
+  const bool best_mip = best_mode >= kMipCand;
+  const int best_dir = !best_mip && best_mode > kBdpcmCand ? best_mode - kBdpcmCand : 0;
   cu.bdpcm_flag[0] = uint8_t(best_dir != 0);
   cu.bdpcm_dir[0] = uint8_t(best_dir == 2);
+  cu.intra_mip_flag = uint8_t(best_mip);
+  cu.intra_mip_transposed_flag = uint8_t(best_mip && ((best_mode - kMipCand) & 1));
+  cu.intra_mip_mode = best_mip ? (best_mode - kMipCand) >> 1 : 0;
   cu.lfnst_idx = best_lfnst;
   cu.mts_idx = best_mts;
-  cu.luma_mode = best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(best_mode);
+  cu.luma_mode = best_mip ? INTRA_PLANAR
+                          : best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(best_mode);
   cu.intra_luma_ref_idx = cand_ref_idx(best_mode);
   maps_.set_cu(0, cu);
   ctx = best_ctx;
@@ -984,6 +1029,9 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     }
     off += n;
   }
+  // Test knob 2: a penalty growing with the square of the CU area makes every
+  // split cheaper than its parent: the search goes down to the smallest CUs.
+  if (force_mip && g_encoder_test_knobs.force_mip >= 2) best_cost += 1e3 * double(area) * double(area);
   return best_cost;
 }
 
@@ -1332,6 +1380,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.dual_tree = lim_.dual_tree;
   sps.cclm = cclm_;
   sps.mrl = cfg_.mrl;
+  sps.mip = cfg_.mip;
   sps.transform_skip = ts_.transform_skip;
   sps.log2_max_ts = ts_.log2_max_ts;
   sps.bdpcm = ts_.bdpcm;
@@ -1487,6 +1536,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   walker.set_sao(sao_flags, kBitDepth);
   walker.joint_cbcr = cfg_.joint_cbcr;
   walker.mrl = cfg_.mrl;
+  walker.mip = cfg_.mip;
   walker.set_residual_params(rc_params_);
   walker.set_transform_tools(tools_);
   walker.set_alf(alf_syntax);

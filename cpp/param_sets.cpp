@@ -226,7 +226,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write_ue(0);  // sps_log2_parallel_merge_level_minus2
   bw.write(0, 1);  // sps_isp_enabled_flag
   bw.write(s.mrl, 1);  // sps_mrl_enabled_flag
-  bw.write(0, 1);  // sps_mip_enabled_flag
+  bw.write(s.mip, 1);  // sps_mip_enabled_flag
   bw.write(s.cclm, 1);  // sps_cclm_enabled_flag
   bw.write(0, 1);  // sps_chroma_horizontal_collocated_flag (centred chroma)
   bw.write(0, 1);  // sps_chroma_vertical_collocated_flag
@@ -638,7 +638,7 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   br.read_ue("sps_log2_parallel_merge_level_minus2", uint32_t(q.log2_ctu_size - 2));
   refuse_flag(br, "sps_isp_enabled_flag", "intra sub-partitions (ISP)");
   q.mrl = br.read_flag("sps_mrl_enabled_flag");
-  refuse_flag(br, "sps_mip_enabled_flag", "matrix-based intra prediction (MIP)");
+  q.mip = br.read_flag("sps_mip_enabled_flag");
   q.cclm = br.read_flag("sps_cclm_enabled_flag");
   br.read_flag("sps_chroma_horizontal_collocated_flag");
   br.read_flag("sps_chroma_vertical_collocated_flag");

@@ -1,7 +1,7 @@
 #include "recon.h"
 
-
 #include "coding_tree.h"
+#include "mip.h"
 #include "quant.h"
 #include "transform.h"
 
@@ -129,6 +129,12 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
   build_intra_refs(pic.plane[comp], pic.availability(comp), x, y, log2w, log2h, pic.bit_depth, refs,
                    comp ? 0 : ref_idx);
   predict_intra(mode, log2w, log2h, comp, refs, pic.bit_depth, dst);
+}
+
+void predict_mip_tb(const ReconPicture &pic, int mode, bool transposed, int x, int y, int log2w, int log2h, Pel *dst) {
+  IntraRefs refs;
+  build_intra_refs(pic.plane[0], pic.availability(0), x, y, log2w, log2h, pic.bit_depth, refs);
+  predict_mip(mode, transposed, 1 << log2w, 1 << log2h, refs.top + 1, refs.left + 1, pic.bit_depth, dst);
 }
 
 void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_depth, const TbResidualMode &mode,

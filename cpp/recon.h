@@ -60,6 +60,10 @@ void attach_edge_maps(const TbEdgeMaps &e, DeblockParams &p);
 // ref_idx: IntraLumaRefLineIdx of the CU (luma only; 0 for chroma).
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,
                 bool bdpcm = false, int ref_idx = 0);
+// MIP prediction (8.4.5.2.2) of the luma TB at (x, y) with intra_mip_mode
+// `mode` and intra_mip_transposed_flag `transposed` (unfiltered references of
+// 8.4.5.2.8 / 8.4.5.2.9). dst has stride 2^log2w.
+void predict_mip_tb(const ReconPicture &pic, int mode, bool transposed, int x, int y, int log2w, int log2h, Pel *dst);
 // BDPCM prediction from unfiltered references: a copy of the left column
 // (bdpcm_dir 1, INTRA_ANGULAR18) or the top row (2, INTRA_ANGULAR50).
 void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, Pel *dst);

@@ -62,6 +62,28 @@ int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs) {
   return r.decode_bin(cs.m[CTX_INTRA_LUMA_REF_IDX + 1]) ? 2 : 1;
 }
 
+void write_intra_mip(CabacWriter &w, ContextSet &cs, int ctx_inc, int flag, int transposed, int mode, int num_modes) {
+  w.encode_bin(cs.m[CTX_INTRA_MIP_FLAG + ctx_inc], flag);
+  if (!flag) return;
+  w.encode_bypass(transposed);
+  // TB binarisation (9.3.3.4) with n = num_modes: k = Floor(Log2(n)), u = 2^(k + 1) - n.
+  const int k = floor_log2(uint32_t(num_modes)), u = (1 << (k + 1)) - num_modes;
+  if (mode < u) w.encode_bypass_bins(uint32_t(mode), k);
+  else w.encode_bypass_bins(uint32_t(mode + u), k + 1);
+}
+
+void read_intra_mip(CabacReader &r, ContextSet &cs, int ctx_inc, int num_modes, uint8_t &flag, uint8_t &transposed,
+                    int &mode) {
+  flag = uint8_t(r.decode_bin(cs.m[CTX_INTRA_MIP_FLAG + ctx_inc]));
+  transposed = 0;
+  mode = 0;
+  if (!flag) return;
+  transposed = uint8_t(r.decode_bypass());
+  const int k = floor_log2(uint32_t(num_modes)), u = (1 << (k + 1)) - num_modes;
+  mode = int(r.decode_bypass_bins(k));
+  if (mode >= u) mode = ((mode << 1) | r.decode_bypass()) - u;
+}
+
 void write_intra_chroma_pred_mode(CabacWriter &w, ContextSet &cs, int value) {
   // Table 127 with sps_cclm_enabled_flag = 0: 4 -> "0", 0..3 -> "1" + FL(2).
   if (value == 4) {

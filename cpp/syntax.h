@@ -22,6 +22,12 @@ int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int r
 // intra_luma_ref_idx (0..2): TR, cMax = 2, ctxInc = binIdx (9.3.4.2).
 void write_intra_luma_ref_idx(CabacWriter &w, ContextSet &cs, int ref_idx);
 int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs);
+// intra_mip_flag (context CTX_INTRA_MIP_FLAG + ctx_inc, intra_mip_flag_ctx_inc() of
+// derive.h) and, when set, intra_mip_transposed_flag (bypass) and intra_mip_mode
+// (TB binarisation, bypass, cMax = num_modes - 1: mip_num_modes()) (7.3.11.5).
+void write_intra_mip(CabacWriter &w, ContextSet &cs, int ctx_inc, int flag, int transposed, int mode, int num_modes);
+void read_intra_mip(CabacReader &r, ContextSet &cs, int ctx_inc, int num_modes, uint8_t &flag, uint8_t &transposed,
+                    int &mode);
 
 // intra_chroma_pred_mode (0..4, 4 = DM): the syntax after cclm_mode_flag = 0
 // (coding_tree.cpp codes the CCLM part).

@@ -17,6 +17,8 @@ bool lfnst_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResi
   // LfnstWidth / LfnstHeight (no ISP): the chroma tree's in chroma samples.
   const int sh = cu.tree == DUAL_TREE_CHROMA ? 1 : 0;
   if (std::min(cu.w, cu.h) >> sh < 4) return false;
+  // A MIP CU (luma or single tree) codes lfnst_idx only with both sides >= 16.
+  if (cu.tree != DUAL_TREE_CHROMA && cu.intra_mip_flag && std::min(cu.w, cu.h) < 16) return false;
   return !r.lfnst_dc_only && r.lfnst_zero_out_sig_coeff;
 }
 
@@ -69,8 +71,8 @@ TbResidualMode tb_residual_mode(const TransformTools &t, const CodingUnit &cu, i
     m.lfnst_pred_mode = lfnst_pred_mode(comp ? cu.chroma_mode : cu.luma_mode, log2w, log2h, cclm_luma_mode);
   }
   if (comp != 0) return m;
-  if (t.mts && !t.explicit_mts_intra && cu.lfnst_idx == 0) {
-    // implicitMtsEnabled for intra CUs: DST-VII on sides of 4..16.
+  if (t.mts && !t.explicit_mts_intra && cu.lfnst_idx == 0 && !cu.intra_mip_flag) {
+    // implicitMtsEnabled for intra CUs without MIP: DST-VII on sides of 4..16.
     m.tr_type_hor = log2w >= 2 && log2w <= 4 ? 1 : 0;
     m.tr_type_ver = log2h >= 2 && log2h <= 4 ? 1 : 0;
   } else {

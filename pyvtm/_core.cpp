@@ -61,7 +61,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
-                        bool cclm, bool mrl, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
+                        bool cclm, bool mrl, bool mip, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
@@ -90,6 +90,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.dual_tree = dual_tree;
   cfg.cclm = cclm;
   cfg.mrl = mrl;
+  cfg.mip = mip;
   cfg.dep_quant = dep_quant;
   cfg.sign_hiding = sign_hiding;
   cfg.mts = mts;
@@ -186,6 +187,8 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["transform_skip"] = py::make_tuple(c.transform_skip[0], c.transform_skip[1], c.transform_skip[2]);
     syn["bdpcm"] = py::make_tuple(c.bdpcm[0], c.bdpcm[1]);
     syn["mrl"] = py::make_tuple(c.mrl[0], c.mrl[1]);  // CUs with intra_luma_ref_idx 1, 2
+    syn["mip"] = c.mip;  // luma CUs with intra_mip_flag
+    syn["mip_transposed"] = c.mip_transposed;  // of those, with intra_mip_transposed_flag
     // CTBs per SaoTypeIdx (not applied, band, edge), and merged CTBs.
     syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
@@ -297,7 +300,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking, py::arg("sao") = d.sao,
         py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
-        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("mrl") = d.mrl, py::arg("dep_quant") = d.dep_quant,
+        py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("mrl") = d.mrl, py::arg("mip") = d.mip, py::arg("dep_quant") = d.dep_quant,
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
         py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
         py::arg("joint_cbcr") = d.joint_cbcr, py::arg("chroma_qp_table") = d.chroma_qp_table,
@@ -307,6 +310,16 @@ PYBIND11_MODULE(_core, m) {
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
         "Encode one 10-bit 4:2:0 picture as a single IDR access unit. Returns a dict with keys "
         "bitstream, y, cb, cr, width, height, seconds.");
+  m.def(
+      "_set_encoder_test_knobs",
+      [](int force_mip) {
+        pyvtm::g_encoder_test_knobs = pyvtm::EncoderTestKnobs();
+        pyvtm::g_encoder_test_knobs.force_mip = force_mip;
+      },
+      py::kw_only(), py::arg("force_mip") = 0,
+      "Tests only: encoder test knobs of the calling thread (force_mip=1: MIP on every luma CU when mip=True, 2: and "
+      "the smallest CUs); "
+      "call with no arguments to reset.");
   m.def("decode_bitstream", &decode_bitstream, py::arg("data"), py::kw_only(), py::arg("probe_only") = false,
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
         "Decode a VVC Annex-B stream holding one IDR picture. Returns a dict with keys y, cb, cr, width, "
@@ -324,7 +337,7 @@ PYBIND11_MODULE(_core, m) {
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
                                             "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
-                                            "cclm", "mrl", "dep_quant", "sign_hiding", "mts", "lfnst",
+                                            "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table",
                                             "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");

@@ -20,12 +20,12 @@ MAX_DIMENSION = 16384
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
                   "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
-                  "mrl", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
+                  "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table")
 
 #: Coding tools with an on/off switch (``encode(img, qp, lfnst=False)``); defaults
 #: come from the C++ EncoderConfig.
-TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
+TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
                 "bdpcm", "joint_cbcr", "chroma_qp_table")
 
 _BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
@@ -234,7 +234,8 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
             search effort), and the tool switches ``mtt`` (binary/ternary
             splits), ``dual_tree`` (separate luma/chroma trees) and ``cclm``
-            (cross-component chroma prediction), all default True. Residual
+            (cross-component chroma prediction), all default True; ``mip``
+            (matrix-based intra prediction of luma, default False). Residual
             tools and loop filters: ``mts``, ``lfnst``, ``sign_hiding``,
             ``joint_cbcr``, ``sao``, ``alf``, ``ccalf`` (default True) and
             ``dep_quant``, ``transform_skip``, ``bdpcm``, ``chroma_qp_table``

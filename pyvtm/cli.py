@@ -34,6 +34,10 @@ _RESIDUAL_TOOLS = {
     "chroma_qp_table": "the reference encoder's chroma QP mapping table",
     "mrl": "multiple reference line intra prediction (MRL)",
 }
+# Intra prediction tools with --TOOL / --no-TOOL switches (EncoderConfig fields).
+_INTRA_TOOLS = {
+    "mip": "matrix-based intra prediction (luma)",
+}
 
 
 def _fmt_db(v: Optional[float]) -> str:
@@ -76,7 +80,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     for tool in ("mtt", "dual_tree", "cclm"):
         if getattr(args, "no_" + tool):
             opts[tool] = False
-    for tool in _RESIDUAL_TOOLS:
+    for tool in (*_INTRA_TOOLS, *_RESIDUAL_TOOLS):
         if getattr(args, tool) is not None:
             opts[tool] = getattr(args, tool)
     models = {}
@@ -174,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-mtt", action="store_true", help="quadtree only (no binary/ternary splits)")
     e.add_argument("--no-dual-tree", action="store_true", help="one coding tree for luma and chroma")
     e.add_argument("--no-cclm", action="store_true", help="no cross-component linear model chroma prediction")
-    for tool, what in _RESIDUAL_TOOLS.items():
+    for tool, what in (*_INTRA_TOOLS.items(), *_RESIDUAL_TOOLS.items()):
         e.add_argument("--" + tool.replace("_", "-"), action=argparse.BooleanOptionalAction, default=None,
                        help=what + " (default: the encoder's)")
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")

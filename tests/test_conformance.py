@@ -3,6 +3,8 @@
 Default run: 2 Kodak images x QP {22, 37} plus synthetic edge cases.
 ``pytest -m slow``: all 24 Kodak images x QP {22, 27, 32, 37, 42}.
 """
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -473,3 +475,71 @@ def test_mrl_chosen_by_search(conformance, kodak_rgb):
     n1, n2 = mrl_counts(conformance(img, 27, mrl=True))
     assert n1 > 0 and n2 > 0, (n1, n2)
     assert mrl_counts(conformance(img, 27)) == (0, 0)
+
+
+# Matrix-based intra prediction (MIP): forced on every luma CU by the encoder
+# test knob (mode and transposition cycling with the position, so every
+# mipSizeId and mode occurs) and chosen by the RD search, at each preset and
+# tree configuration, with LFNST and MTS on (the defaults), through FFmpeg.
+@contextlib.contextmanager
+def force_mip(level=1):
+    from pyvtm import _core
+
+    _core._set_encoder_test_knobs(force_mip=level)
+    try:
+        yield
+    finally:
+        _core._set_encoder_test_knobs()
+
+
+MIP_TOOL_MATRIX = [(p, d, f) for p in ("fast", "medium", "slow") for d in (True, False) for f in (1, 0)]
+
+
+@pytest.mark.parametrize("preset,dual_tree,force", MIP_TOOL_MATRIX)
+def test_mip_tool_matrix(conformance, kodak_rgb, preset, dual_tree, force):
+    import pyvtm
+
+    img = kodak_rgb(23)[200:264, 300:428]  # 128x64, textured
+    with force_mip(force):
+        res = conformance(img, 27, preset=preset, dual_tree=dual_tree, mip=True)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["mip"] > 0 and syn["mip_transposed"] > 0, syn
+    if force:  # every luma CU: the CUs of the picture minus the chroma-tree ones
+        assert syn["mip"] == syn["coding_units"] - syn["chroma_tree_cus"] - syn["local_dual_tree_cus"], syn
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+def test_mip_odd_sizes(conformance, kodak_rgb, h, w):
+    import pyvtm
+
+    with force_mip():
+        res = conformance(kodak_rgb(5)[:h, :w], 32, mip=True)
+    assert pyvtm.decode_picture(res.bitstream).syntax["mip"] > 0
+
+
+@pytest.mark.parametrize("dual_tree", [True, False])
+def test_mip_smallest_cus_and_lfnst(conformance, kodak_rgb, dual_tree):
+    """MIP on 4x4 CUs (mipSizeId 0, all 16 modes) and, on large CUs, with lfnst_idx (coded for MIP CUs
+    only with both sides >= 16), through FFmpeg."""
+    import pyvtm
+
+    with force_mip(2):
+        res = conformance(kodak_rgb(23)[200:248, 300:364], 32, mip=True, dual_tree=dual_tree)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["mip"] >= 48 * 64 // 16, syn  # every 4x4
+    lfnst = 0
+    for n, qp in [(1, 22), (23, 27)]:
+        with force_mip():
+            res = conformance(kodak_rgb(n)[128:256, 192:448], qp, mip=True, lfnst=True, dual_tree=dual_tree)
+        lfnst += sum(pyvtm.decode_picture(res.bitstream).syntax["lfnst"])
+    assert lfnst > 0
+
+
+def test_mip_off_codes_no_mip(conformance, kodak_rgb):
+    import pyvtm
+
+    img = kodak_rgb(23)[200:264, 300:428]
+    with force_mip():
+        off = conformance(img, 27, mip=False)
+    assert pyvtm.decode_picture(off.bitstream).syntax["mip"] == 0
+    assert off.bitstream == pyvtm.encode(img, 27).bitstream  # the default (mip off) stream, knob ignored
