@@ -17,6 +17,10 @@ struct EncoderTestKnobs {
   // quantises to a nonzero level), 4: cycle through 1, 2, 3; 0: RD decision.
   int force_joint_cbcr = 0;
   int joint_cbcr_sign = -1;  // ph_joint_cbcr_sign_flag forced to 0 / 1; -1: the encoder's choice
+  // With EncoderConfig::isp: 1 codes every luma CU that allows ISP with it
+  // (the split alternating with the position, the other one or none where
+  // the chosen one cannot be coded); 0: RD decision.
+  int force_isp = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 

@@ -99,6 +99,8 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {11, 4}, {5, 2}, {5, 1}, {14, 6}, {10, 1}, {3, 1}, {3, 1}, {3, 1},
     // coeff_sign_flag (residual_ts_coding)
     {12, 1}, {17, 4}, {46, 4}, {28, 5}, {25, 8}, {46, 8},
+    // intra_subpartitions_mode_flag, intra_subpartitions_split_flag
+    {33, 9}, {43, 2},
 };
 
 }  // namespace pyvtm

@@ -51,6 +51,7 @@ struct SequenceParams {
   int log2_max_bt[2] = {2, 2}, log2_max_tt[2] = {2, 2};  // only when max_mtt_depth > 0
   bool dual_tree = false;  // sps_qtbtt_dual_tree_intra_flag
   bool cclm = false;       // sps_cclm_enabled_flag
+  bool isp = false;        // sps_isp_enabled_flag
   bool transform_skip = false;  // sps_transform_skip_enabled_flag
   int log2_max_ts = 2;          // sps_log2_transform_skip_max_size_minus2 + 2
   bool bdpcm = false;           // sps_bdpcm_enabled_flag (only with transform skip)

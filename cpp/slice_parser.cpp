@@ -10,6 +10,7 @@ SliceParser::SliceParser(const SliceLayout &layout, const uint8_t *data, size_t 
     : lay_(layout), hooks_(hooks), syntax_(lay_.lim, lay_.cclm, maps_, ctx_, hooks_) {
   const int ctu = 1 << lay_.lim.log2_ctu;
   syntax_.joint_cbcr = lay_.joint_cbcr;
+  syntax_.isp = lay_.isp;
   ctus_x_ = (lay_.lim.pic_width + ctu - 1) / ctu;
   ctus_y_ = (lay_.lim.pic_height + ctu - 1) / ctu;
   maps_.init(lay_.lim.pic_width, lay_.lim.pic_height, lay_.lim.log2_ctu);

@@ -19,6 +19,7 @@ struct SliceLayout {
   PartitionLimits lim;  // picture size, CTU size, partition constraints
   bool cclm = false;    // sps_cclm_enabled_flag
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
+  bool isp = false;         // sps_isp_enabled_flag
   TransformTools tools;  // sps_mts_enabled_flag, sps_explicit_mts_intra_enabled_flag, sps_lfnst_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
   TsTools ts;           // transform skip / BDPCM switches

@@ -49,8 +49,9 @@ class DecodedPicture:
             CUs with the LT, L and T CCLM modes), ``lfnst`` (CUs with
             lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs),
             ``mts`` (CUs with mts_idx 1..4), ``transform_skip`` (coded
-            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included) and
-            ``bdpcm`` (CUs with luma / chroma BDPCM).
+            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included),
+            ``bdpcm`` (CUs with luma / chroma BDPCM) and ``isp`` (CUs with
+            ISP_HOR_SPLIT, ISP_VER_SPLIT).
     """
 
     ycbcr: tuple = field(repr=False)
