@@ -111,7 +111,7 @@ struct AreaState {
   int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
-  std::vector<uint8_t> map[11];
+  std::vector<uint8_t> map[12];
 };
 
 // Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
@@ -286,13 +286,13 @@ void PictureEncoder::save_area(AreaState &s, const CtNode &n) const {
     s.pel[c].resize(size_t(w) * h);
     for (int j = 0; j < h; j++) std::copy_n(pic_.plane[c].row(y + j) + x, w, s.pel[c].data() + size_t(j) * w);
   }
-  const std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                       &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
-                                       &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  const std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                       &maps_.luma_mode, &pic_.done[0],  &maps_.isp64,   &maps_.coded[1],
+                                       &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],  &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 11; k++) {
+  for (int k = 0; k < 12; k++) {
     s.map[k].clear();
-    if (k < 6 ? !s.luma : !s.chroma) continue;
+    if (k < 7 ? !s.luma : !s.chroma) continue;
     for (int j = y0; j < y1; j++) {
       const uint8_t *row = m[k]->data() + size_t(j) * maps_.stride;
       s.map[k].insert(s.map[k].end(), row + x0, row + x1);
@@ -306,12 +306,12 @@ void PictureEncoder::restore_area(const AreaState &s) {
     const int sh = c ? 1 : 0, x = s.x >> sh, y = s.y >> sh, w = s.w >> sh, h = s.h >> sh;
     for (int j = 0; j < h; j++) std::copy_n(s.pel[c].data() + size_t(j) * w, w, pic_.plane[c].row(y + j) + x);
   }
-  std::vector<uint8_t> *m[11] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                 &maps_.luma_mode, &pic_.done[0],  &maps_.coded[1], &maps_.cb_w[1],
-                                 &maps_.cb_h[1],   &maps_.cqt[1],  &pic_.done[1]};
+  std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                 &maps_.luma_mode, &pic_.done[0],  &maps_.isp64,   &maps_.coded[1],
+                                 &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],  &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 11; k++) {
-    if (k < 6 ? !s.luma : !s.chroma) continue;
+  for (int k = 0; k < 12; k++) {
+    if (k < 7 ? !s.luma : !s.chroma) continue;
     size_t i = 0;
     for (int j = y0; j < y1; j++) {
       std::copy_n(s.map[k].data() + i, x1 - x0, m[k]->data() + size_t(j) * maps_.stride + x0);
