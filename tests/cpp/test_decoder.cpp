@@ -120,7 +120,6 @@ void test_refusals() {
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
       {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
-      {pyvtm::NAL_SPS, "sps_isp_enabled_flag", "ISP"},
       {pyvtm::NAL_SPS, "sps_mrl_enabled_flag", "MRL"},
       {pyvtm::NAL_SPS, "sps_mip_enabled_flag", "MIP"},
       {pyvtm::NAL_SPS, "sps_palette_enabled_flag", "palette"},

@@ -251,6 +251,45 @@ void test_forced_isp_round_trip() {
   }
 }
 
+// The RD search (no knob) on a textured picture: ISP chosen somewhere, also
+// with LFNST on some; the records round-trip.
+void test_isp_search() {
+  for (int preset : {0, 1}) {
+    EncoderConfig cfg;
+    cfg.qp = 27;
+    cfg.preset = preset;
+    cfg.isp = true;
+    const Picture pic = blocky_picture(96, 64, 5, 8);
+    std::vector<CtuRecord> enc_recs, dec_recs;
+    EncodeResult er;
+    DecodeResult dr;
+    const std::string name = "RD search, preset " + std::to_string(preset);
+    try {
+      er = encode_picture_records(pic, cfg, Hooks{}, &enc_recs);
+      dr = decode_bitstream_records(er.bitstream.data(), er.bitstream.size(), DecodeOptions{}, Hooks{}, &dec_recs);
+    } catch (const std::exception &e) {
+      check(false, name + ": threw: " + e.what());
+      continue;
+    }
+    for (size_t i = 0; i < enc_recs.size() && i < dec_recs.size(); i++) {
+      const std::string d = compare_records(enc_recs[i], dec_recs[i]);
+      if (!d.empty()) {
+        check(false, name + ": CTU " + std::to_string(i) + ": " + d);
+        break;
+      }
+    }
+    check(test_support::same_picture(er.recon, dr.picture), name + ": decoded == reconstruction");
+    int isp = 0, isp_lfnst = 0;
+    for (const CtuRecord &r : enc_recs)
+      for (const CodingUnit &cu : r.cus) {
+        isp += cu.isp_split != 0;
+        isp_lfnst += cu.isp_split != 0 && cu.lfnst_idx != 0;
+      }
+    check(isp > 0, name + ": ISP chosen");
+    std::printf("%-24s %6zu bytes  ISP CUs %3d (with LFNST %d)\n", name.c_str(), er.bitstream.size(), isp, isp_lfnst);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -259,6 +298,7 @@ int main() {
   test_narrow_residual_round_trip();
   test_narrow_transforms();
   test_forced_isp_round_trip();
+  test_isp_search();
   if (test_support::g_failures) {
     std::printf("%d failure(s)\n", test_support::g_failures);
     return 1;
