@@ -61,7 +61,7 @@ DEFAULT_QPS = (22, 27, 32, 37)
 TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf", "sign_hiding", "mts", "lfnst",
          "joint_cbcr")
 # Tools that are off by default: measured switched on, one at a time.
-OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table", "mrl")
+OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table", "mrl", "isp")
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}

@@ -67,6 +67,7 @@ struct EncoderConfig {
   // with a nonzero TS residual, BDPCM on every CU that allows it, the last
   // direction alternating with the position). 0 for normal coding.
   int ts_test_bias = 0;
+  bool isp = false;             // intra sub-partitions (sps_isp_enabled_flag): ISP tried after the mode decision
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
   // The reference encoder's chroma QP mapping table for SDR content (else the
   // identity): coarser chroma below QP 37, finer above; moves bits from chroma
@@ -141,6 +142,7 @@ struct SyntaxCounts {
   int lfnst[2] = {0, 0};          // CUs with lfnst_idx 1, 2
   int lfnst_chroma = 0;           // of those, chroma CUs (their Cb / Cr TBs use LFNST)
   int mts[4] = {0, 0, 0, 0};      // CUs with mts_idx 1..4
+  int isp[2] = {0, 0};            // CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT
   // ALF: luma CTBs filtered with a fixed filter set / an APS filter set;
   // Cb / Cr CTBs with ALF, chroma CTBs using an alternative filter > 0;
   // Cb / Cr CTBs with CCALF.

@@ -27,6 +27,10 @@ struct EncoderTestKnobs {
   // size (lfnst_idx / mts_idx still by RD); 2: the same and the coding trees
   // split down to the smallest luma CUs (4x4 where allowed); 0: RD decision.
   int force_mip = 0;
+  // With EncoderConfig::isp: 1 codes every luma CU that allows ISP with it
+  // (the split alternating with the position, the other one or none where
+  // the chosen one cannot be coded); 0: RD decision.
+  int force_isp = 0;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 

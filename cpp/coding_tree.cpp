@@ -34,7 +34,7 @@ bool CodingUnit::operator==(const CodingUnit &o) const {
                       (cclm_mode_flag ? cclm_mode_idx == o.cclm_mode_idx : chroma_syntax == o.chroma_syntax))) &&
          num_tu == o.num_tu && lfnst_idx == o.lfnst_idx && mts_idx == o.mts_idx &&
          bdpcm_flag[0] == o.bdpcm_flag[0] && bdpcm_flag[1] == o.bdpcm_flag[1] && bdpcm_dir[0] == o.bdpcm_dir[0] &&
-         bdpcm_dir[1] == o.bdpcm_dir[1];
+         bdpcm_dir[1] == o.bdpcm_dir[1] && (!luma || isp_split == o.isp_split);
 }
 
 void CtuRecord::append(const CtuRecord &o) {
@@ -72,9 +72,16 @@ std::string compare_records(const CtuRecord &a, const CtuRecord &b) {
   for (size_t i = 0; i < a.tus.size(); i++) {
     const TransformUnit &ta = a.tus[i], &tb = b.tus[i];
     if (!(ta == tb)) return "TU " + std::to_string(i) + " differs";
+    // The chroma TB size (the CU's for a single-tree ISP CU).
+    int cw = ta.w, chh = ta.h;
+    for (const CodingUnit &cu : a.cus)
+      if (int(i) >= cu.first_tu && int(i) < cu.first_tu + cu.num_tu) {
+        int cx, cy;
+        tu_chroma_area(cu, ta, cx, cy, cw, chh);
+      }
     for (int c = 0; c < 3; c++) {
       if (c ? !tu_codes_residual(ta, c) : !ta.cbf[c]) continue;
-      const size_t n = size_t(c ? ta.w / 2 : ta.w) * size_t(c ? ta.h / 2 : ta.h);
+      const size_t n = size_t(c ? cw / 2 : ta.w) * size_t(c ? chh / 2 : ta.h);
       for (size_t k = 0; k < n; k++)
         if (a.coeffs[ta.coeff_offset[c] + k] != b.coeffs[tb.coeff_offset[c] + k])
           return "TU " + std::to_string(i) + " component " + std::to_string(c) + " level " + std::to_string(k) +
@@ -119,6 +126,7 @@ void CodingMaps::set_cu(int ch, const CodingUnit &cu) {
       if (ch == 0) {
         luma_mode[row + i] = uint8_t(cu.luma_mode);
         mip_flag[row + i] = cu.intra_mip_flag;
+        isp64[row + i] = uint8_t(cu.isp_split != ISP_NO_SPLIT);
       }
     }
   }
@@ -296,9 +304,17 @@ SplitStep split_step(const CtNode &n, SplitMode s, const PartitionLimits &lim, C
   return st;
 }
 
+int cu_transform_tiling(const CodingUnit &cu, int max_tb, int out[][4], int max_out) {
+  if (cu.isp_split == ISP_NO_SPLIT || cu.tree == DUAL_TREE_CHROMA)
+    return transform_tiling(cu.x, cu.y, cu.w, cu.h, max_tb, out, max_out);
+  const int n = num_intra_subpartitions(cu.isp_split, cu.w, cu.h);
+  for (int k = 0; k < n && k < max_out; k++) isp_subpartition(cu, k, out[k][0], out[k][1], out[k][2], out[k][3]);
+  return std::min(n, max_out);
+}
+
 std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb) {
   int tiles[16][4];
-  const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, max_tb, tiles, 16);
+  const int nt = cu_transform_tiling(cu, max_tb, tiles, 16);
   std::vector<TransformUnit> tus(static_cast<size_t>(nt));
   for (int t = 0; t < nt; t++) {
     tus[size_t(t)].x = tiles[t][0];
@@ -486,9 +502,11 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
       cu.luma_mode = cu.bdpcm_dir[0] ? INTRA_ANGULAR50 : INTRA_ANGULAR18;
       if (w_ && cu.intra_luma_ref_idx) throw std::logic_error("coding-tree writer: intra_luma_ref_idx with BDPCM");
       cu.intra_luma_ref_idx = 0;
+      if (w_ && cu.isp_split) throw std::logic_error("coding-tree writer: ISP in a BDPCM CU");
     } else if (cu.intra_mip_flag) {
       cu.luma_mode = INTRA_PLANAR;  // as its neighbours, the chroma DM and LFNST see it
-      if (w_ && cu.intra_luma_ref_idx) throw std::logic_error("coding-tree writer: intra_luma_ref_idx with MIP");
+      if (w_ && (cu.intra_luma_ref_idx || cu.isp_split))
+        throw std::logic_error("coding-tree writer: intra_luma_ref_idx or ISP with MIP");
       cu.intra_luma_ref_idx = 0;
     } else {
       // intra_luma_ref_idx (7.3.11.5), inferred 0 when absent.
@@ -504,14 +522,28 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
       } else if (w_ && cu.intra_luma_ref_idx) {
         throw std::logic_error("coding-tree writer: intra_luma_ref_idx set where it is not coded");
       }
+      // intra_subpartitions_mode_flag / intra_subpartitions_split_flag (7.3.11.5), only on reference line 0.
+      if (isp && cu.intra_luma_ref_idx == 0 && isp_allowed(cu.w, cu.h, lim_.max_tb)) {
+        if (w_) {
+          if (cu.isp_split < 0 || cu.isp_split > 2) throw std::logic_error("coding-tree writer: bad ISP split");
+          write_intra_subpartitions(*w_, cs_, cu.isp_split);
+        } else {
+          cu.isp_split = read_intra_subpartitions(*r_, cs_);
+        }
+        PYVTM_CT_TRACE("IntraSubPartitionsSplitType", cu.x, cu.y, cu.isp_split, 0);
+      } else if (w_ && cu.isp_split) {
+        throw std::logic_error("coding-tree writer: ISP where intra_subpartitions_mode_flag is not coded");
+      }
+      // intra_luma_not_planar_flag: ctxInc = !intra_subpartitions_mode_flag (9.3.4.2).
+      const int not_planar_ctx = cu.isp_split ? 0 : 1;
       int mpm[6];
       if (w_ && cu.has_mpm)
         for (int i = 0; i < 6; i++) mpm[i] = cu.mpm[i];
       else
         derive_cu_mpm(maps_, hooks_, cu.x, cu.y, cu.w, cu.h, mpm);
-      if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm, cu.intra_luma_ref_idx);
+      if (w_) write_intra_luma_mode(*w_, cs_, cu.luma_mode, mpm, cu.intra_luma_ref_idx, not_planar_ctx);
       else {
-        cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm, cu.intra_luma_ref_idx);
+        cu.luma_mode = read_intra_luma_mode(*r_, cs_, mpm, cu.intra_luma_ref_idx, not_planar_ctx);
         if (cu.luma_mode < 0 || cu.luma_mode >= NUM_LUMA_MODES) throw DecodeError("slice data: invalid intra mode");
       }
     }
@@ -545,7 +577,7 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
   }
   // transform_tree()
   int tiles[16][4];
-  const int nt = transform_tiling(cu.x, cu.y, cu.w, cu.h, lim_.max_tb, tiles, 16);
+  const int nt = cu_transform_tiling(cu, lim_.max_tb, tiles, 16);
   size_t cu_index = 0;
   if (r_) {
     cu.first_tu = int(out_->tus.size());
@@ -556,9 +588,11 @@ void CodingTreeSyntax::coding_unit(const CtNode &n) {
     throw std::logic_error("coding-tree writer: CU has the wrong number of TUs");
   }
   res_ = CuResidualState{};
+  infer_tu_cbf_luma_ = true;
+  prev_tu_cbf_y_ = 0;
   for (int t = 0; t < nt; t++) {
     CodingUnit &c = r_ ? out_->cus[cu_index] : cu;
-    transform_unit(c, tiles[t][0], tiles[t][1], tiles[t][2], tiles[t][3]);
+    transform_unit(c, tiles[t][0], tiles[t][1], tiles[t][2], tiles[t][3], t);
   }
   transform_tool_indices(r_ ? out_->cus[cu_index] : cu);
 }
@@ -593,9 +627,10 @@ void CodingTreeSyntax::transform_tool_indices(CodingUnit &cu) {
   PYVTM_CT_TRACE("mts_idx", cu.x, cu.y, cu.mts_idx, 0);
 }
 
-// 7.3.11.10 transform_unit() for intra CUs without ISP, SBT, cu_qp_delta,
-// cu_chroma_qp_offset.
-void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h) {
+// 7.3.11.10 transform_unit() for intra CUs without SBT, cu_qp_delta,
+// cu_chroma_qp_offset. subTuIndex: the sub-partition of an ISP CU, whose
+// chroma TBs (single tree: the CU's) come with the last one.
+void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h, int sub_tu_index) {
   TransformUnit tu;
   if (w_) {
     if (next_tu_ >= in_->tus.size()) throw std::logic_error("coding-tree writer: record has too few TUs");
@@ -605,20 +640,33 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
   } else {
     tu.x = x; tu.y = y; tu.w = w; tu.h = h;
   }
-  const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = cu.tree != DUAL_TREE_LUMA;
+  const bool isp_cu = cu.isp_split != ISP_NO_SPLIT;
+  const bool last_sub = sub_tu_index == num_intra_subpartitions(cu.isp_split, cu.w, cu.h) - 1;
+  const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = cu.tree != DUAL_TREE_LUMA && (!isp_cu || last_sub);
   const bool bl = cu.bdpcm_flag[0] != 0, bc = cu.bdpcm_flag[1] != 0;
+  if (w_ && !chroma && (tu.cbf[1] || tu.cbf[2] || tu.joint_cbcr))
+    throw std::logic_error("coding-tree writer: chroma residual in a TU without chroma TBs");
+  // tu_y_coded_flag: inferred 1 in the last sub-partition when all before were 0 (InferTuCbfLuma).
+  const bool y_inferred = isp_cu && last_sub && infer_tu_cbf_luma_;
+  const int y_ctx = tu_y_coded_flag_ctx(bl, cu.isp_split, prev_tu_cbf_y_);
   if (w_) {
     if (chroma) {
       write_tu_cb_coded_flag(*w_, cs_, tu.cbf[1], bc);
       write_tu_cr_coded_flag(*w_, cs_, tu.cbf[2], tu.cbf[1], bc);
     }
-    if (luma) write_tu_y_coded_flag(*w_, cs_, tu.cbf[0], bl);
+    if (luma && y_inferred && !tu.cbf[0])
+      throw std::logic_error("coding-tree writer: the last ISP sub-partition must code luma (tu_y_coded_flag inferred)");
+    if (luma && !y_inferred) w_->encode_bin(cs_.m[y_ctx], tu.cbf[0]);
   } else {
     if (chroma) {
       tu.cbf[1] = uint8_t(read_tu_cb_coded_flag(*r_, cs_, bc));
       tu.cbf[2] = uint8_t(read_tu_cr_coded_flag(*r_, cs_, tu.cbf[1], bc));
     }
-    if (luma) tu.cbf[0] = uint8_t(read_tu_y_coded_flag(*r_, cs_, bl));
+    if (luma) tu.cbf[0] = y_inferred ? 1 : uint8_t(r_->decode_bin(cs_.m[y_ctx]));
+  }
+  if (luma && isp_cu) {
+    infer_tu_cbf_luma_ = infer_tu_cbf_luma_ && !tu.cbf[0];
+    if (!y_inferred) prev_tu_cbf_y_ = tu.cbf[0];
   }
   PYVTM_CT_TRACE("tu_coded_flags", x, y, tu.cbf[0] | (tu.cbf[1] << 1) | (tu.cbf[2] << 2), luma | (chroma << 1));
   // (cu_qp_delta / cu_chroma_qp_offset would come here: not used.)
@@ -634,16 +682,20 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
   if (luma && tu.cbf[0]) residual(cu, tu, 0, lw, lh);
   // The joint residual is coded as Cb when tu_cb_coded_flag, else as Cr
   // (transform_skip_flag of the coded component goes before it).
-  if (chroma)
+  if (chroma) {
+    int cx, cy, cw, chh;
+    tu_chroma_area(cu, tu, cx, cy, cw, chh);
     for (int c = 1; c <= 2; c++)
-      if (tu_codes_residual(tu, c)) residual(cu, tu, c, lw - 1, lh - 1);
+      if (tu_codes_residual(tu, c)) residual(cu, tu, c, floor_log2(uint32_t(cw)) - 1, floor_log2(uint32_t(chh)) - 1);
+  }
   if (r_) out_->tus.push_back(tu);
 }
 
 // transform_skip_flag (7.3.11.10) and residual_coding() / residual_ts_coding() of one coded TB.
 void CodingTreeSyntax::residual(const CodingUnit &cu, TransformUnit &tu, int c, int log2w, int log2h) {
   const bool bdpcm = cu.bdpcm_flag[c ? 1 : 0] != 0;
-  if (!bdpcm && ts_.ts_flag_present(1 << log2w, 1 << log2h)) {
+  // (No luma transform_skip_flag in an ISP CU, 7.3.11.10.)
+  if (!bdpcm && ts_.ts_flag_present(1 << log2w, 1 << log2h) && !(c == 0 && cu.isp_split)) {
     if (w_) write_transform_skip_flag(*w_, cs_, c, tu.transform_skip_flag[c]);
     else tu.transform_skip_flag[c] = uint8_t(read_transform_skip_flag(*r_, cs_, c));
   } else if (w_ && tu.transform_skip_flag[c] != uint8_t(bdpcm)) {

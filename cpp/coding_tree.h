@@ -70,6 +70,7 @@ struct CodingUnit {
   // the LFNST set (8.7.4.1) of its own and later blocks.
   uint8_t intra_mip_flag = 0, intra_mip_transposed_flag = 0;
   int intra_mip_mode = 0;
+  int isp_split = 0;  // IntraSubPartitionsSplitType: 0 ISP_NO_SPLIT, 1 ISP_HOR_SPLIT, 2 ISP_VER_SPLIT
   // Encoder only: the MPM list its search used (CNNMC), which the write pass
   // codes with instead of running the predictor again.
   bool has_mpm = false;
@@ -93,6 +94,31 @@ struct CtuRecord {
 // Returns a description of the first field where a and b differ, or "" if equal.
 std::string compare_records(const CtuRecord &a, const CtuRecord &b);
 
+// IntraSubPartitionsSplitType values (7.4.12.5).
+enum { ISP_NO_SPLIT = 0, ISP_HOR_SPLIT = 1, ISP_VER_SPLIT = 2 };
+// 7.3.11.5: intra_subpartitions_mode_flag is present for a luma CB of w x h
+// (intra_luma_ref_idx 0, sides <= MaxTbSizeY, more than MinTbSizeY^2 = 16 samples).
+inline bool isp_allowed(int w, int h, int max_tb) { return w <= max_tb && h <= max_tb && w * h > 16; }
+// NumIntraSubPartitions (7.4.12.5): 2 for 4x8 / 8x4, else 4 (1 without ISP).
+inline int num_intra_subpartitions(int isp_split, int w, int h) {
+  if (isp_split == ISP_NO_SPLIT) return 1;
+  return (w == 4 && h == 8) || (w == 8 && h == 4) ? 2 : 4;
+}
+// The luma sub-partition k of an ISP CU (7.3.11.8): x, y, w, h.
+inline void isp_subpartition(const CodingUnit &cu, int k, int &x, int &y, int &w, int &h) {
+  const int n = num_intra_subpartitions(cu.isp_split, cu.w, cu.h);
+  w = cu.isp_split == ISP_VER_SPLIT ? cu.w / n : cu.w;
+  h = cu.isp_split == ISP_HOR_SPLIT ? cu.h / n : cu.h;
+  x = cu.x + (cu.isp_split == ISP_VER_SPLIT ? k * w : 0);
+  y = cu.y + (cu.isp_split == ISP_HOR_SPLIT ? k * h : 0);
+}
+// The luma-sample area of the chroma TBs of a TU (7.3.11.10): the TU's, or
+// for a single-tree ISP CU (chroma coded in the last sub-partition) the CU's.
+inline void tu_chroma_area(const CodingUnit &cu, const TransformUnit &tu, int &x, int &y, int &w, int &h) {
+  if (cu.isp_split != ISP_NO_SPLIT) { x = cu.x; y = cu.y; w = cu.w; h = cu.h; }
+  else { x = tu.x; y = tu.y; w = tu.w; h = tu.h; }
+}
+
 // Per-4x4-luma-unit maps of one picture, per channel type (0: luma or
 // single tree, 1: chroma tree), as the syntax derivations read them.
 struct CodingMaps {
@@ -103,7 +129,7 @@ struct CodingMaps {
   std::vector<uint8_t> coded[2], cb_w[2], cb_h[2], cqt[2];
   std::vector<uint8_t> luma_mode;  // IntraPredModeY (INTRA_PLANAR for MIP CUs)
   std::vector<uint8_t> mip_flag;   // intra_mip_flag of the luma CU
-  std::vector<uint8_t> isp64;      // unused (no ISP yet): kept 0
+  std::vector<uint8_t> isp64;      // intra_subpartitions_mode_flag of the luma CU (read at 64x64 corners, 7.4.12.4)
   // MttSplitMode at depth 0 and 1 per 32x32 unit (for CCLM enabling, 7.4.12.4).
   int stride32 = 0;
   std::vector<uint8_t> msm[2];
@@ -154,8 +180,12 @@ struct SplitStep {
 SplitStep split_step(const CtNode &n, SplitMode s, const PartitionLimits &lim, CodingMaps &maps);
 
 // The transform tiling of a CU (7.3.11.8, no ISP/SBT): the TUs in order.
+// (cu_transform_units() gives an ISP CU its sub-partitions.)
 int transform_tiling(int x, int y, int w, int h, int max_tb, int out[][4], int max_out);
-// The TUs of a CU (transform_tiling) with no coded residual yet.
+// The TUs of a CU in order: transform_tiling(), or the NumIntraSubPartitions
+// sub-partitions of a luma ISP CU (7.3.11.8).
+int cu_transform_tiling(const CodingUnit &cu, int max_tb, int out[][4], int max_out);
+// The TUs of a CU (cu_transform_tiling) with no coded residual yet.
 std::vector<TransformUnit> cu_transform_units(const CodingUnit &cu, int max_tb);
 
 // Syntax trace of the walker (element, position, value, context index),
@@ -201,6 +231,7 @@ class CodingTreeSyntax {
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   bool mrl = false;         // sps_mrl_enabled_flag
   bool mip = false;         // sps_mip_enabled_flag
+  bool isp = false;         // sps_isp_enabled_flag
   // SPS switches of MTS / LFNST (syntax.h); default all off.
   void set_transform_tools(const TransformTools &t) { tools_ = t; }
   void write_ctu(CabacWriter &w, int ctu_x, int ctu_y, const CtuRecord &rec);
@@ -219,7 +250,7 @@ class CodingTreeSyntax {
   void dual_tree_implicit_qt_split(int x0, int y0, int size, int cqt_depth);
   void coding_tree(const CtNode &n);
   void coding_unit(const CtNode &n);
-  void transform_unit(CodingUnit &cu, int x, int y, int w, int h);
+  void transform_unit(CodingUnit &cu, int x, int y, int w, int h, int sub_tu_index = 0);
   void residual(const CodingUnit &cu, TransformUnit &tu, int c, int log2w, int log2h);
   void transform_tool_indices(CodingUnit &cu);
 
@@ -240,6 +271,8 @@ class CodingTreeSyntax {
   ResidualCodingParams rc_params_;
   TransformTools tools_;
   CuResidualState res_;  // of the current CU, for lfnst_idx / mts_idx
+  bool infer_tu_cbf_luma_ = true;  // InferTuCbfLuma (ISP, 7.3.11.10)
+  int prev_tu_cbf_y_ = 0;          // tu_y_coded_flag of the previous sub-partition (ctxInc, 9.3.4.2)
   AlfCtuSyntax alf_;
   std::vector<AlfCtbParams> alf_grid_;  // the CTUs' ALF parameters so far (context neighbours)
 };

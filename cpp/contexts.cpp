@@ -103,6 +103,8 @@ const ContextInit g_context_init_i_slice[CTX_NUM] = {
     {25, 5}, {60, 8},
     // intra_mip_flag
     {33, 9}, {49, 10}, {50, 9}, {25, 6},
+    // intra_subpartitions_mode_flag, intra_subpartitions_split_flag
+    {33, 9}, {43, 2},
 };
 
 }  // namespace pyvtm

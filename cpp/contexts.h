@@ -49,7 +49,10 @@ enum CtxOffset : uint16_t {
   CTX_INTRA_LUMA_REF_IDX = CTX_TS_COEFF_SIGN_FLAG + 6,       // 2: ctxInc = binIdx (MRL)
   // Matrix-based intra prediction (7.3.11.5).
   CTX_INTRA_MIP_FLAG = CTX_INTRA_LUMA_REF_IDX + 2,  // 4: left + above MIP neighbours (0..2), 3 for w > 2h or h > 2w
-  CTX_NUM = CTX_INTRA_MIP_FLAG + 4
+  // Intra sub-partitions (7.3.11.5).
+  CTX_INTRA_SUBPARTITIONS_MODE_FLAG = CTX_INTRA_MIP_FLAG + 4,          // 1
+  CTX_INTRA_SUBPARTITIONS_SPLIT_FLAG = CTX_INTRA_SUBPARTITIONS_MODE_FLAG + 1,  // 1
+  CTX_NUM = CTX_INTRA_SUBPARTITIONS_SPLIT_FLAG + 1
 };
 
 struct ContextInit {

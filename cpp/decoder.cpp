@@ -69,8 +69,9 @@ class PictureReconstructor {
     for (const CodingUnit &cu : ctu.cus) {
       for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
         const TransformUnit &tu = ctu.tus[size_t(t)];
-        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu);
-        if (cu.tree != DUAL_TREE_LUMA) {
+        if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu, t - cu.first_tu);
+        // An ISP CU's chroma TBs (the CU's) after its last luma sub-partition.
+        if (cu.tree != DUAL_TREE_LUMA && (cu.isp_split == ISP_NO_SPLIT || t == cu.first_tu + cu.num_tu - 1)) {
           if (tu.joint_cbcr) {
             joint_tb(tu, cu, tools, maps, ctu);
           } else {
@@ -89,19 +90,24 @@ class PictureReconstructor {
   int height() const { return height_; }
 
  private:
+  // sub: the TU's index in the CU (the ISP sub-partition).
   void tb(int comp, const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
-          const CtuRecord &ctu) {
+          const CtuRecord &ctu, int sub = 0) {
     const int sh = comp ? 1 : 0;
-    const int log2w = floor_log2(uint32_t(tu.w)) - sh, log2h = floor_log2(uint32_t(tu.h)) - sh;
-    const int x = tu.x >> sh, y = tu.y >> sh;
+    int ax = tu.x, ay = tu.y, aw = tu.w, ah = tu.h;
+    if (comp) tu_chroma_area(cu, tu, ax, ay, aw, ah);
+    const int log2w = floor_log2(uint32_t(aw)) - sh, log2h = floor_log2(uint32_t(ah)) - sh;
+    const int x = ax >> sh, y = ay >> sh;
     const bool bdpcm = cu.bdpcm_flag[sh] != 0;
     Pel pred[64 * 64];
     if (comp == 0 && cu.intra_mip_flag)
       predict_mip_tb(pic_, cu.intra_mip_mode, cu.intra_mip_transposed_flag != 0, x, y, log2w, log2h, pred);
+    else if (comp == 0 && cu.isp_split != ISP_NO_SPLIT)
+      predict_isp_subpartition(pic_, cu.luma_mode, cu.w, cu.h, cu.isp_split, sub, x, y, aw, ah, pred, isp_pb_);
     else
       predict_tb(pic_, comp, comp ? cu.chroma_mode : cu.luma_mode, x, y, log2w, log2h, pred, bdpcm,
                  comp ? 0 : cu.intra_luma_ref_idx);
-    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    const int centre_luma_mode = maps.luma_mode[maps.idx(ax + aw / 2, ay + ah / 2)];
     TbResidualMode res_mode = tb_residual_mode(tools, cu, comp, log2w, log2h, centre_luma_mode);
     res_mode.dep_quant = dep_quant_;
     res_mode.transform_skip = tu.transform_skip_flag[comp] != 0;
@@ -117,14 +123,16 @@ class PictureReconstructor {
   // transform skip / BDPCM.
   void joint_tb(const TransformUnit &tu, const CodingUnit &cu, const TransformTools &tools, const CodingMaps &maps,
                 const CtuRecord &ctu) {
-    const int log2w = floor_log2(uint32_t(tu.w)) - 1, log2h = floor_log2(uint32_t(tu.h)) - 1;
-    const int x = tu.x >> 1, y = tu.y >> 1;
+    int ax, ay, aw, ah;
+    tu_chroma_area(cu, tu, ax, ay, aw, ah);
+    const int log2w = floor_log2(uint32_t(aw)) - 1, log2h = floor_log2(uint32_t(ah)) - 1;
+    const int x = ax >> 1, y = ay >> 1;
     const bool bdpcm = cu.bdpcm_flag[1] != 0;
     Pel pred[2][32 * 32];
     for (int k = 0; k < 2; k++) predict_tb(pic_, 1 + k, cu.chroma_mode, x, y, log2w, log2h, pred[k], bdpcm);
     const int mode = tu_cres_mode(tu);
     const int coded = mode == 3 ? 2 : 1;
-    const int centre_luma_mode = maps.luma_mode[maps.idx(tu.x + tu.w / 2, tu.y + tu.h / 2)];
+    const int centre_luma_mode = maps.luma_mode[maps.idx(ax + aw / 2, ay + ah / 2)];
     TbResidualMode rm = tb_residual_mode(tools, cu, coded, log2w, log2h, centre_luma_mode);
     rm.dep_quant = dep_quant_;
     rm.transform_skip = tu.transform_skip_flag[coded] != 0;
@@ -138,6 +146,7 @@ class PictureReconstructor {
   }
 
   int qp_prime_ts_min_ = 4;
+  Pel isp_pb_[4 * 64];  // the 4-wide prediction of narrow vertical ISP sub-partitions
   int width_, height_;
   int qp_[3];
   int qp_c_[3];  // Qp'Cb, Qp'Cr, Qp'CbCr
@@ -159,6 +168,7 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
       c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
     }
     if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
+    if (cu.isp_split) c.isp[cu.isp_split - 1]++;
     for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
     if (cu.tree != DUAL_TREE_CHROMA && cu.intra_luma_ref_idx) c.mrl[cu.intra_luma_ref_idx - 1]++;
     if (cu.tree != DUAL_TREE_CHROMA && cu.intra_mip_flag) {
@@ -192,8 +202,10 @@ void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, 
       for (int comp = 0; comp < 3; comp++) {
         if (!tu.cbf[comp] || tu.transform_skip_flag[comp]) continue;
         const int sh = comp ? 1 : 0;
+        int ax = tu.x, ay = tu.y, aw = tu.w, ah = tu.h;
+        if (comp) tu_chroma_area(cu, tu, ax, ay, aw, ah);
         c.hidden_signs += count_hidden_signs(ctu.coeffs.data() + tu.coeff_offset[comp],
-                                             floor_log2(uint32_t(tu.w)) - sh, floor_log2(uint32_t(tu.h)) - sh, p);
+                                             floor_log2(uint32_t(aw)) - sh, floor_log2(uint32_t(ah)) - sh, p);
       }
     }
 }
@@ -234,6 +246,7 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   lay.joint_cbcr = sps.seq.joint_cbcr;
   lay.mrl = sps.seq.mrl;
   lay.mip = sps.seq.mip;
+  lay.isp = sps.seq.isp;
   lay.tools.mts = sps.seq.mts;
   lay.tools.explicit_mts_intra = sps.seq.explicit_mts_intra;
   lay.tools.lfnst = sps.seq.lfnst;

@@ -76,6 +76,7 @@ struct SearchEffort {
   int mrl_rd;
   double mrl_margin;
   double mrl_satd_margin;
+  int isp_modes = 2;    // with ISP: the best plain modes tried with both splits
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
@@ -89,6 +90,7 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     // margin 0.05 (against 2 / 0.05 / 0.1: +0.14% Y, +0.25% YUV for 0.88x).
     default: e = {2, 1, false, 2, 2, 8, false, 0.05, 0.0, 1, 0.0, 0.5}; break;
   }
+  e.isp_modes = cfg.preset == 0 ? 1 : cfg.preset == 2 ? 3 : 2;
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
@@ -125,7 +127,7 @@ struct AreaState {
   int x = 0, y = 0, w = 0, h = 0;  // luma samples, clipped to the picture
   bool luma = false, chroma = false;
   std::vector<Pel> pel[3];
-  std::vector<uint8_t> map[12];
+  std::vector<uint8_t> map[13];
 };
 
 // Transform choices of one TB for code_tb() (defaults: DCT-II, no tool).
@@ -133,6 +135,8 @@ struct TbCodeParams {
   TbResidualMode mode;          // trTypeHor / trTypeVer, LFNST (forward here, inverse in reconstruct_tb)
   bool lfnst_zero_out = false;  // keep only what an LFNST CU may code (single-tree chroma of an LFNST CU)
   ResidualCodingInfo *info = nullptr;  // receives the TB's residual_coding() variables when it keeps a residual
+  int flag_ctx = -1;          // context of the coded flag when not the plain one (ISP tu_y_coded_flag)
+  bool cbf_inferred = false;  // tu_y_coded_flag inferred 1 (last ISP sub-partition): the residual must stay
 };
 
 class PictureEncoder {
@@ -207,6 +211,7 @@ class PictureEncoder {
   int qp_c_[3];           // Qp'Cb, Qp'Cr, Qp'CbCr (8.7.1)
   bool joint_cbcr_sign_ = false;  // ph_joint_cbcr_sign_flag
   unsigned forced_joint_counter_ = 0;  // EncoderTestKnobs::force_joint_cbcr = 4
+  unsigned forced_isp_counter_ = 0;    // EncoderTestKnobs::force_isp: alternates the split
   ResidualCodingParams rc_params_;  // sh_dep_quant_used_flag / sh_sign_data_hiding_used_flag
   // SATD-stage winners per luma area: (cost, candidate), the best line-0
   // modes in order, then the MRL candidates in order.
@@ -300,13 +305,14 @@ void PictureEncoder::save_area(AreaState &s, const CtNode &n) const {
     s.pel[c].resize(size_t(w) * h);
     for (int j = 0; j < h; j++) std::copy_n(pic_.plane[c].row(y + j) + x, w, s.pel[c].data() + size_t(j) * w);
   }
-  const std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                       &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.coded[1],
-                                       &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],    &pic_.done[1]};
+  const std::vector<uint8_t> *m[13] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                       &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.isp64,
+                                       &maps_.coded[1],  &maps_.cb_w[1], &maps_.cb_h[1],   &maps_.cqt[1],
+                                       &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 12; k++) {
+  for (int k = 0; k < 13; k++) {
     s.map[k].clear();
-    if (k < 7 ? !s.luma : !s.chroma) continue;
+    if (k < 8 ? !s.luma : !s.chroma) continue;
     for (int j = y0; j < y1; j++) {
       const uint8_t *row = m[k]->data() + size_t(j) * maps_.stride;
       s.map[k].insert(s.map[k].end(), row + x0, row + x1);
@@ -320,12 +326,13 @@ void PictureEncoder::restore_area(const AreaState &s) {
     const int sh = c ? 1 : 0, x = s.x >> sh, y = s.y >> sh, w = s.w >> sh, h = s.h >> sh;
     for (int j = 0; j < h; j++) std::copy_n(s.pel[c].data() + size_t(j) * w, w, pic_.plane[c].row(y + j) + x);
   }
-  std::vector<uint8_t> *m[12] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
-                                 &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.coded[1],
-                                 &maps_.cb_w[1],   &maps_.cb_h[1], &maps_.cqt[1],    &pic_.done[1]};
+  std::vector<uint8_t> *m[13] = {&maps_.coded[0], &maps_.cb_w[0], &maps_.cb_h[0], &maps_.cqt[0],
+                                 &maps_.luma_mode, &pic_.done[0],  &maps_.mip_flag, &maps_.isp64,
+                                 &maps_.coded[1],  &maps_.cb_w[1], &maps_.cb_h[1],   &maps_.cqt[1],
+                                 &pic_.done[1]};
   const int x0 = s.x >> 2, y0 = s.y >> 2, x1 = (s.x + s.w) >> 2, y1 = (s.y + s.h) >> 2;
-  for (int k = 0; k < 12; k++) {
-    if (k < 7 ? !s.luma : !s.chroma) continue;
+  for (int k = 0; k < 13; k++) {
+    if (k < 8 ? !s.luma : !s.chroma) continue;
     size_t i = 0;
     for (int j = y0; j < y1; j++) {
       std::copy_n(s.map[k].data() + i, x1 - x0, m[k]->data() + size_t(j) * maps_.stride + x0);
@@ -402,6 +409,14 @@ int64_t joint_cbcr_residual(const int32_t *res_cb, const int32_t *res_cr, int n,
 
 int PictureEncoder::quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx,
                                 double lam, int32_t *levels) const {
+  if (log2w < 2 || log2h < 2) {
+    // Narrow ISP TBs (1xN, 2xN, Nx1, Nx2): plain quantisation (the trellis
+    // and RDOQ work on 4x4 subblocks; no ISP with narrow sub-partitions
+    // under dependent quantisation), then the sign-hiding parity fix-up.
+    const int nz = quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
+    if (rc_params_.sign_hiding && nz) fix_hidden_sign_parity(levels, log2w, log2h, rc_params_);
+    return nz;
+  }
   int nz = rc_params_.dep_quant ? dep_quant_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
            : cfg_.rdoq          ? rdoq_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
                                 : quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
@@ -448,7 +463,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   TbResidualMode tb_mode = tp.mode;
   tb_mode.dep_quant = rc_params_.dep_quant;
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
-  const int flag_ctx = tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
+  const int flag_ctx = tp.flag_ctx >= 0 ? tp.flag_ctx : tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
   ContextModel &flag = ctx.m[flag_ctx];
   auto recon_sse = [&]() {
     uint64_t d = 0;
@@ -459,8 +474,8 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     return d;
   };
   // Cost of dropping the residual (coded flag 0).
-  double best_cost;
-  {
+  double best_cost = kInf;
+  if (!tp.cbf_inferred) {
     CabacWriter e0(true);
     e0.start();
     ContextModel f0 = flag;
@@ -484,7 +499,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
       ContextSet c1 = ctx;
       CabacWriter e1(true);
       e1.start();
-      e1.encode_bin(c1.m[flag_ctx], 1);
+      if (!tp.cbf_inferred) e1.encode_bin(c1.m[flag_ctx], 1);
       if (tc && tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 0);
       write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_, tp.info);
       const double cost = double(d) + lam * bits_of(e1);
@@ -554,7 +569,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     dist = best_dist;
   }
   if (!nz) {
-    e.encode_bin(flag, 0);
+    if (!tp.cbf_inferred) e.encode_bin(flag, 0);  // (inferred: the caller drops the candidate)
     std::fill(levels, levels + n, 0);
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, nullptr, qp_[comp]);
     dist = dist_pred;
@@ -883,6 +898,10 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   // on the best mode, where the CU can code them (7.3.11.5).
   const bool try_lfnst = tools_.lfnst && nt == 1 && std::min(cu.w, cu.h) >= 4;
   const bool try_mts = tools_.explicit_mts_intra && std::max(cu.w, cu.h) <= 32;
+  // ISP (intra_subpartitions_mode_flag coded): tried after the regular decision.
+  const bool isp_coded = cfg_.isp && isp_allowed(cu.w, cu.h, lim_.max_tb);
+  int best_isp = 0;
+  std::vector<std::pair<double, int>> cand_costs;  // J of the plain (no BDPCM / LFNST / MTS) candidates
   // J of (candidate, lfnst_idx, mts_idx); the best is kept in best_* and
   // (unless last) its reconstruction in best_rec. kInf when the indices could
   // not be coded (no residual left for them, or transform skip).
@@ -912,6 +931,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       if (cfg_.mip) write_intra_mip(e, c, mip_ctx_inc, mip, mip_transposed, mip_mode, mip_modes);
       if (!mip) {
         if (mrl_coded) write_intra_luma_ref_idx(e, c, ref_idx);
+        if (isp_coded && !ref_idx) write_intra_subpartitions(e, c, 0);
         write_intra_luma_mode(e, c, m, mpm, ref_idx);
       }
     }
@@ -958,9 +978,12 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       cost = bdpcm_dir && ts_forced() ? -1.0 - ((((cu.x + cu.y) >> 2) + bdpcm_dir) & 1)
                                       : double(dist) + lambda_ * (bits_of(e) - (bdpcm_dir ? cfg_.ts_test_bias : 0));
     }
+    // (ISP: line 0, no MIP, no BDPCM.)
+    if (!bdpcm_dir && !mip && !ref_idx && !lfnst_idx && !mts_idx) cand_costs.push_back({cost, cand});
     if (cost < best_cost) {
       best_cost = cost;
       best_mode = cand;
+      best_isp = 0;
       best_lfnst = lfnst_idx;
       best_mts = mts_idx;
       best_ctx = c;
@@ -979,7 +1002,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     if (!last) pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
     return cost;
   };
-  const bool more = try_lfnst || try_mts;
+  const bool more = try_lfnst || try_mts || isp_coded;
   for (size_t ci = 0; ci < cands.size(); ci++) eval(cands[ci], 0, 0, !more && ci + 1 == cands.size());
   if (more) {
     // Only where the best mode left a residual (else the indices cannot be coded).
@@ -990,11 +1013,96 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     }
     const int m = best_mode;
     for (size_t i = 0; i < extra.size(); i++) {
-      const double j = eval(m, extra[i].first, extra[i].second, i + 1 == extra.size());
+      const double j = eval(m, extra[i].first, extra[i].second, !isp_coded && i + 1 == extra.size());
       // Fast rejection: DST-VII both ways far off the best -> no other mts_idx;
       // lfnst_idx 1 far off -> no lfnst_idx 2.
       if (extra[i].second == 1 && eff_.mts_margin >= 0 && j > (1.0 + eff_.mts_margin) * best_cost) break;
       if (extra[i].first == 1 && eff_.lfnst_margin >= 0 && j > (1.0 + eff_.lfnst_margin) * best_cost) i++;
+    }
+  }
+  if (isp_coded) {
+    // ISP (8.4.5.1): the sub-partitions in order, each predicted from the
+    // reconstruction of the ones before; tu_y_coded_flag with its ISP
+    // contexts, inferred 1 in the last one when all before are 0 (a
+    // candidate that leaves it without residual cannot be coded).
+    const bool forced = g_encoder_test_knobs.force_isp != 0;
+    auto eval_isp = [&](int m, int split) {
+      CodingUnit tc = cu;
+      tc.luma_mode = m;
+      tc.isp_split = split;
+      const int n = num_intra_subpartitions(split, cu.w, cu.h);
+      int x, y, w, h;
+      isp_subpartition(tc, 0, x, y, w, h);
+      if (rc_params_.dep_quant && (w < 4 || h < 4)) return kInf;  // (the DQ trellis needs 4x4 subblocks)
+      ContextSet c = ctx;
+      CabacWriter e(true);
+      e.start();
+      if (bdpcm_flag_coded) write_intra_bdpcm(e, c, 0, 0, 0);
+      if (cfg_.mip) write_intra_mip(e, c, mip_ctx_inc, 0, 0, 0, mip_modes);
+      if (mrl_coded) write_intra_luma_ref_idx(e, c, 0);
+      write_intra_subpartitions(e, c, split);
+      write_intra_luma_mode(e, c, m, mpm, 0, 0);  // intra_luma_not_planar_flag ctxInc 0 with ISP
+      uint64_t dist = 0;
+      size_t off = 0;
+      CuResidualState rs;
+      int prev = 0;
+      bool any = false, ok = true;
+      Pel pred[64 * 64], pb[4 * 64];
+      for (int k = 0; k < n; k++) {
+        isp_subpartition(tc, k, x, y, w, h);
+        const int lw = floor_log2(uint32_t(w)), lh = floor_log2(uint32_t(h));
+        predict_isp_subpartition(pic_, m, cu.w, cu.h, split, k, x, y, w, h, pred, pb);
+        ResidualCodingInfo info;
+        TbCodeParams tp;
+        tp.mode = tb_residual_mode(tools_, tc, 0, lw, lh, 0);
+        tp.info = &info;
+        tp.flag_ctx = tu_y_coded_flag_ctx(false, split, prev);
+        tp.cbf_inferred = k == n - 1 && !any;
+        uint64_t d;
+        cbf[k] = code_tb(0, x, y, lw, lh, m, c, e, 0, lv.data() + off, d, pred, tp, nullptr);
+        tsf[k] = 0;
+        if (tp.cbf_inferred && !cbf[k]) { ok = false; break; }
+        if (!tp.cbf_inferred) prev = cbf[k];
+        any = any || cbf[k];
+        if (cbf[k]) rs.add(info);
+        dist += d;
+        off += size_t(w) * h;
+        if (!forced && double(dist) >= best_cost) { ok = false; break; }
+      }
+      double cost = kInf;
+      if (ok) {
+        if (lfnst_idx_coded(tools_, tc, rs, lim_.max_tb)) write_lfnst_idx(e, c, 0, tc.tree);
+        cost = double(dist) + lambda_ * bits_of(e);
+      }
+      // (Forced: ISP replaces the best plain candidate whatever its cost; the
+      // split decisions above still see the real costs.)
+      if (forced ? ok : cost < best_cost) {
+        best_cost = cost;
+        best_mode = m;
+        best_isp = split;
+        best_lfnst = 0;
+        best_mts = 0;
+        best_ctx = c;
+        std::copy_n(cbf, 16, best_cbf);
+        std::copy_n(tsf, 16, best_tsf);
+        best_lv = lv;
+        best_rec.resize(area);
+        for (int j = 0; j < cu.h; j++)
+          std::copy_n(pic_.plane[0].row(cu.y + j) + cu.x, cu.w, best_rec.data() + size_t(j) * cu.w);
+      }
+      pic_.mark(0, cu.x, cu.y, cu.w, cu.h, 0);
+      return cost;
+    };
+    std::stable_sort(cand_costs.begin(), cand_costs.end());
+    if (forced) {
+      if (!cand_costs.empty()) {
+        const int first = (forced_isp_counter_++ & 1) ? ISP_VER_SPLIT : ISP_HOR_SPLIT;
+        if (eval_isp(cand_costs[0].second, first) >= kInf) eval_isp(cand_costs[0].second, 3 - first);
+      }
+    } else {
+      const int num_modes = std::min<int>(int(cand_costs.size()), eff_.isp_modes);
+      for (int i = 0; i < num_modes; i++)
+        for (int split = ISP_HOR_SPLIT; split <= ISP_VER_SPLIT; split++) eval_isp(cand_costs[size_t(i)].second, split);
     }
   }
   if (!best_rec.empty()) {
@@ -1011,6 +1119,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
   cu.intra_mip_mode = best_mip ? (best_mode - kMipCand) >> 1 : 0;
   cu.lfnst_idx = best_lfnst;
   cu.mts_idx = best_mts;
+  cu.isp_split = best_isp;
   cu.luma_mode = best_mip ? INTRA_PLANAR
                           : best_dir ? (best_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(best_mode);
   cu.intra_luma_ref_idx = cand_ref_idx(best_mode);
@@ -1039,7 +1148,15 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
 // syntax (DM, planar/vertical/horizontal/DC, CCLM) by SATD pre-selection and
 // full RD. cur.tus must hold the CU's TUs.
 double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur) {
-  const int nt = int(cur.tus.size());
+  // A single-tree ISP CU codes its chroma TBs (the CU's) in the last sub-partition's TU.
+  std::vector<TransformUnit> isp_tus;
+  const bool isp_cu = cu.tree == SINGLE_TREE && cu.isp_split != ISP_NO_SPLIT;
+  if (isp_cu) {
+    isp_tus.resize(1);
+    isp_tus[0].x = cu.x; isp_tus[0].y = cu.y; isp_tus[0].w = cu.w; isp_tus[0].h = cu.h;
+  }
+  std::vector<TransformUnit> &tus = isp_cu ? isp_tus : cur.tus;
+  const int nt = int(tus.size());
   const bool cclm = cclm_enabled(maps_, lim_, cclm_, cu.x, cu.y);
   // Candidates: (cclm_mode_flag, cclm_mode_idx or intra_chroma_pred_mode).
   struct Cand { int cclm, v; double satd; int bdpcm = 0; };
@@ -1055,7 +1172,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     t.chroma_syntax = c.cclm ? 4 : c.v;
     return derive_chroma_mode(maps_, t);
   };
-  const TransformUnit &t0 = cur.tus[0];
+  const TransformUnit &t0 = tus[0];
   const int cx0 = t0.x >> 1, cy0 = t0.y >> 1, lw0 = floor_log2(uint32_t(t0.w)) - 1, lh0 = floor_log2(uint32_t(t0.h)) - 1;
   if (int(cands.size()) > eff_.chroma_rd) {
     Pel pred[32 * 32];
@@ -1109,7 +1226,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
     size_t off = 0;
     CuResidualState rs;
     for (int t = 0; t < nt; t++) {
-      const TransformUnit &tu = cur.tus[size_t(t)];
+      const TransformUnit &tu = tus[size_t(t)];
       const int lw = floor_log2(uint32_t(tu.w)) - 1, lh = floor_log2(uint32_t(tu.h)) - 1;
       TbCodeParams tp[2];
       ResidualCodingInfo info[2];
@@ -1183,7 +1300,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
   ctx = best_ctx;
   size_t off = 0;
   for (int t = 0; t < nt; t++) {
-    TransformUnit &tu = cur.tus[size_t(t)];
+    TransformUnit &tu = tus[size_t(t)];
     const size_t n = size_t(tu.w >> 1) * (tu.h >> 1);
     tu.joint_cbcr = best_joint[t];
     for (int k = 0; k < 2; k++) tu.cbf[1 + k] = best_cbf[k][t];
@@ -1195,6 +1312,15 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       }
     }
     off += n;
+  }
+  if (isp_cu) {
+    TransformUnit &last = cur.tus.back();
+    for (int k = 1; k <= 2; k++) {
+      last.cbf[k] = tus[0].cbf[k];
+      last.coeff_offset[k] = tus[0].coeff_offset[k];
+      last.transform_skip_flag[k] = tus[0].transform_skip_flag[k];
+    }
+    last.joint_cbcr = tus[0].joint_cbcr;
   }
   return best_cost;
 }
@@ -1386,6 +1512,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   sps.bdpcm = ts_.bdpcm;
   sps.min_qp_prime_ts = (qp_prime_ts_min_ - 4) / 6;
   sps.joint_cbcr = cfg_.joint_cbcr;
+  sps.isp = cfg_.isp;
   sps.chroma_qp = chroma_map_;
   sps.dep_quant = cfg_.dep_quant;
   sps.sign_hiding = cfg_.sign_hiding;
@@ -1537,6 +1664,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   walker.joint_cbcr = cfg_.joint_cbcr;
   walker.mrl = cfg_.mrl;
   walker.mip = cfg_.mip;
+  walker.isp = cfg_.isp;
   walker.set_residual_params(rc_params_);
   walker.set_transform_tools(tools_);
   walker.set_alf(alf_syntax);

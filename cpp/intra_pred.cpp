@@ -108,23 +108,22 @@ void predict_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
 // PDPC (8.4.5.2.15) for intraPredAngle 0 and positive angles (incl. wide
 // angles) is applied here when ref_idx is 0.
 void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss_interp, const Pel *main_ref,
-                     const Pel *side_ref, int bit_depth, int ref_idx, Pel *out) {
+                     const Pel *side_ref, int main_len, int side_len, int bit_depth, int ref_idx, Pel *out) {
   const int bw = 1 << log2bw, bh = 1 << log2bh;
   const int inv_angle = angle != 0 ? inv_angle_abs(angle) : 0;
 
   // ref[-bh..-1]: projection of the side reference (negative angles);
-  // ref[0..refW + refIdx]: main reference, then
-  // ref[refW + refIdx + 1..] = p[refW - 1][-1 - refIdx] for
-  // Max(1, bw / bh) * refIdx + 2 samples.
-  const int main_len = 2 * bw + ref_idx;
+  // ref[0..refW + refIdx]: main reference (main_len = refW: 2bw, or nCbW +
+  // nTbW in an ISP CU), then ref[refW + refIdx + 1..] = p[refW - 1][-1 - refIdx]
+  // for Max(1, bw / bh) * refIdx + 2 samples; side_len = refH.
+  const int main_end = main_len + ref_idx;
   const int ext = std::max(4, std::max(1, bw >> log2bh) * ref_idx + 2);
   Pel ref_buf[kMaxSide + 2 * kMaxSide + 48];
   Pel *ref = ref_buf + bh;
-  for (int i = 0; i <= main_len + ext; i++) ref[i] = main_ref[std::min(i, main_len)];
+  for (int i = 0; i <= main_end + ext; i++) ref[i] = main_ref[std::min(i, main_end)];
   if (angle < 0) {
     for (int k = -bh; k <= -1; k++) ref[k] = side_ref[std::min((-k * inv_angle + 256) >> 9, bh)];
   }
-  const int side_len = 2 * bh;
   auto side = [&](int i) { return int(side_ref[std::min(i, side_len)]); };
 
   bool apply_pdpc = log2bw >= 2 && log2bh >= 2 && ref_idx == 0;
@@ -187,8 +186,10 @@ void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss
 }  // namespace
 
 void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
-                      int bit_depth, IntraRefs &refs, int ref_idx) {
-  const int ref_w = 2 << log2w, ref_h = 2 << log2h, r = ref_idx;
+                      int bit_depth, IntraRefs &refs, int ref_idx, int ref_w, int ref_h) {
+  if (ref_w <= 0) ref_w = 2 << log2w;
+  if (ref_h <= 0) ref_h = 2 << log2h;
+  const int r = ref_idx;
   // Marking in the substitution order of 8.4.5.2.9: p[-1-r][refH-1] ..
   // p[-1-r][-1-r], then p[-r][-1-r] .. p[refW-1][-1-r]. Index k in that
   // order; k = refH + r is the corner.
@@ -232,18 +233,23 @@ int wide_angle_mode(int mode, int log2w, int log2h) {  // 8.4.5.2.7
   return mode;
 }
 
-void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst) {
+void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst,
+                   const IspPred *isp) {
   const int w = 1 << log2w, h = 1 << log2h;
   const bool is_luma = c_idx == 0;
-  const int pred_mode = wide_angle_mode(mode, log2w, log2h);
+  if (!is_luma) isp = nullptr;
+  // 8.4.5.2.7 with nW x nH: the CU's size for a luma TB of an ISP CU.
+  const int pred_mode = isp ? wide_angle_mode(mode, isp->log2_cb_w, isp->log2_cb_h) : wide_angle_mode(mode, log2w, log2h);
   const int ref_idx = is_luma ? refs.ref_idx : 0;
-  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (no ISP, no MIP): with
-  // refIdx 0, [1 2 1] smoothing of the references for planar and the
-  // integer-slope modes of blocks larger than 32 samples; smoothing (fG)
-  // instead of cubic (fC) interpolation for the other modes far enough from
-  // HOR/VER. With refIdx > 0: unfiltered references, fC, no PDPC.
+  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (refIdx 0, no ISP, no MIP):
+  // [1 2 1] smoothing of the references for planar and the integer-slope
+  // modes of blocks larger than 32 samples; smoothing (fG) instead of cubic
+  // (fC) interpolation for the other modes far enough from HOR/VER.
+  // With ISP: neither (refFilterFlag's filterFlag needs ISP_NO_SPLIT, the
+  // interpolation then uses fC). With refIdx > 0 (MRL): unfiltered
+  // references, fC, no PDPC.
   bool ref_filter = false, gauss = false;
-  if (is_luma && pred_mode != INTRA_DC && ref_idx == 0) {
+  if (is_luma && pred_mode != INTRA_DC && !isp && ref_idx == 0) {
     if (ref_filter_flag(pred_mode)) {
       ref_filter = w * h > 32;
     } else {
@@ -255,18 +261,22 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
   }
   IntraRefs filtered;
   const IntraRefs &r = ref_filter ? (filter_refs(refs, 2 * w, 2 * h, filtered), filtered) : refs;
-  if (pred_mode == INTRA_PLANAR) {  // (never with refIdx > 0: the syntax excludes it)
+  // refW / refH (8.4.5.2.6): nCbW + nTbW / nCbH + nTbH for a luma TB of an ISP CU.
+  const int ref_w = isp ? (1 << isp->log2_cb_w) + w : 2 * w, ref_h = isp ? (1 << isp->log2_cb_h) + h : 2 * h;
+  // PDPC (8.4.5.2.15) only for blocks of at least 4x4 (narrow ISP sub-partitions have none).
+  const bool pdpc = log2w >= 2 && log2h >= 2 && ref_idx == 0;
+  if (pred_mode == INTRA_PLANAR) {
     predict_planar(r, log2w, log2h, dst);
-    if (ref_idx == 0) pdpc_planar_dc(r, log2w, log2h, dst);
+    if (pdpc) pdpc_planar_dc(r, log2w, log2h, dst);
   } else if (pred_mode == INTRA_DC) {
     predict_dc(r, log2w, log2h, dst);
-    if (ref_idx == 0) pdpc_planar_dc(r, log2w, log2h, dst);
+    if (pdpc) pdpc_planar_dc(r, log2w, log2h, dst);
   } else if (pred_mode >= INTRA_ANGULAR34) {
-    predict_angular(intra_pred_angle(pred_mode), log2w, log2h, is_luma, gauss, r.top, r.left, bit_depth, ref_idx,
-                    dst);
+    predict_angular(intra_pred_angle(pred_mode), log2w, log2h, is_luma, gauss, r.top, r.left, ref_w, ref_h, bit_depth,
+                    ref_idx, dst);
   } else {  // horizontal modes: predict transposed
     Pel tmp[kMaxSide * kMaxSide];
-    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, bit_depth, ref_idx,
+    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, ref_h, ref_w, bit_depth, ref_idx,
                     tmp);
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++) dst[y * w + x] = tmp[x * h + y];

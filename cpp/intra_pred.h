@@ -39,8 +39,9 @@ struct RefAvailability {
 // 8.4.5.2.8 / 8.4.5.2.9: reference sample availability marking and
 // substitution for the W x H block at (x0, y0) (refW = 2W, refH = 2H) on
 // reference line ref_idx (0..2; luma only for ref_idx > 0).
+// ref_w / ref_h > 0: other lengths (refW = nCbW + nTbW, refH = nCbH + nTbH for ISP).
 void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y0, int log2w, int log2h,
-                      int bit_depth, IntraRefs &refs, int ref_idx = 0);
+                      int bit_depth, IntraRefs &refs, int ref_idx = 0, int ref_w = 0, int ref_h = 0);
 
 // 8.4.5.2.7: wide-angle intra prediction mode mapping for a W x H block;
 // returns the modified predModeIntra (-14..80).
@@ -52,7 +53,15 @@ int wide_angle_mode(int mode, int log2w, int log2h);
 // filtering, the choice of interpolation filter and PDPC are decided here
 // (with refIdx > 0: no filtering, cubic interpolation, no PDPC; planar is
 // not allowed there). dst has stride W.
-void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst);
+// isp: for a luma TB of an ISP CU (sides 1..64; the CU's size log2): the
+// wide-angle mapping of the CU's size, no reference filtering, fC
+// interpolation, refW = nCbW + nTbW / refH = nCbH + nTbH (refs must hold
+// them: build_intra_refs with isp_ref_w / isp_ref_h).
+struct IspPred {
+  int log2_cb_w, log2_cb_h;
+};
+void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &refs, int bit_depth, Pel *dst,
+                   const IspPred *isp = nullptr);
 
 // 8.4.5.2.14: INTRA_LT_CCLM / INTRA_L_CCLM / INTRA_T_CCLM prediction of the
 // W x H chroma block at chroma position (xc, yc) (4:2:0,

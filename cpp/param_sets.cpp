@@ -224,7 +224,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(0, 1);  // sps_ciip_enabled_flag
   bw.write(0, 1);  // sps_gpm_enabled_flag (MaxNumMergeCand = 6 >= 2)
   bw.write_ue(0);  // sps_log2_parallel_merge_level_minus2
-  bw.write(0, 1);  // sps_isp_enabled_flag
+  bw.write(s.isp, 1);  // sps_isp_enabled_flag
   bw.write(s.mrl, 1);  // sps_mrl_enabled_flag
   bw.write(s.mip, 1);  // sps_mip_enabled_flag
   bw.write(s.cclm, 1);  // sps_cclm_enabled_flag
@@ -636,7 +636,7 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
       br.read_ue("sps_max_num_merge_cand_minus_max_num_gpm_cand", uint32_t(max_merge - 2));
   }
   br.read_ue("sps_log2_parallel_merge_level_minus2", uint32_t(q.log2_ctu_size - 2));
-  refuse_flag(br, "sps_isp_enabled_flag", "intra sub-partitions (ISP)");
+  q.isp = br.read_flag("sps_isp_enabled_flag");
   q.mrl = br.read_flag("sps_mrl_enabled_flag");
   q.mip = br.read_flag("sps_mip_enabled_flag");
   q.cclm = br.read_flag("sps_cclm_enabled_flag");

@@ -53,6 +53,7 @@ struct SequenceParams {
   bool mrl = false;        // sps_mrl_enabled_flag
   bool cclm = false;       // sps_cclm_enabled_flag
   bool mip = false;        // sps_mip_enabled_flag
+  bool isp = false;        // sps_isp_enabled_flag
   bool transform_skip = false;  // sps_transform_skip_enabled_flag
   int log2_max_ts = 2;          // sps_log2_transform_skip_max_size_minus2 + 2
   bool bdpcm = false;           // sps_bdpcm_enabled_flag (only with transform skip)

@@ -74,10 +74,15 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
         for (int i = x0; i < x1; i++) e.bdpcm[ch][size_t(j) * e.stride + i] = cu.bdpcm_flag[ch];
     }
     for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++) {
-      const TransformUnit &tu = rec.tus[size_t(t)];
-      const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));
-      if (cu.tree != DUAL_TREE_CHROMA) e.mark(0, tu.x, tu.y, tu.w, tu.h, lw, lh);
-      if (cu.tree != DUAL_TREE_LUMA) {
+      const TransformUnit &tu0 = rec.tus[size_t(t)];
+      const int lw0 = floor_log2(uint32_t(tu0.w)), lh0 = floor_log2(uint32_t(tu0.h));
+      // Luma: every TB (ISP sub-partitions too: their edges on the 4x4 grid are TB edges, 8.8.3.3).
+      if (cu.tree != DUAL_TREE_CHROMA) e.mark(0, tu0.x, tu0.y, tu0.w, tu0.h, lw0, lh0);
+      // Chroma: one TB per TU, or of the whole CU in the last sub-partition of an ISP CU.
+      if (cu.tree != DUAL_TREE_LUMA && (cu.isp_split == ISP_NO_SPLIT || t == cu.first_tu + cu.num_tu - 1)) {
+        TransformUnit tu = tu0;
+        tu_chroma_area(cu, tu0, tu.x, tu.y, tu.w, tu.h);
+        const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));
         e.mark(1, tu.x, tu.y, tu.w, tu.h, lw - 1, lh - 1);
         if (!e.qp_c[0].empty()) {
           // 8.7.1 / 8.8.3.6.x: a TuCResMode 2 TU is dequantised with Qp'CbCr in both components.
@@ -111,6 +116,25 @@ void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, P
   const int w = 1 << log2w, h = 1 << log2h;
   for (int j = 0; j < h; j++)
     for (int i = 0; i < w; i++) dst[j * w + i] = bdpcm_dir == 1 ? refs.left[1 + j] : refs.top[1 + i];
+}
+
+void predict_isp_subpartition(const ReconPicture &pic, int mode, int cb_w, int cb_h, int isp_split, int k, int x, int y,
+                              int w, int h, Pel *dst, Pel *pb) {
+  const IspPred ip{floor_log2(uint32_t(cb_w)), floor_log2(uint32_t(cb_h))};
+  const int log2h = floor_log2(uint32_t(h));
+  auto predict = [&](int px, int log2pw, Pel *out) {
+    const int pw = 1 << log2pw;
+    IntraRefs refs;
+    build_intra_refs(pic.plane[0], pic.availability(0), px, y, log2pw, log2h, pic.bit_depth, refs, 0, cb_w + pw, cb_h + h);
+    predict_intra(mode, log2pw, log2h, 0, refs, pic.bit_depth, out, &ip);
+  };
+  if (isp_split == ISP_VER_SPLIT && w < 4) {
+    const int per = 4 / w, j = k % per;  // nPbW = 4, pbFactor = 4 / nW, xPartPbIdx = j
+    if (j == 0) predict(x, 2, pb);
+    for (int r = 0; r < h; r++) std::copy_n(pb + r * 4 + j * w, w, dst + r * w);
+  } else {
+    predict(x, floor_log2(uint32_t(w)), dst);
+  }
 }
 
 void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int log2w, int log2h, Pel *dst,

@@ -64,6 +64,13 @@ void predict_tb(const ReconPicture &pic, int comp, int mode, int x, int y, int l
 // `mode` and intra_mip_transposed_flag `transposed` (unfiltered references of
 // 8.4.5.2.8 / 8.4.5.2.9). dst has stride 2^log2w.
 void predict_mip_tb(const ReconPicture &pic, int mode, bool transposed, int x, int y, int log2w, int log2h, Pel *dst);
+// 8.4.5.1: the luma prediction of sub-partition k (x, y, w x h) of an ISP CU
+// of cb_w x cb_h with IntraPredModeY mode (8.4.5.2 with the ISP rules of
+// predict_intra). Sub-partitions of a vertical split narrower than 4 are
+// predicted as one 4-wide block (nPbW = 4) with the first of each group of
+// 4 / w, kept in pb (4 * h samples) for the following ones. dst: stride w.
+void predict_isp_subpartition(const ReconPicture &pic, int mode, int cb_w, int cb_h, int isp_split, int k, int x, int y,
+                              int w, int h, Pel *dst, Pel *pb);
 // BDPCM prediction from unfiltered references: a copy of the left column
 // (bdpcm_dir 1, INTRA_ANGULAR18) or the top row (2, INTRA_ANGULAR50).
 void predict_bdpcm(int bdpcm_dir, int log2w, int log2h, const IntraRefs &refs, Pel *dst);

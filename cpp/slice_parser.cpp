@@ -12,6 +12,7 @@ SliceParser::SliceParser(const SliceLayout &layout, const uint8_t *data, size_t 
   syntax_.joint_cbcr = lay_.joint_cbcr;
   syntax_.mrl = lay_.mrl;
   syntax_.mip = lay_.mip;
+  syntax_.isp = lay_.isp;
   ctus_x_ = (lay_.lim.pic_width + ctu - 1) / ctu;
   ctus_y_ = (lay_.lim.pic_height + ctu - 1) / ctu;
   maps_.init(lay_.lim.pic_width, lay_.lim.pic_height, lay_.lim.log2_ctu);

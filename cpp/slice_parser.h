@@ -21,6 +21,7 @@ struct SliceLayout {
   bool joint_cbcr = false;  // sps_joint_cbcr_enabled_flag
   bool mrl = false;         // sps_mrl_enabled_flag
   bool mip = false;         // sps_mip_enabled_flag
+  bool isp = false;         // sps_isp_enabled_flag
   TransformTools tools;  // sps_mts_enabled_flag, sps_explicit_mts_intra_enabled_flag, sps_lfnst_enabled_flag
   int slice_qp = 32;    // SliceQpY (context initialisation)
   TsTools ts;           // transform skip / BDPCM switches

@@ -12,7 +12,17 @@
 
 namespace pyvtm {
 
-void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx) {
+void write_intra_subpartitions(CabacWriter &w, ContextSet &cs, int isp_split) {
+  w.encode_bin(cs.m[CTX_INTRA_SUBPARTITIONS_MODE_FLAG], isp_split != 0);
+  if (isp_split) w.encode_bin(cs.m[CTX_INTRA_SUBPARTITIONS_SPLIT_FLAG], isp_split - 1);
+}
+
+int read_intra_subpartitions(CabacReader &r, ContextSet &cs) {
+  if (!r.decode_bin(cs.m[CTX_INTRA_SUBPARTITIONS_MODE_FLAG])) return 0;
+  return 1 + r.decode_bin(cs.m[CTX_INTRA_SUBPARTITIONS_SPLIT_FLAG]);
+}
+
+void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx, int not_planar_ctx) {
   int idx = -1;
   for (int i = 0; i < 6; i++)
     if (mpm[i] == mode) idx = i;
@@ -20,8 +30,8 @@ void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int m
     throw std::logic_error("intra_luma_ref_idx > 0 with a mode that is not in candModeList (or planar)");
   if (!ref_idx) w.encode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG], idx >= 0);
   if (idx >= 0) {
-    // intra_luma_not_planar_flag, ctxInc = !intra_subpartitions_mode_flag = 1
-    if (!ref_idx) w.encode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1], idx > 0);
+    // intra_luma_not_planar_flag, ctxInc = !intra_subpartitions_mode_flag
+    if (!ref_idx) w.encode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + not_planar_ctx], idx > 0);
     if (idx > 0) {
       // intra_luma_mpm_idx = idx - 1: TR, cMax = 4, bypass
       const int v = idx - 1;
@@ -40,9 +50,9 @@ void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int m
   }
 }
 
-int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx) {
+int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx, int not_planar_ctx) {
   if (ref_idx || r.decode_bin(cs.m[CTX_INTRA_LUMA_MPM_FLAG])) {
-    if (!ref_idx && !r.decode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + 1])) return mpm[0];
+    if (!ref_idx && !r.decode_bin(cs.m[CTX_INTRA_LUMA_NOT_PLANAR_FLAG + not_planar_ctx])) return mpm[0];
     int idx = 0;  // intra_luma_mpm_idx: TR, cMax = 4, bypass
     while (idx < 4 && r.decode_bypass()) idx++;
     return mpm[1 + idx];
@@ -194,11 +204,29 @@ struct ResidualLayout {
   int w, nzw, nzh;       // TB stride, coded region width and height
   int sbw, sbh;          // sub-block grid width and height
   int num_sb;            // lastSubBlock + 1 for the whole region
+  int lsw, lsh;          // log2SbW / log2SbH: 4x4, or 1x16 / 2x8 / 16x1 / 8x2 for narrow TBs
   const ScanPos *scan_sb, *scan4;
   ResidualLayout(int lw, int lh)
       : log2w(lw), log2h(lh), zo_w(log2_zo_tb_size(lw)), zo_h(log2_zo_tb_size(lh)), w(1 << lw),
-        nzw(1 << zo_w), nzh(1 << zo_h), sbw(1 << (zo_w - 2)), sbh(1 << (zo_h - 2)),
-        num_sb(1 << (zo_w + zo_h - 4)), scan_sb(diag_scan(zo_w - 2, zo_h - 2)), scan4(diag_scan(2, 2)) {}
+        nzw(1 << zo_w), nzh(1 << zo_h), lsw(log2_sb_w(zo_w, zo_h)), lsh(log2_sb_h(zo_w, zo_h)),
+        scan_sb(diag_scan(zo_w - lsw, zo_h - lsh)), scan4(diag_scan(lsw, lsh)) {
+    sbw = 1 << (zo_w - lsw);
+    sbh = 1 << (zo_h - lsh);
+    num_sb = sbw * sbh;
+  }
+  // 7.3.11.11: the subblock size (TBs of at least 16 samples: 16 positions).
+  static int log2_sb_w(int zw, int zh) {
+    if (zw + zh > 3 && zw < 2) return zw;
+    if (zw + zh > 3 && zh < 2) return 4 - zh;
+    return std::min(zw, zh) < 2 ? 1 : 2;
+  }
+  static int log2_sb_h(int zw, int zh) {
+    if (zw + zh > 3 && zw < 2) return 4 - zw;
+    if (zw + zh > 3 && zh < 2) return zh;
+    return std::min(zw, zh) < 2 ? 1 : 2;
+  }
+  int xc(int xs, const ScanPos &p) const { return (xs << lsw) + p.x; }
+  int yc(int ys, const ScanPos &p) const { return (ys << lsh) + p.y; }
   // remBinsPass1 = ((1 << (log2TbWidth + log2TbHeight)) * 7) >> 2 after zero-out.
   int rem_bins_pass1() const { return ((1 << (zo_w + zo_h)) * 7) >> 2; }
   // csbfCtx of 9.3.4.2.5: sb_coded_flag of the right or the below subblock.
@@ -221,12 +249,12 @@ struct SignHiding {
   bool hidden = false;
   int first_sig = 16, last_sig = -1, sum_abs = 0;
 };
-SignHiding sign_hiding_of_subblock(const int *abs_lv, int nzw, int xs, int ys, const ScanPos *scan4,
-                                   const ResidualCodingParams &p) {
+SignHiding sign_hiding_of_subblock(const int *abs_lv, int nzw, int xs, int ys, const ScanPos *scan4, int lsw,
+                                   int lsh, const ResidualCodingParams &p) {
   SignHiding h;
   if (!p.sign_hiding || p.dep_quant) return h;
   for (int n = 15; n >= 0; n--) {
-    const int a = abs_lv[((ys << 2) + scan4[n].y) * nzw + (xs << 2) + scan4[n].x];
+    const int a = abs_lv[((ys << lsh) + scan4[n].y) * nzw + (xs << lsw) + scan4[n].x];
     if (!a) continue;
     if (h.last_sig < 0) h.last_sig = n;
     h.first_sig = n;
@@ -244,8 +272,27 @@ int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const Residu
   for (int y = 0; y < L.nzh; y++)
     for (int x = 0; x < L.nzw; x++) abs_lv[y * L.nzw + x] = std::abs(levels[y * L.w + x]);
   int n = 0;
-  for (int i = 0; i < L.num_sb; i++) n += sign_hiding_of_subblock(abs_lv, L.nzw, L.scan_sb[i].x, L.scan_sb[i].y, L.scan4, p).hidden;
+  for (int i = 0; i < L.num_sb; i++) n += sign_hiding_of_subblock(abs_lv, L.nzw, L.scan_sb[i].x, L.scan_sb[i].y, L.scan4, L.lsw, L.lsh, p).hidden;
   return n;
+}
+
+void fix_hidden_sign_parity(int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p) {
+  if (!p.sign_hiding || p.dep_quant) return;
+  const ResidualLayout L(log2w, log2h);
+  int abs_lv[32 * 32];
+  for (int y = 0; y < L.nzh; y++)
+    for (int x = 0; x < L.nzw; x++) abs_lv[y * L.nzw + x] = std::abs(levels[y * L.w + x]);
+  for (int i = 0; i < L.num_sb; i++) {
+    const int xs = L.scan_sb[i].x, ys = L.scan_sb[i].y;
+    const SignHiding h = sign_hiding_of_subblock(abs_lv, L.nzw, xs, ys, L.scan4, L.lsw, L.lsh, p);
+    if (!h.hidden) continue;
+    const ScanPos &f = L.scan4[h.first_sig];
+    if ((levels[L.yc(ys, f) * L.w + L.xc(xs, f)] < 0) == bool(h.sum_abs & 1)) continue;
+    const ScanPos &l = L.scan4[h.last_sig];
+    int32_t &v = levels[L.yc(ys, l) * L.w + L.xc(xs, l)];
+    const int a = std::abs(v), na = a > 1 ? a - 1 : a + 1;
+    v = v < 0 ? -na : na;
+  }
 }
 
 void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
@@ -276,17 +323,17 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
   // Last significant position in scan order.
   int last_sb = -1, last_pos = -1;
   for (int s = L.num_sb - 1; s >= 0 && last_sb < 0; s--) {
-    const int xs = scan_sb[s].x << 2, ys = scan_sb[s].y << 2;
+    const int xs = scan_sb[s].x << L.lsw, ys = scan_sb[s].y << L.lsh;
     for (int n = 15; n >= 0; n--) {
       if (abs_lv[(ys + scan4[n].y) * nzw + xs + scan4[n].x]) { last_sb = s; last_pos = n; break; }
     }
   }
-  const int last_x = (scan_sb[last_sb].x << 2) + scan4[last_pos].x;
-  const int last_y = (scan_sb[last_sb].y << 2) + scan4[last_pos].y;
+  const int last_x = L.xc(scan_sb[last_sb].x, scan4[last_pos]);
+  const int last_y = L.yc(scan_sb[last_sb].y, scan4[last_pos]);
   if (p.dep_quant) {
     int qstate = 0;
     for (int s = last_sb * 16 + last_pos; s >= 0; s--) {
-      const int k = ((scan_sb[s >> 4].y << 2) + scan4[s & 15].y) * nzw + (scan_sb[s >> 4].x << 2) + scan4[s & 15].x;
+      const int k = L.yc(scan_sb[s >> 4].y, scan4[s & 15]) * nzw + L.xc(scan_sb[s >> 4].x, scan4[s & 15]);
       qs_at[k] = uint8_t(qstate);
       if (abs_lv[k]) {
         const int t = abs_lv[k] + (qstate > 1 ? 1 : 0);
@@ -325,7 +372,7 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
     if (i < last_sb && i > 0) {
       coded = 0;
       for (int n = 0; n < 16 && !coded; n++)
-        coded = abs_lv[((ys << 2) + scan4[n].y) * nzw + (xs << 2) + scan4[n].x] != 0;
+        coded = abs_lv[L.yc(ys, scan4[n]) * nzw + L.xc(xs, scan4[n])] != 0;
       w.encode_bin(cs.m[CTX_SB_CODED_FLAG + sb_coded_flag_ctx_inc(L.csbf(sb_coded, xs, ys), c_idx)], coded);
       infer_dc = true;
     }
@@ -338,7 +385,7 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
     // Pass 1: sig_coeff_flag, abs_level_gtx_flag[0], par_level_flag, abs_level_gtx_flag[1].
     int n_pos = first_pos_mode0;
     for (; n_pos >= 0 && rem_bins_pass1 >= 4; n_pos--) {
-      const int xc = (xs << 2) + scan4[n_pos].x, yc = (ys << 2) + scan4[n_pos].y;
+      const int xc = L.xc(xs, scan4[n_pos]), yc = L.yc(ys, scan4[n_pos]);
       const int a = abs_lv[yc * nzw + xc];
       const bool is_last = (xc == last_x && yc == last_y);
       // Template (9.3.4.2.8): locSumAbsPass1 and numSigCoeff of 5 neighbours.
@@ -368,13 +415,13 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
     };
     // Pass 2: abs_remainder for positions whose abs_level_gtx_flag[1] was 1.
     for (int n = first_pos_mode0; n > first_pos_mode1; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       const int a = abs_lv[yc * nzw + xc];
       if (a >= 4) write_rice_golomb(w, uint32_t((a - 4) >> 1), rice_at(xc, yc, 4));
     }
     // Pass 3: dec_abs_level for the positions beyond the regular-bin budget.
     for (int n = first_pos_mode1; n >= 0; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       const int a = abs_lv[yc * nzw + xc];
       const int rice = rice_at(xc, yc, 0);
       const int zero_pos = dec_abs_level_zero_pos(rice, qs_at[yc * nzw + xc]);
@@ -383,9 +430,9 @@ void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels
     }
     // coeff_sign_flag for every nonzero level, in reverse scan order, but
     // the one of firstSigScanPosSb when its sign is hidden.
-    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, p);
+    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, L.lsw, L.lsh, p);
     for (int n = 15; n >= 0; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       const int32_t l = levels[yc * tw + xc];
       if (!l) continue;
       if (sh.hidden && n == sh.first_sig) {
@@ -419,9 +466,9 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
   // Scan positions of the last coefficient (subblock, position inside it).
   int last_sb = 0, last_pos = 0;
   for (int s = 0; s < L.num_sb; s++)
-    if (scan_sb[s].x == (last_x >> 2) && scan_sb[s].y == (last_y >> 2)) last_sb = s;
+    if (scan_sb[s].x == (last_x >> L.lsw) && scan_sb[s].y == (last_y >> L.lsh)) last_sb = s;
   for (int p = 0; p < 16; p++)
-    if (scan4[p].x == (last_x & 3) && scan4[p].y == (last_y & 3)) last_pos = p;
+    if (scan4[p].x == (last_x & ((1 << L.lsw) - 1)) && scan4[p].y == (last_y & ((1 << L.lsh) - 1))) last_pos = p;
   if (info) {
     *info = ResidualCodingInfo{};
     info->last_x = last_x;
@@ -452,7 +499,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     int first_pos_mode1 = first_pos_mode0;
     // Pass 1: sig_coeff_flag, abs_level_gtx_flag[0], par_level_flag, abs_level_gtx_flag[1].
     for (int n_pos = first_pos_mode0; n_pos >= 0 && rem_bins_pass1 >= 4; n_pos--) {
-      const int xc = (xs << 2) + scan4[n_pos].x, yc = (ys << 2) + scan4[n_pos].y;
+      const int xc = L.xc(xs, scan4[n_pos]), yc = L.yc(ys, scan4[n_pos]);
       const bool is_last = (i == last_sb && n_pos == last_pos);
       int loc_sum, num_sig;
       residual_template_pass1(abs_lv, nzw, nzh, xc, yc, loc_sum, num_sig);
@@ -479,7 +526,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     }
     // Pass 2: abs_remainder where abs_level_gtx_flag[1] was 1 (AbsLevelPass1 >= 4).
     for (int n = first_pos_mode0; n > first_pos_mode1; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       int &a = abs_lv[yc * nzw + xc];
       if (a >= 4) {
         const uint32_t rem =
@@ -490,7 +537,7 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     }
     // Pass 3: dec_abs_level beyond the regular-bin budget.
     for (int n = first_pos_mode1; n >= 0; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       const int rice = rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), 0);
       const uint32_t v = read_rice_golomb(r, rice);
       const uint32_t zero_pos = uint32_t(dec_abs_level_zero_pos(rice, qstate));
@@ -501,11 +548,11 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     // coeff_sign_flag, reverse scan order (one hidden with sign hiding), and
     // TransCoeffLevel: 2 * AbsLevel - (QState > 1) with dependent
     // quantisation, the hidden sign from the parity of sumAbsLevel.
-    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, p);
+    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, L.lsw, L.lsh, p);
     qstate = start_qstate_sb;
     const int first_pos = (i == last_sb) ? last_pos : 15;
     for (int n = first_pos; n >= 0; n--) {
-      const int xc = (xs << 2) + scan4[n].x, yc = (ys << 2) + scan4[n].y;
+      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
       const int a = abs_lv[yc * nzw + xc];
       if (a) {
         const int sign = (sh.hidden && n == sh.first_sig) ? (sh.sum_abs & 1) : r.decode_bypass();

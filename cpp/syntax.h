@@ -17,8 +17,12 @@ namespace pyvtm {
 // (entry 0 is INTRA_PLANAR). With intra_luma_ref_idx != 0 (7.3.11.5) only
 // intra_luma_mpm_idx is coded (intra_luma_mpm_flag and
 // intra_luma_not_planar_flag inferred 1): the mode is one of mpm[1..5].
-void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx = 0);
-int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx = 0);  // returns the mode
+// not_planar_ctx: ctxInc of intra_luma_not_planar_flag,
+// !intra_subpartitions_mode_flag (9.3.4.2).
+void write_intra_luma_mode(CabacWriter &w, ContextSet &cs, int mode, const int mpm[6], int ref_idx = 0,
+                           int not_planar_ctx = 1);
+int read_intra_luma_mode(CabacReader &r, ContextSet &cs, const int mpm[6], int ref_idx = 0,
+                         int not_planar_ctx = 1);  // returns the mode
 // intra_luma_ref_idx (0..2): TR, cMax = 2, ctxInc = binIdx (9.3.4.2).
 void write_intra_luma_ref_idx(CabacWriter &w, ContextSet &cs, int ref_idx);
 int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs);
@@ -28,6 +32,16 @@ int read_intra_luma_ref_idx(CabacReader &r, ContextSet &cs);
 void write_intra_mip(CabacWriter &w, ContextSet &cs, int ctx_inc, int flag, int transposed, int mode, int num_modes);
 void read_intra_mip(CabacReader &r, ContextSet &cs, int ctx_inc, int num_modes, uint8_t &flag, uint8_t &transposed,
                     int &mode);
+
+// intra_subpartitions_mode_flag and, when 1, intra_subpartitions_split_flag
+// of IntraSubPartitionsSplitType isp_split (0 none, 1 horizontal, 2 vertical).
+void write_intra_subpartitions(CabacWriter &w, ContextSet &cs, int isp_split);
+int read_intra_subpartitions(CabacReader &r, ContextSet &cs);  // returns IntraSubPartitionsSplitType
+// ctxInc of tu_y_coded_flag (9.3.4.2): 1 with BDPCM, 0 without ISP, else
+// 2 + tu_y_coded_flag of the previous sub-partition (0 for the first).
+inline int tu_y_coded_flag_ctx(bool bdpcm, int isp_split, int prev_tu_cbf_y) {
+  return CTX_TU_Y_CODED_FLAG + (bdpcm ? 1 : isp_split ? 2 + prev_tu_cbf_y : 0);
+}
 
 // intra_chroma_pred_mode (0..4, 4 = DM): the syntax after cclm_mode_flag = 0
 // (coding_tree.cpp codes the CCLM part).
@@ -100,6 +114,11 @@ struct CuResidualState {
 // residual_coding() of these TransCoeffLevel values (0 unless p.sign_hiding
 // and !p.dep_quant).
 int count_hidden_signs(const int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p);
+// Encoder: makes every hidden sign of these levels match the parity of its
+// subblock by moving the magnitude of the subblock's last significant level
+// by one (towards zero when above 1), so the first / last significant
+// positions stay (any TB shape, e.g. the narrow ones of ISP).
+void fix_hidden_sign_parity(int32_t *levels, int log2w, int log2h, const ResidualCodingParams &p);
 
 // residual_coding() (7.3.11.11) of a W x H TB, W = 1 << log2w and
 // H = 1 << log2h in {4, ..., 64}, whose levels are given in raster order with

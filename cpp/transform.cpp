@@ -101,6 +101,26 @@ static int non_zero_size(int n, int tr_type) { return std::min(n, tr_type ? 16 :
 void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual,
                        int tr_type_hor, int tr_type_ver) {
   const int w = 1 << log2w, h = 1 << log2h;
+  if (w == 1 || h == 1) {
+    // 8.7.4.1 for a TB of width or height 1 (ISP): the one-dimensional
+    // transform along the other side only, then (x + (1 << (bdShift - 1)))
+    // >> bdShift with bdShift = 21 - bitDepth (no intermediate stage).
+    const bool col = w == 1;
+    const int n = col ? h : w, log2n = col ? log2h : log2w, tr = col ? tr_type_ver : tr_type_hor;
+    const int nz = non_zero_size(n, tr);
+    int last = -1;
+    for (int k = 0; k < nz; k++)
+      if (coeff[k]) last = k;
+    if (last < 0 && (n > 1 || !coeff[0])) {
+      std::fill(residual, residual + w * h, 0);
+      return;
+    }
+    int32_t e[64];
+    inv_1d(coeff, tr, log2n, last + 1, e);
+    const int shift = 21 - bit_depth;
+    for (int k = 0; k < n; k++) residual[k] = (e[k] + (int32_t(1) << (shift - 1))) >> shift;
+    return;
+  }
   const int nz_w = non_zero_size(w, tr_type_hor), nz_h = non_zero_size(h, tr_type_ver);
   // Columns / rows beyond the last nonzero coefficient contribute nothing
   // (their products are zero), so the 1-D transforms stop there.

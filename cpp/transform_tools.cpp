@@ -14,17 +14,22 @@ void CuResidualState::add(const ResidualCodingInfo &tb) {
 
 bool lfnst_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResidualState &r, int max_tb) {
   if (!t.lfnst || r.transform_skip || std::max(cu.w, cu.h) > max_tb) return false;
-  // LfnstWidth / LfnstHeight (no ISP): the chroma tree's in chroma samples.
+  // LfnstWidth / LfnstHeight: the chroma tree's in chroma samples, an ISP
+  // CU's those of its sub-partitions.
   const int sh = cu.tree == DUAL_TREE_CHROMA ? 1 : 0;
-  if (std::min(cu.w, cu.h) >> sh < 4) return false;
+  const bool isp = cu.tree != DUAL_TREE_CHROMA && cu.isp_split != ISP_NO_SPLIT;
+  const int n = isp ? num_intra_subpartitions(cu.isp_split, cu.w, cu.h) : 1;
+  const int lw = (cu.isp_split == ISP_VER_SPLIT && isp ? cu.w / n : cu.w) >> sh;
+  const int lh = (cu.isp_split == ISP_HOR_SPLIT && isp ? cu.h / n : cu.h) >> sh;
+  if (std::min(lw, lh) < 4) return false;
   // A MIP CU (luma or single tree) codes lfnst_idx only with both sides >= 16.
   if (cu.tree != DUAL_TREE_CHROMA && cu.intra_mip_flag && std::min(cu.w, cu.h) < 16) return false;
-  return !r.lfnst_dc_only && r.lfnst_zero_out_sig_coeff;
+  return (isp || !r.lfnst_dc_only) && r.lfnst_zero_out_sig_coeff;
 }
 
 bool mts_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResidualState &r) {
   return t.mts && t.explicit_mts_intra && cu.tree != DUAL_TREE_CHROMA && cu.lfnst_idx == 0 && !r.luma_transform_skip &&
-         std::max(cu.w, cu.h) <= 32 && r.mts_zero_out_sig_coeff && !r.mts_dc_only;
+         std::max(cu.w, cu.h) <= 32 && cu.isp_split == ISP_NO_SPLIT && r.mts_zero_out_sig_coeff && !r.mts_dc_only;
 }
 
 void write_lfnst_idx(CabacWriter &w, ContextSet &cs, int lfnst_idx, TreeType tree) {
@@ -55,6 +60,11 @@ int lfnst_pred_mode(int mode, int log2w, int log2h, int cclm_luma_mode) {
   return wide_angle_mode(mode, log2w, log2h);
 }
 
+// 8.4.5.2.7 for a luma TB of an ISP CU: the wide-angle mapping of the CU's size.
+static int isp_lfnst_pred_mode(const CodingUnit &cu) {
+  return wide_angle_mode(cu.luma_mode, floor_log2(uint32_t(cu.w)), floor_log2(uint32_t(cu.h)));
+}
+
 void mts_tr_types(int mts_idx, int &tr_hor, int &tr_ver) {
   static const int kHor[5] = {0, 1, 2, 1, 2}, kVer[5] = {0, 1, 1, 2, 2};
   tr_hor = kHor[mts_idx];
@@ -66,13 +76,18 @@ TbResidualMode tb_residual_mode(const TransformTools &t, const CodingUnit &cu, i
   TbResidualMode m;
   // ApplyLfnstFlag: the luma TB, or the chroma TBs of the chroma tree.
   const bool lfnst = cu.lfnst_idx > 0 && (comp == 0) == (cu.tree != DUAL_TREE_CHROMA);
+  const bool isp = comp == 0 && cu.isp_split != ISP_NO_SPLIT;
   if (lfnst) {
     m.lfnst_idx = cu.lfnst_idx;
-    m.lfnst_pred_mode = lfnst_pred_mode(comp ? cu.chroma_mode : cu.luma_mode, log2w, log2h, cclm_luma_mode);
+    m.lfnst_pred_mode = isp ? isp_lfnst_pred_mode(cu)
+                            : lfnst_pred_mode(comp ? cu.chroma_mode : cu.luma_mode, log2w, log2h, cclm_luma_mode);
   }
   if (comp != 0) return m;
-  if (t.mts && !t.explicit_mts_intra && cu.lfnst_idx == 0 && !cu.intra_mip_flag) {
-    // implicitMtsEnabled for intra CUs without MIP: DST-VII on sides of 4..16.
+  // 8.7.4.1: DCT-II in an ISP CU with lfnst_idx; otherwise ISP enables the
+  // implicit MTS (DST-VII on sides of 4..16).
+  if (isp && cu.lfnst_idx) return m;
+  if (t.mts && (isp || (!t.explicit_mts_intra && cu.lfnst_idx == 0 && !cu.intra_mip_flag))) {
+    // implicitMtsEnabled for intra CUs (ISP, or no LFNST and no MIP): DST-VII on sides of 4..16.
     m.tr_type_hor = log2w >= 2 && log2w <= 4 ? 1 : 0;
     m.tr_type_ver = log2h >= 2 && log2h <= 4 ? 1 : 0;
   } else {

@@ -62,7 +62,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, bool dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
-                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int colour_primaries,
+                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, bool isp, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
@@ -98,6 +98,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.transform_skip = transform_skip;
   cfg.bdpcm = bdpcm;
   cfg.joint_cbcr = joint_cbcr;
+  cfg.isp = isp;
   cfg.chroma_qp_table = chroma_qp_table;
   cfg.colour.colour_primaries = colour_primaries;
   cfg.colour.transfer_characteristics = transfer_characteristics;
@@ -194,6 +195,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
     syn["sao_merge"] = c.sao_merge;
     syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
+    syn["isp"] = py::make_tuple(c.isp[0], c.isp[1]);
     syn["dep_quant"] = c.dep_quant;
     syn["sign_hiding"] = c.sign_hiding;
     syn["hidden_signs"] = c.hidden_signs;
@@ -304,7 +306,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
         py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
         py::arg("joint_cbcr") = d.joint_cbcr, py::arg("chroma_qp_table") = d.chroma_qp_table,
-        py::arg("colour_primaries") = d.colour.colour_primaries,
+        py::arg("isp") = d.isp, py::arg("colour_primaries") = d.colour.colour_primaries,
         py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
         py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
@@ -332,13 +334,17 @@ PYBIND11_MODULE(_core, m) {
   m.def("cnnmc_mpm", &cnnmc_mpm, py::arg("model_path"), py::arg("recon"), py::arg("modes"), py::arg("available"),
         py::arg("ctu_x"), py::arg("ctu_y"), py::arg("cus"),
         "Run the C++ CNNMC hook on one CTU neighbourhood; the 6-entry MPM list of each CU.");
+  // Encoder test knobs (codec_internal.h; tests only, not part of the API).
+  m.def("_set_encoder_test_knobs", [](int force_isp) { pyvtm::g_encoder_test_knobs.force_isp = force_isp; },
+        py::arg("force_isp") = 0,
+        "Tests only: force_isp=1 codes every luma CU that allows it with ISP (needs isp=True).");
   m.def("cnn_model_info", &cnn_model_info, py::arg("path"), "Metadata of a pyvtm CNN model file (C++ reader).");
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
                                             "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
                                             "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
-                                            "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table",
+                                            "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp",
                                             "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");
 }

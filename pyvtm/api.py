@@ -21,12 +21,12 @@ MAX_DIMENSION = 16384
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
                   "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
                   "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
-                  "chroma_qp_table")
+                  "chroma_qp_table", "isp")
 
 #: Coding tools with an on/off switch (``encode(img, qp, lfnst=False)``); defaults
 #: come from the C++ EncoderConfig.
 TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
-                "bdpcm", "joint_cbcr", "chroma_qp_table")
+                "bdpcm", "joint_cbcr", "chroma_qp_table", "isp")
 
 _BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
 
@@ -242,6 +242,7 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             (default False: see the README's tool table). Intra tools:
             ``mrl`` (multiple reference line intra prediction: luma
             reference lines 1 and 2 with the MPM modes; default False).
+            ``isp`` (intra sub-partitions, default False).
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.

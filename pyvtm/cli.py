@@ -32,11 +32,12 @@ _RESIDUAL_TOOLS = {
     "bdpcm": "block DPCM (with transform skip)",
     "joint_cbcr": "joint Cb-Cr residual coding",
     "chroma_qp_table": "the reference encoder's chroma QP mapping table",
-    "mrl": "multiple reference line intra prediction (MRL)",
 }
 # Intra prediction tools with --TOOL / --no-TOOL switches (EncoderConfig fields).
 _INTRA_TOOLS = {
     "mip": "matrix-based intra prediction (luma)",
+    "mrl": "multiple reference line intra prediction (MRL)",
+    "isp": "intra sub-partitions (ISP)",
 }
 
 

@@ -50,8 +50,9 @@ class DecodedPicture:
             lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs),
             ``mts`` (CUs with mts_idx 1..4), ``transform_skip`` (coded
             Y, Cb, Cr TBs with transform_skip_flag, BDPCM included),
-            ``bdpcm`` (CUs with luma / chroma BDPCM) and ``mrl`` (CUs with
-            intra_luma_ref_idx 1, 2: multiple reference lines).
+            ``bdpcm`` (CUs with luma / chroma BDPCM), ``mrl`` (CUs with
+            intra_luma_ref_idx 1, 2: multiple reference lines)
+            and ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT).
     """
 
     ycbcr: tuple = field(repr=False)

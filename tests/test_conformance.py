@@ -543,3 +543,53 @@ def test_mip_off_codes_no_mip(conformance, kodak_rgb):
         off = conformance(img, 27, mip=False)
     assert pyvtm.decode_picture(off.bitstream).syntax["mip"] == 0
     assert off.bitstream == pyvtm.encode(img, 27).bitstream  # the default (mip off) stream, knob ignored
+
+
+# Intra sub-partitions: ISP forced by the encoder's test knob wherever a luma
+# CU allows it (the split alternating), so every sub-partition shape (1xN,
+# 2xN, Nx1, Nx2 and 4-wide / 4-tall ones), the tu_y_coded_flag contexts and
+# inference and the chroma TBs of the last sub-partition go through FFmpeg.
+ISP_MATRIX = [("medium", dict()), ("medium", dict(dual_tree=False)), ("fast", dict()), ("slow", dict()),
+              ("slow", dict(dual_tree=False)), ("medium", dict(dep_quant=True)),
+              ("medium", dict(transform_skip=True, bdpcm=True))]
+
+
+class _ForcedIsp:
+    def __enter__(self):
+        from pyvtm import _core
+        _core._set_encoder_test_knobs(force_isp=1)
+
+    def __exit__(self, *exc):
+        from pyvtm import _core
+        _core._set_encoder_test_knobs(force_isp=0)
+
+
+def _isp_counts(res):
+    import pyvtm
+    return pyvtm.decode_picture(res.bitstream).syntax["isp"]
+
+
+@pytest.mark.parametrize("preset,opts", ISP_MATRIX)
+def test_isp_forced_matrix(conformance, kodak_rgb, preset, opts):
+    img = kodak_rgb(23)[200:296, 300:428]  # 128x96, textured
+    with _ForcedIsp():
+        res = conformance(img, 27, preset=preset, isp=True, mts=True, lfnst=True, **opts)
+    hor, ver = _isp_counts(res)
+    assert hor > 0 and ver > 0, (hor, ver)
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
+@pytest.mark.parametrize("dual_tree", [True, False])
+def test_isp_forced_odd_sizes(conformance, h, w, dual_tree):
+    with _ForcedIsp():
+        res = conformance(rng_img(h, w, seed=4), 32, isp=True, dual_tree=dual_tree)
+    assert sum(_isp_counts(res)) > 0
+
+
+@pytest.mark.parametrize("preset", ["fast", "medium", "slow"])
+def test_isp_search(conformance, kodak_rgb, preset):
+    """The RD search picks ISP on a textured crop; with isp off no CU uses it."""
+    img = kodak_rgb(8)[0:128, 0:192]
+    res = conformance(img, 27, preset=preset, isp=True)
+    assert sum(_isp_counts(res)) > 0
+    assert _isp_counts(conformance(img, 27, preset=preset)) == (0, 0)
