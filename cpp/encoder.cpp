@@ -88,6 +88,10 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     // +0.45% BD-rate Y, +0.8% YUV on train crops for 0.79x the encode time);
     // chroma-tree MTT depth 1, lfnst_idx 2 only where lfnst_idx 1 won, mts
     // margin 0.05 (against 2 / 0.05 / 0.1: +0.14% Y, +0.25% YUV for 0.88x).
+    // MRL (train crops, against mrl off): fast -0.90% BD-rate Y / 1.05x time,
+    // medium -1.25% / 1.11x, slow -0.76% / 1.13x; at medium all five MPMs in
+    // the SATD stage (-1.0%) or two RD candidates (-1.2%) gave no more, an
+    // SATD margin of 0.25 less (-0.8%).
     default: e = {2, 1, false, 2, 2, 8, false, 0.05, 0.0, 1, 0.0, 0.5}; break;
   }
   e.isp_modes = cfg.preset == 0 ? 1 : cfg.preset == 2 ? 3 : 2;
