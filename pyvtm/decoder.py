@@ -49,8 +49,10 @@ class DecodedPicture:
             CUs with the LT, L and T CCLM modes), ``lfnst`` (CUs with
             lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs),
             ``mts`` (CUs with mts_idx 1..4), ``transform_skip`` (coded
-            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included) and
-            ``bdpcm`` (CUs with luma / chroma BDPCM).
+            Y, Cb, Cr TBs with transform_skip_flag, BDPCM included),
+            ``bdpcm`` (CUs with luma / chroma BDPCM), ``mip`` (luma CUs
+            with intra_mip_flag) and ``mip_transposed`` (of those, with
+            intra_mip_transposed_flag).
     """
 
     ycbcr: tuple = field(repr=False)
