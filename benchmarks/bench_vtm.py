@@ -7,7 +7,7 @@ the VVenC medium/faster anchor points, with encode seconds per picture and
 the ratio pyvtm seconds / VVenC-medium seconds; with ``--tools`` (b) the same
 for pyvtm with each default tool (mtt, dual_tree, cclm, rdoq, deblocking, sao, alf, ccalf,
 sign_hiding, mts, lfnst, joint_cbcr) switched off and each opt-in tool (dep_quant,
-chroma_qp_table) switched on, one at a time.
+chroma_qp_table, mip) switched on, one at a time.
 
 Everything follows ``shared/anchors/README.md``: the 8-bit 4:2:0 source from
 the float full-range BT.601 matrix with 2x2 box-averaged chroma, PSNR-Y/U/V on
@@ -61,7 +61,7 @@ DEFAULT_QPS = (22, 27, 32, 37)
 TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf", "sign_hiding", "mts", "lfnst",
          "joint_cbcr")
 # Tools that are off by default: measured switched on, one at a time.
-OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table", "mrl", "isp")
+OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table", "mip", "mrl", "isp")
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}

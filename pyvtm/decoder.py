@@ -50,7 +50,9 @@ class DecodedPicture:
             lfnst_idx 1, 2), ``lfnst_chroma`` (of those, chroma-tree CUs),
             ``mts`` (CUs with mts_idx 1..4), ``transform_skip`` (coded
             Y, Cb, Cr TBs with transform_skip_flag, BDPCM included),
-            ``bdpcm`` (CUs with luma / chroma BDPCM), ``mrl`` (CUs with
+            ``bdpcm`` (CUs with luma / chroma BDPCM), ``mip`` (luma CUs
+            with intra_mip_flag), ``mip_transposed`` (of those, with
+            intra_mip_transposed_flag), ``mrl`` (CUs with
             intra_luma_ref_idx 1, 2: multiple reference lines)
             and ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT).
     """
