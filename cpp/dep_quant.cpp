@@ -337,7 +337,22 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     const int sig_base = c_idx == 0 ? (dpos < 2 ? 8 : (dpos < 5 ? 4 : 0)) : 36 + (dpos < 2 ? 4 : 0);
     const int sig_set = c_idx == 0 ? 12 : 8;
     const int gtx_base = c_idx == 0 ? 1 + (dpos == 0 ? 15 : (dpos < 3 ? 10 : (dpos < 10 ? 5 : 0))) : 22 + (dpos == 0 ? 5 : 0);
+    // Per quantiser the candidate with an even nonzero AbsLevel (-1: none)
+    // and the one with an odd AbsLevel: they lead to different states.
+    int c_even[2], c_odd[2];
+    for (int qz = 0; qz < 2; qz++) {
+      c_even[qz] = -1;
+      c_odd[qz] = 1;
+      for (int c = 1; c < ncand[qz]; c++) (cand[qz][c] & 1 ? c_odd[qz] : c_even[qz]) = c;
+    }
+    // Per state the cheapest candidate of each AbsLevel parity.
+    struct Choice {
+      double j;
+      int k, rem;
+    };
+    Choice even[4], odd[4];
     for (int st = 0; st < 4; st++) {
+      even[st].j = odd[st].j = kInf;
       if (J[st] >= kInf) continue;
       const int qz = st >> 1, o = origin[st];
       uint32_t t = o >= 0 ? out_tpl[o][n] : 0;
@@ -369,11 +384,25 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
           used[c] = 0;
         }
       }
-      for (int c = 0; c < ncand[qz]; c++) {
-        const int k = cand[qz][c];
-        const double j = J[st] + dist[qz][c] + r[c];
-        const int ns = qstate_next(st, k);
-        if (j < Jn[ns]) { Jn[ns] = j; d[ns] = Decision{int8_t(st), k}; nrem[ns] = rem[st] - used[c]; }
+      even[st] = Choice{J[st] + dist[qz][0] + r[0], 0, rem[st] - used[0]};
+      if (const int ce = c_even[qz]; ce >= 0) {
+        const double j = J[st] + dist[qz][ce] + r[ce];
+        if (j < even[st].j) even[st] = Choice{j, cand[qz][ce], rem[st] - used[ce]};
+      }
+      const int co = c_odd[qz];
+      odd[st] = Choice{J[st] + dist[qz][co] + r[co], cand[qz][co], rem[st] - used[co]};
+    }
+    // QStateTransTable: state 0 <- (0, even), (1, odd); 2 <- (0, odd), (1, even);
+    // 1 <- (2, even), (3, odd); 3 <- (2, odd), (3, even). Ties keep the lower state.
+    {
+      const Choice *src[4][2] = {{&even[0], &odd[1]}, {&even[2], &odd[3]}, {&odd[0], &even[1]}, {&odd[2], &even[3]}};
+      const int8_t src_st[4][2] = {{0, 1}, {2, 3}, {0, 1}, {2, 3}};
+      for (int ns = 0; ns < 4; ns++) {
+        const int b = src[ns][1]->j < src[ns][0]->j;
+        const Choice &ch = *src[ns][b];
+        Jn[ns] = ch.j;
+        d[ns] = Decision{src_st[ns][b], ch.k};
+        nrem[ns] = ch.rem;
       }
     }
     // A path starting here: this is the last significant position, QState
