@@ -15,7 +15,12 @@ namespace pyvtm {
 // moves the state (QStateTransTable). Cost D + lambda * R with rates from the
 // CABAC states cs (state-dependent sig_coeff_flag contexts with the
 // templates of each path, gtx / par / remainder bins, last position,
-// sb_coded_flag). Only the Min(W, 32) x Min(H, 32) zero-out region gets
+// sb_coded_flag). Candidates per position and quantiser: 0 and the two
+// nearest levels of its parity, rounding down preferred (below 1.5 lattice
+// steps Delta / 2 the smallest nonzero level, also for tiny coefficients:
+// it can steer the state machine); a path
+// starts at any position up to the last |coeff| >= Delta / 2. Only the
+// Min(W, 32) x Min(H, 32) zero-out region gets
 // nonzero levels. qp is qP of 8.7.3 (without the + 1 of DQ, which this
 // applies). Returns the number of nonzero levels.
 int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,

@@ -9,7 +9,13 @@
 //  (4) encode -> decode round trips with each tool forced on (records equal,
 //      decoded picture == encoder reconstruction, the slice flags set, the
 //      tool visibly used: odd TransCoeffLevel values under DQ, hidden signs
-//      under SDH), and DQ / SDH / off streams differ.
+//      under SDH), and DQ / SDH / off streams differ;
+//  (5) the DQ trellis (dep_quant_quantize): levels the DQ writer accepts,
+//      with the coefficient's sign; with lambda -> 0 no more distortion than
+//      greedy nearest-level DQ; with a huge lambda no level; at a working
+//      lambda D + lambda * R (R from the writer) below the all-zero block's
+//      and not above greedy DQ's.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -20,6 +26,7 @@
 #include "cabac.h"
 #include "codec_internal.h"
 #include "coding_tree.h"
+#include "dep_quant.h"
 #include "quant.h"
 #include "syntax.h"
 #include "tables.h"
@@ -301,6 +308,103 @@ void encoder_round_trips() {
   check(off != dq && off != sdh && dq != sdh, "DQ, SDH and plain streams differ");
 }
 
+// (5) The trellis on random Laplacian coefficient blocks.
+void trellis_decisions() {
+  std::mt19937 rng(7);
+  const int bit_depth = 10, qp = 32 + 12;  // qP of 8.7.3 (QP 32 + QpBdOffset)
+  ResidualCodingParams dq;
+  dq.dep_quant = true;
+  for (int lw = 2; lw <= 6; lw++)
+    for (int lh = 2; lh <= 6; lh++)
+      for (int c_idx = 0; c_idx < 2; c_idx++) {
+        if (c_idx && (lw > 5 || lh > 5)) continue;
+        const int w = 1 << lw, n = w << lh;
+        const std::string name = std::to_string(w) + "x" + std::to_string(1 << lh) + " c" + std::to_string(c_idx);
+        // Lattice step Delta / 2 of qP + 1 in coefficient units (as the trellis).
+        const QuantParams qpar = quant_params(lw, lh, qp + 1, bit_depth);
+        const double step = std::ldexp(1.0, qpar.qbits) / (2.0 * qpar.scale);
+        const double err_scale = std::ldexp(1.0, -int(std::lround(2 * qpar.transform_shift)));
+        const auto scan = scan_positions(lw, lh);
+        for (int trial = 0; trial < 3; trial++) {
+          // Laplacian magnitudes decaying along the scan, in lattice units.
+          std::vector<int32_t> coeff(static_cast<size_t>(n), 0), lv(static_cast<size_t>(n), 0);
+          std::exponential_distribution<double> ex(1.0);
+          for (size_t i = 0; i < scan.size(); i++) {
+            const double mag = ex(rng) * (trial + 1) * 6.0 / (1.0 + 0.15 * double(i));
+            coeff[size_t(scan[i].second * w + scan[i].first)] = int32_t((rng() & 1 ? 1 : -1) * mag * step);
+          }
+          auto q_of = [&](int i) { return std::abs(double(coeff[size_t(i)])) / step; };
+          auto rate_bits = [&](const std::vector<int32_t> &l) {
+            ContextSet cs;
+            cs.init(32);
+            CabacWriter wr(true);
+            wr.start();
+            write_residual_coding(wr, cs, l.data(), lw, lh, c_idx, dq);  // throws on levels DQ cannot code
+            return double(wr.frac_bits()) / (1 << kFracBitsShift);
+          };
+          auto sse = [&](const std::vector<int32_t> &l) {  // lattice units^2 -> sample domain
+            double d = 0;
+            for (int i = 0; i < n; i++) d += (q_of(i) - std::abs(l[size_t(i)])) * (q_of(i) - std::abs(l[size_t(i)]));
+            return d * step * step * err_scale;
+          };
+          // Greedy DQ: from the last coefficient with q >= 1, the nearest
+          // level of the quantiser the state machine gives at each position.
+          std::vector<int32_t> zl(static_cast<size_t>(n), 0), q0(static_cast<size_t>(n), 0);
+          int last = -1;
+          for (int i = 0; i < int(scan.size()); i++)
+            if (q_of(scan[size_t(i)].second * w + scan[size_t(i)].first) >= 1.0) last = i;
+          for (int i = last, qs = 0; i >= 0; i--) {
+            const int pos = scan[size_t(i)].second * w + scan[size_t(i)].first;
+            const double q = q_of(pos);
+            int t = qs < 2 ? 2 * int(std::lround(q / 2)) : 2 * int(std::lround((q + 1) / 2)) - 1;  // even / odd
+            if (qs > 1 && q < 0.5) t = 0;
+            if (i == last && t == 0) t = 2;
+            const int k = qs < 2 ? t / 2 : (t + 1) / 2;
+            q0[size_t(pos)] = coeff[size_t(pos)] < 0 ? -t : t;
+            qs = kTrans[qs][k & 1];
+          }
+          ContextSet cs;
+          cs.init(32);
+          // lambda -> 0: the nearest levels the state machine allows.
+          dep_quant_quantize(coeff.data(), lw, lh, qp, c_idx, bit_depth, cs, 1e-9, lv.data());
+          // (Single levels may sit up to 2.5 lattice steps off where that
+          // steers the state machine to a better quantiser for the rest.)
+          bool near = true, signs = true;
+          for (int i = 0; i < n; i++) {
+            near &= std::abs(q_of(i) - std::abs(lv[size_t(i)])) <= 2.5 + 1e-6;
+            signs &= !lv[size_t(i)] || ((lv[size_t(i)] < 0) == (coeff[size_t(i)] < 0));
+          }
+          check(near, name + ": lambda -> 0 leaves every level within 2.5 lattice steps");
+          check(sse(lv) <= sse(q0) * (1 + 1e-9), name + ": lambda -> 0: no more distortion than greedy DQ");
+          check(signs, name + ": levels keep the coefficient's sign");
+          bool ok = true;
+          try { rate_bits(lv); } catch (const std::invalid_argument &) { ok = false; }
+          check(ok, name + ": the DQ writer accepts the lambda -> 0 levels");
+          // A huge lambda: nothing coded.
+          const int nz_huge = dep_quant_quantize(coeff.data(), lw, lh, qp, c_idx, bit_depth, cs, 1e12, lv.data());
+          bool zero = nz_huge == 0;
+          for (int i = 0; i < n; i++) zero &= lv[size_t(i)] == 0;
+          check(zero, name + ": a huge lambda codes nothing");
+          // The working lambda of QP 32: cheaper than no residual and than
+          // rounding every coefficient in Q0 (QState 0 throughout: even levels).
+          const double lambda = 0.57 * std::pow(2.0, (32 + 12 - 12.0) / 3.0);
+          const int nz = dep_quant_quantize(coeff.data(), lw, lh, qp, c_idx, bit_depth, cs, lambda, lv.data());
+          int count = 0;
+          for (int i = 0; i < n; i++) count += lv[size_t(i)] != 0;
+          check(nz == count, name + ": returns the number of nonzero levels");
+          double j_dq = 0;
+          ok = true;
+          try { j_dq = sse(lv) + lambda * rate_bits(lv); } catch (const std::invalid_argument &) { ok = false; }
+          check(ok, name + ": the DQ writer accepts the trellis levels");
+          const double j_zero = sse(zl), j_q0 = sse(q0) + lambda * rate_bits(q0);
+          check(j_dq < j_zero, name + ": trellis beats the all-zero block (" + std::to_string(j_dq) + " vs " +
+                                   std::to_string(j_zero) + ")");
+          check(j_dq <= j_q0 * (1 + 1e-9), name + ": trellis no worse than greedy DQ rounding (" + std::to_string(j_dq) + " vs " +
+                                 std::to_string(j_q0) + ")");
+        }
+      }
+}
+
 }  // namespace
 
 int main() {
@@ -309,6 +413,7 @@ int main() {
   writer_refuses_invalid_levels();
   dequantisation_formula();
   encoder_round_trips();
+  trellis_decisions();
   if (test_support::g_failures) {
     std::printf("%d failure(s)\n", test_support::g_failures);
     return 1;
