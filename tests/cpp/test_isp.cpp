@@ -201,7 +201,7 @@ void test_forced_isp_round_trip() {
       {"single tree medium", 96, 64, 32, 1, false, false, true},
       {"fast 51x77", 77, 51, 22, 0, true, false, true},
       {"slow (LFNST, MTS)", 64, 64, 27, 2, true, false, true, 16},
-      {"dependent quantisation", 64, 48, 27, 1, false, true, false},
+      {"dependent quantisation", 96, 64, 27, 1, false, true, false, 16},
       {"no sign hiding", 64, 48, 37, 1, true, false, false},
   };
   for (const Case &c : cases) {
