@@ -79,7 +79,6 @@ struct SearchEffort {
   int isp_modes = 2;    // with ISP: the best plain modes tried with both splits
   int mip_rd = 1;          // MIP modes (best by SATD) at most added to the full-RD luma candidates
   double mip_margin = 0.0;  // ... when their SATD cost is within (1 + margin) x the last regular RD candidate's
-  int mip_full_satd = 0;    // > 0: MIP modes of upsampled blocks pre-selected to this many by the SAD of predMip
   double isp_margin = 0.1;  // ... those costing at most (1 + margin) x the best plain mode
   double isp_next_margin = 1e9;  // the next mode only when ISP came within (1 + margin) x the best plain J
 };
@@ -110,12 +109,11 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // (medium, train crops: margin 0 -1.17% BD-rate Y; -0.05: -0.80%; always
   // the best one: -1.28% for more time; instead of merging MIP into the
   // regular list: -0.90%).
-  // (Medium with 4 of the MIP modes pre-selected by the SAD of the reduced
-  // prediction: -1.04% / -0.75% YUV instead of -1.17% / -0.98%, about half the
-  // SATD stage's extra time: used at fast only.)
+  // (Pre-selecting 4 MIP modes of upsampled blocks by the SAD of the reduced
+  // prediction before the SATD: medium -1.04% Y / -0.75% YUV, fast -0.68% /
+  // -0.77%, for about 3% less encode time: not used.)
   e.mip_rd = cfg.preset == 2 ? 2 : 1;
   e.mip_margin = 0.0;
-  e.mip_full_satd = cfg.preset == 0 ? 4 : 0;
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
@@ -805,35 +803,13 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
       // the transposition bin and the TB-coded mode.
       const int nm = mip_num_modes(cu.w, cu.h);
       const double mip_bits = 1.0 + std::log2(double(nm));
-      std::vector<int> tested;
       for (int t = 0; t < 2; t++)
-        for (int m = 0; m < nm; m++) tested.push_back(2 * m + t);
-      const int ps = mip_pred_size(mip_size_id(cu.w, cu.h)), up_hor = cu.w / ps, up_ver = cu.h / ps;
-      if (eff_.mip_full_satd > 0 && up_hor * up_ver > 1 && int(tested.size()) > eff_.mip_full_satd) {
-        // Upsampled blocks: the reduced prediction predMip is exact at the
-        // samples ((x + 1) * upHor - 1, (y + 1) * upVer - 1); its SAD there
-        // keeps the mip_full_satd best for the full prediction and SATD.
-        std::vector<std::pair<int, int>> sad;
-        int red[64];
-        for (int c : tested) {
-          mip_reduced_prediction(c >> 1, c & 1, cu.w, cu.h, refs.top + 1, refs.left + 1, kBitDepth, red);
-          int s = 0;
-          for (int y = 0; y < ps; y++) {
-            const Pel *o = org_[0].row(cu.y + (y + 1) * up_ver - 1) + cu.x + up_hor - 1;
-            for (int x = 0; x < ps; x++) s += std::abs(o[x * up_hor] - ((c & 1) ? red[x * ps + y] : red[y * ps + x]));
-          }
-          sad.push_back({s, c});
+        for (int m = 0; m < nm; m++) {
+          predict_mip(m, t != 0, cu.w, cu.h, refs.top + 1, refs.left + 1, kBitDepth, pred);
+          rk.mip.push_back({double(satd(org_[0].row(cu.y) + cu.x, org_[0].stride, pred, cu.w, lw, lh)) +
+                                sqrt_lambda_ * mip_bits,
+                            kMipCand + 2 * m + t});
         }
-        std::sort(sad.begin(), sad.end());
-        tested.clear();
-        for (int i = 0; i < eff_.mip_full_satd; i++) tested.push_back(sad[size_t(i)].second);
-      }
-      for (int c : tested) {
-        predict_mip(c >> 1, c & 1, cu.w, cu.h, refs.top + 1, refs.left + 1, kBitDepth, pred);
-        rk.mip.push_back({double(satd(org_[0].row(cu.y) + cu.x, org_[0].stride, pred, cu.w, lw, lh)) +
-                              sqrt_lambda_ * mip_bits,
-                          kMipCand + c});
-      }
       std::sort(rk.mip.begin(), rk.mip.end());
       if (rk.mip.size() > 4) rk.mip.resize(4);
     }
