@@ -44,8 +44,8 @@ struct EncoderConfig {
   bool mtt = true;             // multi-type tree (binary/ternary splits), SPS MaxMttDepth 3
   bool dual_tree = true;       // separate luma/chroma coding trees below 64x64 (sps_qtbtt_dual_tree_intra_flag)
   bool cclm = true;            // cross-component linear model chroma prediction
-  bool mrl = false;            // multiple reference line intra prediction (sps_mrl_enabled_flag)
-  bool mip = false;            // matrix-based intra prediction (sps_mip_enabled_flag)
+  bool mrl = true;             // multiple reference line intra prediction (sps_mrl_enabled_flag)
+  bool mip = true;             // matrix-based intra prediction (sps_mip_enabled_flag)
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
@@ -53,8 +53,10 @@ struct EncoderConfig {
   bool alf = true;             // adaptive loop filter (8.8.5), one APS per picture, decided per CTB after SAO
   bool ccalf = true;           // cross-component ALF (8.8.5.7), with alf only
   // Residual coding tools (each with its SPS enable flag; off -> not signalled).
-  bool dep_quant = false;       // dependent quantisation (sps_dep_quant_enabled_flag); off by default: measured
-                                // -2.4% BD-rate Y, -2.2% YUV for 1.32x encode time (medium, train crops)
+  // Dependent quantisation (sps_dep_quant_enabled_flag): 1 on, 0 off (sign
+  // data hiding instead), -1 the preset's: on at medium and slow (train
+  // crops: -2.4% BD-rate Y, -2.2% YUV for about 1.25x encode time).
+  int dep_quant = -1;
   bool sign_hiding = true;      // sign data hiding (used only where dependent quantisation is off): -0.4% BD-rate Y
   bool mts = true;              // multiple transform selection: implicit DST-VII (fast, medium) or explicit mts_idx (slow)
   bool lfnst = true;            // low-frequency non-separable transform (lfnst_idx, luma and chroma tree)
@@ -67,7 +69,9 @@ struct EncoderConfig {
   // with a nonzero TS residual, BDPCM on every CU that allows it, the last
   // direction alternating with the position). 0 for normal coding.
   int ts_test_bias = 0;
-  bool isp = false;             // intra sub-partitions (sps_isp_enabled_flag): ISP tried after the mode decision
+  // Intra sub-partitions (sps_isp_enabled_flag), tried after the mode
+  // decision: 1 on, 0 off, -1 the preset's: on at medium and slow.
+  int isp = -1;
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
   // The reference encoder's chroma QP mapping table for SDR content (else the
   // identity): coarser chroma below QP 37, finer above; moves bits from chroma

@@ -86,24 +86,26 @@ struct SearchEffort {
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
-    case 0: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02, 1, 0.0, 0.25}; break;
     case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0, 2, 0.05, -1.0}; break;
-    // medium: 2 luma / 2 chroma RD candidates and angular step 8 (against 3 / 3 / 4:
-    // +0.45% BD-rate Y, +0.8% YUV on train crops for 0.79x the encode time);
-    // chroma-tree MTT depth 1, lfnst_idx 2 only where lfnst_idx 1 won, mts
-    // margin 0.05 (against 2 / 0.05 / 0.1: +0.14% Y, +0.25% YUV for 0.88x).
+    // fast and medium search alike; medium adds dependent quantisation and
+    // ISP (EncoderConfig::dep_quant / isp = -1). With MIP and MRL (train
+    // crops, against the earlier medium search {2, 1, false, 2, 2, 8, false,
+    // 0.05, 0.0} with neither tool): this search with MIP + MRL +1.73%
+    // BD-rate Y for 0.62x the time; + DQ -0.90% for 0.79x; + DQ + ISP
+    // -1.64% for 0.95x; the earlier search + MIP + MRL -1.88% for 1.27x.
     // MRL (train crops, against mrl off): fast -0.90% BD-rate Y / 1.05x time,
-    // medium -1.25% / 1.11x, slow -0.76% / 1.13x; at medium all five MPMs in
-    // the SATD stage (-1.0%) or two RD candidates (-1.2%) gave no more, an
-    // SATD margin of 0.25 less (-0.8%).
-    default: e = {2, 1, false, 2, 2, 8, false, 0.05, 0.0, 1, 0.0, 0.5}; break;
+    // (earlier) medium -1.25% / 1.11x, slow -0.76% / 1.13x; at that medium all
+    // five MPMs in the SATD stage (-1.0%) or two RD candidates (-1.2%) gave
+    // no more, an SATD margin of 0.25 less (-0.8%).
+    default: e = {1, 1, false, 2, 2, 4, false, 0.05, 0.02, 1, 0.0, 0.25}; break;
   }
-  // ISP (train crops, medium, isp on against off): 1 mode -0.62% BD-rate Y for
-  // 1.33x the time, 2 modes -1.16% for 1.55x, 2 modes with the second only
-  // when the first came within 5% of the best plain J -0.91% for 1.42x.
-  e.isp_modes = cfg.preset == 2 ? 3 : cfg.preset == 1 ? 2 : 1;
-  e.isp_margin = cfg.preset == 0 ? 0.1 : 1e9;  // medium, slow: all of their isp_modes
-  e.isp_next_margin = cfg.preset == 1 ? 0.05 : 1e9;
+  // ISP (train crops, the earlier medium search, isp on against off): 1 mode
+  // -0.62% BD-rate Y for 1.33x the time, 2 modes -1.16% for 1.55x, 2 modes
+  // with the second only when the first came within 5% of the best plain J
+  // -0.91% for 1.42x; fast search, 1 mode within 10%: -1.52% for 1.37x.
+  e.isp_modes = cfg.preset == 2 ? 3 : 1;
+  e.isp_margin = cfg.preset == 2 ? 1e9 : 0.1;  // slow: all of its isp_modes
+  e.isp_next_margin = 1e9;
   // MIP: the best MIP mode(s) by SATD join the full-RD luma candidates when
   // their SATD cost is within the margin of the last regular candidate's
   // (medium, train crops: margin 0 -1.17% BD-rate Y; -0.05: -0.80%; always
@@ -247,8 +249,17 @@ class PictureEncoder {
   int qp_prime_ts_min_ = 4;
 };
 
-PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks)
-    : cfg_(cfg), hooks_(hooks), eff_(effort_for(cfg)) {
+// EncoderConfig with the preset's choices for the tools left at -1:
+// dependent quantisation and ISP at medium and slow.
+EncoderConfig with_preset_tools(EncoderConfig c) {
+  if (c.dep_quant < 0) c.dep_quant = c.preset != 0;
+  if (c.isp < 0) c.isp = c.preset != 0;
+  return c;
+}
+
+PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg_in, const Hooks &hooks)
+    : cfg_(with_preset_tools(cfg_in)), hooks_(hooks), eff_(effort_for(cfg_in)) {
+  const EncoderConfig &cfg = cfg_;
   src_w_ = src.width;
   src_h_ = src.height;
   width_ = (src.width + 7) & ~7;

@@ -29,6 +29,8 @@ TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hid
                 "bdpcm", "joint_cbcr", "chroma_qp_table", "isp")
 
 _BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
+#: Tools whose default depends on the preset (on at medium and slow, off at fast).
+_PRESET_TOOLS = ("dep_quant", "isp")
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}
@@ -187,7 +189,8 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
         elif k in _BOOL_OPTIONS:
             if not isinstance(v, (bool, np.bool_)):
                 raise TypeError(f"option {k} must be a bool, got {type(v).__name__}")
-            out[k] = bool(v)
+            # dep_quant / isp: an int in the C++ config (-1: the preset's choice).
+            out[k] = int(bool(v)) if k in _PRESET_TOOLS else bool(v)
         else:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"option {k} must be an int, got {type(v).__name__}")
@@ -232,17 +235,20 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             preset's), ``rdo_split`` (default True), ``rdoq`` (default True),
             ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
-            search effort), and the tool switches ``mtt`` (binary/ternary
-            splits), ``dual_tree`` (separate luma/chroma trees) and ``cclm``
-            (cross-component chroma prediction), all default True; ``mip``
-            (matrix-based intra prediction of luma, default False). Residual
-            tools and loop filters: ``mts``, ``lfnst``, ``sign_hiding``,
-            ``joint_cbcr``, ``sao``, ``alf``, ``ccalf`` (default True) and
-            ``dep_quant``, ``transform_skip``, ``bdpcm``, ``chroma_qp_table``
-            (default False: see the README's tool table). Intra tools:
-            ``mrl`` (multiple reference line intra prediction: luma
-            reference lines 1 and 2 with the MPM modes; default False).
-            ``isp`` (intra sub-partitions, default False).
+            search effort; fast and medium search alike, medium adds
+            dependent quantisation and ISP), and the tool switches ``mtt``
+            (binary/ternary splits), ``dual_tree`` (separate luma/chroma
+            trees), ``cclm`` (cross-component chroma prediction), ``mip``
+            (matrix-based intra prediction of luma) and ``mrl`` (luma
+            reference lines 1 and 2 with the MPM modes), all default True.
+            Residual tools and loop filters: ``mts``, ``lfnst``,
+            ``sign_hiding`` (where dependent quantisation is off),
+            ``joint_cbcr``, ``sao``, ``alf``, ``ccalf`` (default True);
+            ``dep_quant`` (dependent quantisation) and ``isp`` (intra
+            sub-partitions): default on at medium and slow, off at fast
+            (True / False force them); ``transform_skip``, ``bdpcm``,
+            ``chroma_qp_table`` (default False: see the README's tool
+            table).
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.

@@ -232,6 +232,7 @@ void test_roundtrips() {
   };
   for (const Case &c : cases) {
     pyvtm::EncoderConfig cfg;
+    test_support::without_intra_tools_and_dq(cfg);
     cfg.qp = c.qp;
     cfg.joint_cbcr = true;
     cfg.chroma_qp_table = c.table;

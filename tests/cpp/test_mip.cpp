@@ -290,6 +290,7 @@ RunStats encode_decode(int w, int h, int qp, int preset, bool dual_tree, bool mi
                        int min_cu_log2 = 2) {
   pyvtm::Picture src = detailed_picture(w, h, seed);
   pyvtm::EncoderConfig cfg;
+  test_support::without_intra_tools_and_dq(cfg);
   cfg.qp = qp;
   cfg.preset = preset;
   cfg.dual_tree = dual_tree;
@@ -338,7 +339,7 @@ void test_encode_decode() {
   // smallest CU the search uses, 8x8 (mipSizeId 1).
   for (int dual : {1, 0})
     for (int min_cu_log2 : {2, 3}) {
-      RunStats s = encode_decode(64, 64, 32, 1, dual != 0, true, 2, 21 + dual, min_cu_log2);
+      RunStats s = encode_decode(64, 64, 32, 2, dual != 0, true, 2, 21 + dual, min_cu_log2);
       forced_total += s.mip_cus;
       used.insert(s.used.begin(), s.used.end());
     }

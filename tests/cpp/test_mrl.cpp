@@ -292,6 +292,7 @@ void test_roundtrips() {
   // Without the tool: no MRL CU.
   {
     EncoderConfig cfg;
+    cfg.mrl = false;
     g_encoder_test_knobs.force_mrl = 1;  // no effect without sps_mrl_enabled_flag
     const EncodeResult e = encode_picture(test_picture(64, 48, 3), cfg);
     g_encoder_test_knobs = EncoderTestKnobs();

@@ -11,6 +11,18 @@ namespace test_support {
 
 inline int g_failures = 0;
 
+// The coding of the earlier defaults: no MIP, MRL, ISP or dependent
+// quantisation. For tests of other tools that force or count their own
+// choices on small pictures, so that they keep the coding they were written
+// for (the tools themselves are tested in test_mip / test_mrl / test_isp /
+// test_dep_quant).
+inline void without_intra_tools_and_dq(pyvtm::EncoderConfig &c) {
+  c.mip = false;
+  c.mrl = false;
+  c.isp = 0;
+  c.dep_quant = 0;
+}
+
 inline void check(bool ok, const std::string &what) {
   if (!ok) {
     std::printf("FAIL: %s\n", what.c_str());

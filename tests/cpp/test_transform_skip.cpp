@@ -308,6 +308,7 @@ void test_encode_decode() {
   };
   for (const Case &c : cases) {
     EncoderConfig cfg;
+    test_support::without_intra_tools_and_dq(cfg);
     cfg.qp = c.qp;
     cfg.preset = c.preset;
     cfg.transform_skip = c.ts;
