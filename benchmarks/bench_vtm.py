@@ -58,10 +58,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ("kodim01", "kodim05", "kodim15", "kodim23")
 DEFAULT_QPS = (22, 27, 32, 37)
-TOOLS = ("mtt", "dual_tree", "cclm", "rdoq", "deblocking", "sao", "alf", "ccalf", "sign_hiding", "mts", "lfnst",
-         "joint_cbcr")
+TOOLS = ("mtt", "dual_tree", "cclm", "mip", "mrl", "isp", "rdoq", "deblocking", "sao", "alf", "ccalf", "dep_quant",
+         "sign_hiding", "mts", "lfnst", "joint_cbcr")
 # Tools that are off by default: measured switched on, one at a time.
-OPT_IN_TOOLS = ("dep_quant", "chroma_qp_table", "mip", "mrl", "isp")
+# (dep_quant and isp are on by default at medium and slow, off at fast.)
+OPT_IN_TOOLS = ("chroma_qp_table",)
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}
@@ -427,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--tools", action="store_true",
                     help="also encode with each of " + ", ".join(TOOLS) + " switched off, and each of "
                          + ", ".join(OPT_IN_TOOLS) + " switched on, one at a time")
+    ap.add_argument("--tool-list", default=None,
+                    help="with --tools: only these (comma-separated) of the tools above")
     ap.add_argument("--no-vvenc", action="store_true", help="skip the VVenC medium runs (no time ratios)")
     ap.add_argument("--json", type=Path, help="write all points, BD-rates and times here")
     ap.add_argument("--data", type=Path, default=None, help="folder of kodimNN.png (default: $PYVTM_DATA or "
@@ -470,10 +473,16 @@ def main(argv=None, encode_fn: Optional[Callable] = None) -> dict:
 
     configs = {"all tools": {}}
     if args.tools:
+        only = set(parse_list(args.tool_list)) if args.tool_list else None
+        unknown = (only or set()) - set(TOOLS) - set(OPT_IN_TOOLS)
+        if unknown:
+            raise SystemExit(f"--tool-list: unknown tool(s) {sorted(unknown)}")
         for t in TOOLS:
-            configs[f"{t} off"] = {t: False}
+            if only is None or t in only:
+                configs[f"{t} off"] = {t: False}
         for t in OPT_IN_TOOLS:
-            configs[f"{t} on"] = {t: True}
+            if only is None or t in only:
+                configs[f"{t} on"] = {t: True}
     base_opts = {"preset": args.preset}
     results = {name: [] for name in configs}
     vvenc_pts: list = []

@@ -470,11 +470,11 @@ def test_mrl_forced_large_cus(conformance, force_mrl):
 
 
 def test_mrl_chosen_by_search(conformance, kodak_rgb):
-    """Without the knob the RD search picks both lines on natural content; mrl=False (the default) codes none."""
+    """Without the knob the RD search picks both lines on natural content (mrl on by default); mrl=False codes none."""
     img = kodak_rgb(5)[96:288, 128:384]
-    n1, n2 = mrl_counts(conformance(img, 27, mrl=True))
+    n1, n2 = mrl_counts(conformance(img, 27))
     assert n1 > 0 and n2 > 0, (n1, n2)
-    assert mrl_counts(conformance(img, 27)) == (0, 0)
+    assert mrl_counts(conformance(img, 27, mrl=False)) == (0, 0)
 
 
 # Matrix-based intra prediction (MIP): forced on every luma CU by the encoder
@@ -524,7 +524,7 @@ def test_mip_smallest_cus_and_lfnst(conformance, kodak_rgb, dual_tree):
     import pyvtm
 
     with force_mip(2):
-        res = conformance(kodak_rgb(23)[200:248, 300:364], 32, mip=True, dual_tree=dual_tree)
+        res = conformance(kodak_rgb(23)[200:248, 300:364], 32, preset="slow", mip=True, dual_tree=dual_tree)
     syn = pyvtm.decode_picture(res.bitstream).syntax
     assert syn["mip"] >= 48 * 64 // 16, syn  # every 4x4
     lfnst = 0
@@ -542,7 +542,8 @@ def test_mip_off_codes_no_mip(conformance, kodak_rgb):
     with force_mip():
         off = conformance(img, 27, mip=False)
     assert pyvtm.decode_picture(off.bitstream).syntax["mip"] == 0
-    assert off.bitstream == pyvtm.encode(img, 27).bitstream  # the default (mip off) stream, knob ignored
+    assert off.bitstream == pyvtm.encode(img, 27, mip=False).bitstream  # the knob is ignored without MIP
+    assert pyvtm.decode_picture(pyvtm.encode(img, 27).bitstream).syntax["mip"] > 0  # on by default
 
 
 # Intra sub-partitions: ISP forced by the encoder's test knob wherever a luma
@@ -588,8 +589,13 @@ def test_isp_forced_odd_sizes(conformance, h, w, dual_tree):
 
 @pytest.mark.parametrize("preset", ["fast", "medium", "slow"])
 def test_isp_search(conformance, kodak_rgb, preset):
-    """The RD search picks ISP on a textured crop; with isp off no CU uses it."""
+    """The RD search picks ISP on a textured crop (isp=True; the default at medium and slow); with isp off no CU
+    uses it (the default at fast)."""
     img = kodak_rgb(8)[0:64, 0:128] if preset == "slow" else kodak_rgb(8)[0:128, 0:192]
     res = conformance(img, 27, preset=preset, isp=True)
     assert sum(_isp_counts(res)) > 0
-    assert _isp_counts(conformance(img, 27, preset=preset)) == (0, 0)
+    assert _isp_counts(conformance(img, 27, preset=preset, isp=False)) == (0, 0)
+    if preset != "fast":  # on by default: the same stream
+        assert conformance(img, 27, preset=preset).bitstream == res.bitstream
+    else:
+        assert _isp_counts(conformance(img, 27, preset=preset)) == (0, 0)
