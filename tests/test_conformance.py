@@ -599,3 +599,15 @@ def test_isp_search(conformance, kodak_rgb, preset):
         assert conformance(img, 27, preset=preset).bitstream == res.bitstream
     else:
         assert _isp_counts(conformance(img, 27, preset=preset)) == (0, 0)
+
+
+@pytest.mark.parametrize("preset", ["medium", "slow"])
+def test_intra_tools_together(conformance, kodak_rgb, preset):
+    """The default tool set at medium and slow: MIP, MRL and ISP CUs and dependent quantisation in one stream,
+    through FFmpeg."""
+    import pyvtm
+
+    img = kodak_rgb(5)[96:288, 128:384] if preset == "medium" else kodak_rgb(5)[96:224, 128:320]
+    res = conformance(img, 27, preset=preset)
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert syn["mip"] > 0 and sum(syn["mrl"]) > 0 and sum(syn["isp"]) > 0 and syn["dep_quant"], syn
