@@ -642,7 +642,7 @@ void CodingTreeSyntax::transform_unit(CodingUnit &cu, int x, int y, int w, int h
   }
   const bool isp_cu = cu.isp_split != ISP_NO_SPLIT;
   const bool last_sub = sub_tu_index == num_intra_subpartitions(cu.isp_split, cu.w, cu.h) - 1;
-  const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = cu.tree != DUAL_TREE_LUMA && (!isp_cu || last_sub);
+  const bool luma = cu.tree != DUAL_TREE_CHROMA, chroma = tu_has_chroma(cu, sub_tu_index);
   const bool bl = cu.bdpcm_flag[0] != 0, bc = cu.bdpcm_flag[1] != 0;
   if (w_ && !chroma && (tu.cbf[1] || tu.cbf[2] || tu.joint_cbcr))
     throw std::logic_error("coding-tree writer: chroma residual in a TU without chroma TBs");

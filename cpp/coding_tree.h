@@ -112,6 +112,12 @@ inline void isp_subpartition(const CodingUnit &cu, int k, int &x, int &y, int &w
   x = cu.x + (cu.isp_split == ISP_VER_SPLIT ? k * w : 0);
   y = cu.y + (cu.isp_split == ISP_HOR_SPLIT ? k * h : 0);
 }
+// Whether TU sub_tu_index of the CU holds chroma TBs (7.3.11.10): every TU
+// outside the luma tree, but of an ISP CU only the last sub-partition.
+inline bool tu_has_chroma(const CodingUnit &cu, int sub_tu_index) {
+  return cu.tree != DUAL_TREE_LUMA &&
+         (cu.isp_split == ISP_NO_SPLIT || sub_tu_index == num_intra_subpartitions(cu.isp_split, cu.w, cu.h) - 1);
+}
 // The luma-sample area of the chroma TBs of a TU (7.3.11.10): the TU's, or
 // for a single-tree ISP CU (chroma coded in the last sub-partition) the CU's.
 inline void tu_chroma_area(const CodingUnit &cu, const TransformUnit &tu, int &x, int &y, int &w, int &h) {

@@ -71,7 +71,7 @@ class PictureReconstructor {
         const TransformUnit &tu = ctu.tus[size_t(t)];
         if (cu.tree != DUAL_TREE_CHROMA) tb(0, tu, cu, tools, maps, ctu, t - cu.first_tu);
         // An ISP CU's chroma TBs (the CU's) after its last luma sub-partition.
-        if (cu.tree != DUAL_TREE_LUMA && (cu.isp_split == ISP_NO_SPLIT || t == cu.first_tu + cu.num_tu - 1)) {
+        if (tu_has_chroma(cu, t - cu.first_tu)) {
           if (tu.joint_cbcr) {
             joint_tb(tu, cu, tools, maps, ctu);
           } else {

@@ -76,11 +76,10 @@ struct SearchEffort {
   int mrl_rd;
   double mrl_margin;
   double mrl_satd_margin;
-  int isp_modes = 2;    // with ISP: the best plain modes tried with both splits
-  int mip_rd = 1;          // MIP modes (best by SATD) at most added to the full-RD luma candidates
+  int mip_rd = 1;           // MIP modes (best by SATD) at most added to the full-RD luma candidates
   double mip_margin = 0.0;  // ... when their SATD cost is within (1 + margin) x the last regular RD candidate's
+  int isp_modes = 1;        // with ISP: the best plain modes tried with both splits ...
   double isp_margin = 0.1;  // ... those costing at most (1 + margin) x the best plain mode
-  double isp_next_margin = 1e9;  // the next mode only when ISP came within (1 + margin) x the best plain J
 };
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
@@ -105,7 +104,6 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // -0.91% for 1.42x; fast search, 1 mode within 10%: -1.52% for 1.37x.
   e.isp_modes = cfg.preset == 2 ? 3 : 1;
   e.isp_margin = cfg.preset == 2 ? 1e9 : 0.1;  // slow: all of its isp_modes
-  e.isp_next_margin = 1e9;
   // MIP: the best MIP mode(s) by SATD join the full-RD luma candidates when
   // their SATD cost is within the margin of the last regular candidate's
   // (medium, train crops: margin 0 -1.17% BD-rate Y; -0.05: -0.80%; always
@@ -847,17 +845,16 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
   }
   const ModeRanking &rk = it->second;
   for (int i = 0; i < eff_.luma_rd && i < int(rk.regular.size()); i++) out.push_back(rk.regular[size_t(i)].second);
-  const double last_cost = rk.regular.empty() ? 0.0 : rk.regular[size_t(std::min(eff_.luma_rd, int(rk.regular.size())) - 1)].first;
+  // SATD cost of the last regular mode kept for full RD: the bar of the MIP and MRL candidates.
+  const double last_cost =
+      rk.regular.empty() ? 0.0 : rk.regular[size_t(std::min(eff_.luma_rd, int(rk.regular.size())) - 1)].first;
   for (int i = 0; i < 2; i++)
     if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
   // MIP candidates for full RD: the best ones whose SATD cost is within the
   // margin of the last regular RD candidate's.
-  if (!rk.mip.empty() && !rk.regular.empty()) {
-    const double bar =
-        rk.regular[size_t(std::min(eff_.luma_rd, int(rk.regular.size())) - 1)].first * (1.0 + eff_.mip_margin);
+  if (!rk.regular.empty())
     for (int i = 0; i < eff_.mip_rd && i < int(rk.mip.size()); i++)
-      if (rk.mip[size_t(i)].first <= bar) out.push_back(rk.mip[size_t(i)].second);
-  }
+      if (rk.mip[size_t(i)].first <= last_cost * (1.0 + eff_.mip_margin)) out.push_back(rk.mip[size_t(i)].second);
   if (!mrl) return;
   // Up to mrl_rd MRL candidates close to the last line-0 mode kept, whose
   // mode is in this CU's candModeList (a cached list may come from other
@@ -949,7 +946,9 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     const int bdpcm_dir = !mip && cand > kBdpcmCand ? cand - kBdpcmCand : 0;
     const int ref_idx = cand_ref_idx(cand);  // 0 for MIP and BDPCM candidates
     // (A MIP CU stands for INTRA_PLANAR in the LFNST set and for its neighbours.)
-    const int m = mip ? INTRA_PLANAR : bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50) : cand_mode(cand);
+    const int m = mip         ? INTRA_PLANAR
+                  : bdpcm_dir ? (bdpcm_dir == 1 ? INTRA_ANGULAR18 : INTRA_ANGULAR50)
+                              : cand_mode(cand);
     CodingUnit tc = cu;
     tc.luma_mode = m;
     tc.intra_luma_ref_idx = ref_idx;
@@ -1146,14 +1145,13 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       // skipping ISP where the best plain mode codes no residual: medium
       // -0.78% instead of -1.16% BD-rate Y for 1.59x instead of 1.75x.)
       const int num_modes = std::min<int>(int(cand_costs.size()), eff_.isp_modes);
-      const double plain_best = best_cost;
       for (int i = 0; i < num_modes; i++) {
         if (i > 0 && cand_costs[size_t(i)].first > (1.0 + eff_.isp_margin) * cand_costs[0].first) break;
         double j = kInf;
         for (int split = ISP_HOR_SPLIT; split <= ISP_VER_SPLIT; split++)
           j = std::min(j, eval_isp(cand_costs[size_t(i)].second, split, 0));
-        // Fast rejection: no further mode when ISP with this one stayed far off the best plain mode.
-        if (j > (1.0 + eff_.isp_next_margin) * plain_best) break;
+        // Fast rejection: no further mode once both splits of this one were abandoned.
+        if (j >= kInf) break;
       }
       // LFNST on the winning ISP candidate (sub-partitions of at least 4x4).
       if (best_isp && tools_.lfnst) {

@@ -239,9 +239,10 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
   const bool is_luma = c_idx == 0;
   if (!is_luma) isp = nullptr;
   // 8.4.5.2.7 with nW x nH: the CU's size for a luma TB of an ISP CU.
-  const int pred_mode = isp ? wide_angle_mode(mode, isp->log2_cb_w, isp->log2_cb_h) : wide_angle_mode(mode, log2w, log2h);
+  const int pred_mode =
+      isp ? wide_angle_mode(mode, isp->log2_cb_w, isp->log2_cb_h) : wide_angle_mode(mode, log2w, log2h);
   const int ref_idx = is_luma ? refs.ref_idx : 0;
-  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (refIdx 0, no ISP, no MIP):
+  // 8.4.5.2.6 / 8.4.5.2.13 filtering decisions (refIdx 0, no ISP):
   // [1 2 1] smoothing of the references for planar and the integer-slope
   // modes of blocks larger than 32 samples; smoothing (fG) instead of cubic
   // (fC) interpolation for the other modes far enough from HOR/VER.
@@ -276,8 +277,8 @@ void predict_intra(int mode, int log2w, int log2h, int c_idx, const IntraRefs &r
                     ref_idx, dst);
   } else {  // horizontal modes: predict transposed
     Pel tmp[kMaxSide * kMaxSide];
-    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, ref_h, ref_w, bit_depth, ref_idx,
-                    tmp);
+    predict_angular(intra_pred_angle(pred_mode), log2h, log2w, is_luma, gauss, r.left, r.top, ref_h, ref_w, bit_depth,
+                    ref_idx, tmp);
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++) dst[y * w + x] = tmp[x * h + y];
   }

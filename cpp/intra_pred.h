@@ -1,5 +1,6 @@
 // Intra sample prediction (clause 8.4.5.2) for rectangular blocks, 4:2:0,
-// luma reference lines 0..2 (MRL), no ISP, no MIP; CCLM (8.4.5.2.14). Clause numbers as in the
+// luma reference lines 0..2 (MRL), ISP sub-partitions (predict_intra's isp);
+// CCLM (8.4.5.2.14); MIP is in mip.h. Clause numbers as in the
 // edition with 8.4.5.2.11 planar .. 8.4.5.2.15 PDPC.
 #pragma once
 #include "common.h"

@@ -79,7 +79,7 @@ void mark_record_edges(TbEdgeMaps &e, const CtuRecord &rec) {
       // Luma: every TB (ISP sub-partitions too: their edges on the 4x4 grid are TB edges, 8.8.3.3).
       if (cu.tree != DUAL_TREE_CHROMA) e.mark(0, tu0.x, tu0.y, tu0.w, tu0.h, lw0, lh0);
       // Chroma: one TB per TU, or of the whole CU in the last sub-partition of an ISP CU.
-      if (cu.tree != DUAL_TREE_LUMA && (cu.isp_split == ISP_NO_SPLIT || t == cu.first_tu + cu.num_tu - 1)) {
+      if (tu_has_chroma(cu, t - cu.first_tu)) {
         TransformUnit tu = tu0;
         tu_chroma_area(cu, tu0, tu.x, tu.y, tu.w, tu.h);
         const int lw = floor_log2(uint32_t(tu.w)), lh = floor_log2(uint32_t(tu.h));

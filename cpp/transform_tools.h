@@ -12,7 +12,8 @@
 
 namespace pyvtm {
 
-// 7.3.11.5: lfnst_idx is coded (intra CU, no ISP; a MIP CU only with both sides >= 16).
+// 7.3.11.5: lfnst_idx is coded (intra CU; an ISP CU by its sub-partitions' size; a MIP CU only
+// with both sides >= 16).
 bool lfnst_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResidualState &r, int max_tb);
 // 7.3.11.5: mts_idx is coded (after lfnst_idx; needs cu.lfnst_idx == 0).
 bool mts_idx_coded(const TransformTools &t, const CodingUnit &cu, const CuResidualState &r);
