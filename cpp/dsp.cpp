@@ -105,3 +105,124 @@ const Dsp &dsp() {
 }
 
 }  // namespace pyvtm
+
+// ============================================================================
+// Encoder kernels (encspeed): C references.
+// ============================================================================
+namespace pyvtm {
+
+namespace {
+int hadamard4x4(const int *d) {
+  int m[16], t[16];
+  for (int i = 0; i < 4; i++) {
+    const int *r = d + 4 * i;
+    int a0 = r[0] + r[3], a1 = r[1] + r[2], a2 = r[1] - r[2], a3 = r[0] - r[3];
+    // Hadamard order is irrelevant for a sum of magnitudes.
+    t[4 * i + 0] = a0 + a1; t[4 * i + 1] = a0 - a1; t[4 * i + 2] = a3 + a2; t[4 * i + 3] = a3 - a2;
+  }
+  for (int i = 0; i < 4; i++) {
+    int a0 = t[i] + t[12 + i], a1 = t[4 + i] + t[8 + i], a2 = t[4 + i] - t[8 + i], a3 = t[i] - t[12 + i];
+    m[i] = a0 + a1; m[4 + i] = a0 - a1; m[8 + i] = a3 + a2; m[12 + i] = a3 - a2;
+  }
+  int s = 0;
+  for (int i = 0; i < 16; i++) s += std::abs(m[i]);
+  return s;
+}
+
+int hadamard8x8(const int *d) {
+  int t[64], m[64];
+  for (int i = 0; i < 8; i++) {
+    const int *r = d + 8 * i;
+    int a[8], b[8];
+    for (int j = 0; j < 4; j++) { a[j] = r[j] + r[j + 4]; a[j + 4] = r[j] - r[j + 4]; }
+    for (int j = 0; j < 2; j++) {
+      b[j] = a[j] + a[j + 2]; b[j + 2] = a[j] - a[j + 2];
+      b[j + 4] = a[j + 4] + a[j + 6]; b[j + 6] = a[j + 4] - a[j + 6];
+    }
+    for (int j = 0; j < 4; j++) { t[8 * i + 2 * j] = b[2 * j] + b[2 * j + 1]; t[8 * i + 2 * j + 1] = b[2 * j] - b[2 * j + 1]; }
+  }
+  for (int i = 0; i < 8; i++) {
+    int a[8], b[8];
+    for (int j = 0; j < 4; j++) { a[j] = t[8 * j + i] + t[8 * (j + 4) + i]; a[j + 4] = t[8 * j + i] - t[8 * (j + 4) + i]; }
+    for (int j = 0; j < 2; j++) {
+      b[j] = a[j] + a[j + 2]; b[j + 2] = a[j] - a[j + 2];
+      b[j + 4] = a[j + 4] + a[j + 6]; b[j + 6] = a[j + 4] - a[j + 6];
+    }
+    for (int j = 0; j < 4; j++) { m[8 * (2 * j) + i] = b[2 * j] + b[2 * j + 1]; m[8 * (2 * j + 1) + i] = b[2 * j] - b[2 * j + 1]; }
+  }
+  int s = 0;
+  for (int i = 0; i < 64; i++) s += std::abs(m[i]);
+  return s;
+}
+
+uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  uint64_t total = 0;
+  if (w < 8 || h < 8) {
+    int d[16];
+    for (int by = 0; by < h; by += 4)
+      for (int bx = 0; bx < w; bx += 4) {
+        for (int y = 0; y < 4; y++)
+          for (int x = 0; x < 4; x++)
+            d[y * 4 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];
+        total += (uint64_t(hadamard4x4(d)) + 1) >> 1;
+      }
+    return total;
+  }
+  int d[64];
+  for (int by = 0; by < h; by += 8)
+    for (int bx = 0; bx < w; bx += 8) {
+      for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++)
+          d[y * 8 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];
+      total += (uint64_t(hadamard8x8(d)) + 2) >> 2;
+    }
+  return total;
+}
+
+uint64_t sse(const Pel *a, int a_stride, const Pel *b, int b_stride, int w, int h) {
+  uint64_t s = 0;
+  for (int j = 0; j < h; j++) {
+    const Pel *p = a + size_t(j) * a_stride, *q = b + size_t(j) * b_stride;
+    for (int i = 0; i < w; i++) {
+      const int d = p[i] - q[i];
+      s += uint64_t(d * d);
+    }
+  }
+  return s;
+}
+
+void fwd_rows(const int16_t *mat, int n, int num_out, const int16_t *src, int src_stride, int rows, int shift,
+              int32_t *dst, int dst_stride) {
+  const int64_t rnd = int64_t(1) << (shift - 1);
+  for (int r = 0; r < rows; r++) {
+    const int16_t *x = src + size_t(r) * src_stride;
+    for (int k = 0; k < num_out; k++) {
+      const int16_t *m = mat + size_t(k) * n;
+      int64_t s = 0;
+      for (int j = 0; j < n; j++) s += int64_t(m[j]) * x[j];
+      dst[size_t(k) * dst_stride + r] = int32_t((s + rnd) >> shift);
+    }
+  }
+}
+}  // namespace
+
+const EncDsp &enc_dsp_c() {
+  static const EncDsp d{satd, sse, fwd_rows};
+  return d;
+}
+
+const EncDsp &enc_dsp() {
+  static const EncDsp &d = []() -> const EncDsp & {
+    const char *env = std::getenv("PYVTM_DSP");
+    if (env && std::strcmp(env, "c") == 0) return enc_dsp_c();
+#if defined(__SSE2__)
+    return enc_dsp_sse2();
+#else
+    return enc_dsp_c();
+#endif
+  }();
+  return d;
+}
+
+}  // namespace pyvtm

@@ -73,4 +73,35 @@ const Dsp &dsp_c();
 const Dsp &dsp_sse2();
 #endif
 
+// ============================================================================
+// Encoder kernels (encspeed): distortion and forward transform of the mode
+// search. Their own function table, EncDsp, with the same conventions as Dsp
+// (C references in dsp.cpp, SSE2 in dsp_sse2.cpp, checked bit for bit in
+// tests/cpp/test_dsp.cpp; PYVTM_DSP=c selects the C references).
+// ============================================================================
+
+// Sum of absolute Hadamard-transformed differences of a W x H block (W, H >=
+// 4, powers of two; samples 0..1023): 8x8 tiles with (sum + 2) >> 2 each when
+// both sides are >= 8, else 4x4 tiles with (sum + 1) >> 1 each.
+using SatdFn = uint64_t (*)(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h);
+// Sum of squared differences of a w x h block (samples 0..1023).
+using SseFn = uint64_t (*)(const Pel *a, int a_stride, const Pel *b, int b_stride, int w, int h);
+// Forward transform of `rows` rows of n samples (n in 4..64; |src| <= 32767):
+// dst[k * dst_stride + r] = (sum over j < n of mat[k * n + j] * src[r * src_stride + j]
+// + (1 << (shift - 1))) >> shift for k < num_out (a multiple of 4), r < rows;
+// mat: num_out rows of n transform coefficients (|c| <= 90).
+using FwdRowsFn = void (*)(const int16_t *mat, int n, int num_out, const int16_t *src, int src_stride, int rows,
+                           int shift, int32_t *dst, int dst_stride);
+
+struct EncDsp {
+  SatdFn satd;
+  SseFn sse;
+  FwdRowsFn fwd_rows;
+};
+const EncDsp &enc_dsp();
+const EncDsp &enc_dsp_c();
+#if defined(__SSE2__)
+const EncDsp &enc_dsp_sse2();
+#endif
+
 }  // namespace pyvtm

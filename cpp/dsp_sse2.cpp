@@ -229,3 +229,166 @@ const Dsp &dsp_sse2() {
 
 }  // namespace pyvtm
 #endif
+
+// ============================================================================
+// Encoder kernels (encspeed): SSE2 versions of the EncDsp C references.
+// ============================================================================
+#if defined(__SSE2__)
+namespace pyvtm {
+
+namespace {
+inline __m128i ld8(const Pel *p) { return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)); }
+inline __m128i ld4(const Pel *p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)); }
+inline __m128i abs16(__m128i x) { return _mm_max_epi16(x, _mm_sub_epi16(_mm_setzero_si128(), x)); }
+inline __m128i swap_pairs16(__m128i x) {  // lanes (0 1)(2 3)... exchanged
+  return _mm_shufflehi_epi16(_mm_shufflelo_epi16(x, _MM_SHUFFLE(2, 3, 0, 1)), _MM_SHUFFLE(2, 3, 0, 1));
+}
+inline __m128i swap_dpairs16(__m128i x) {  // lanes (0 1)<->(2 3) in each half
+  return _mm_shufflehi_epi16(_mm_shufflelo_epi16(x, _MM_SHUFFLE(1, 0, 3, 2)), _MM_SHUFFLE(1, 0, 3, 2));
+}
+inline uint32_t hsum32(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  return uint32_t(_mm_cvtsi128_si32(v));
+}
+
+// The last butterfly stage is not computed: |a + b| + |a - b| = 2 Max(|a|, |b|),
+// and both lanes of a pair hold that maximum. Differences of 10-bit samples
+// stay within int16 through the remaining stages (8x8: 8 * 4 * 1023 < 32768).
+uint32_t hadamard8x8_sse2(const Pel *org, int os, const Pel *pred, int ps) {
+  __m128i d[8], a[8];
+  for (int y = 0; y < 8; y++) d[y] = _mm_sub_epi16(ld8(org + y * os), ld8(pred + y * ps));
+  for (int j = 0; j < 4; j++) { a[j] = _mm_add_epi16(d[j], d[j + 4]); a[j + 4] = _mm_sub_epi16(d[j], d[j + 4]); }
+  for (int j = 0; j < 2; j++) {
+    d[j] = _mm_add_epi16(a[j], a[j + 2]); d[j + 2] = _mm_sub_epi16(a[j], a[j + 2]);
+    d[j + 4] = _mm_add_epi16(a[j + 4], a[j + 6]); d[j + 6] = _mm_sub_epi16(a[j + 4], a[j + 6]);
+  }
+  for (int j = 0; j < 4; j++) { a[2 * j] = _mm_add_epi16(d[2 * j], d[2 * j + 1]); a[2 * j + 1] = _mm_sub_epi16(d[2 * j], d[2 * j + 1]); }
+  const __m128i sgn1 = _mm_setr_epi16(1, 1, 1, 1, -1, -1, -1, -1), sgn2 = _mm_setr_epi16(1, 1, -1, -1, 1, 1, -1, -1);
+  const __m128i ones = _mm_set1_epi16(1);
+  __m128i acc = _mm_setzero_si128();
+  for (int y = 0; y < 8; y++) {
+    __m128i x = a[y];
+    x = _mm_add_epi16(_mm_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2)), _mm_mullo_epi16(x, sgn1));  // (i, i + 4)
+    x = _mm_add_epi16(swap_dpairs16(x), _mm_mullo_epi16(x, sgn2));                            // (i, i + 2)
+    x = abs16(x);
+    x = _mm_max_epi16(x, swap_pairs16(x));  // (i, i + 1)
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(x, ones));
+  }
+  return hsum32(acc);
+}
+
+// Two 4x4 tiles side by side (lanes 0-3: the left one, 4-7: the right one;
+// with w4 only the left one, the right lanes zero). Returns the two sums.
+void hadamard4x4x2_sse2(const Pel *org, int os, const Pel *pred, int ps, bool w4, uint32_t s[2]) {
+  __m128i d[4];
+  for (int y = 0; y < 4; y++)
+    d[y] = w4 ? _mm_sub_epi16(ld4(org + y * os), ld4(pred + y * ps)) : _mm_sub_epi16(ld8(org + y * os), ld8(pred + y * ps));
+  const __m128i a0 = _mm_add_epi16(d[0], d[2]), a1 = _mm_add_epi16(d[1], d[3]);
+  const __m128i a2 = _mm_sub_epi16(d[0], d[2]), a3 = _mm_sub_epi16(d[1], d[3]);
+  const __m128i v[4] = {_mm_add_epi16(a0, a1), _mm_sub_epi16(a0, a1), _mm_add_epi16(a2, a3), _mm_sub_epi16(a2, a3)};
+  const __m128i sgn2 = _mm_setr_epi16(1, 1, -1, -1, 1, 1, -1, -1), ones = _mm_set1_epi16(1);
+  __m128i acc = _mm_setzero_si128();
+  for (int y = 0; y < 4; y++) {
+    __m128i x = _mm_add_epi16(swap_dpairs16(v[y]), _mm_mullo_epi16(v[y], sgn2));  // (i, i + 2)
+    x = abs16(x);
+    x = _mm_max_epi16(x, swap_pairs16(x));  // (i, i + 1)
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(x, ones));
+  }
+  alignas(16) uint32_t t[4];
+  _mm_store_si128(reinterpret_cast<__m128i *>(t), acc);
+  s[0] = t[0] + t[1];
+  s[1] = t[2] + t[3];
+}
+
+uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  uint64_t total = 0;
+  if (w < 8 || h < 8) {
+    for (int by = 0; by < h; by += 4)
+      for (int bx = 0; bx < w; bx += 8) {
+        uint32_t s[2];
+        hadamard4x4x2_sse2(org + by * org_stride + bx, org_stride, pred + by * pred_stride + bx, pred_stride, w == 4, s);
+        total += (uint64_t(s[0]) + 1) >> 1;
+        if (w > 4) total += (uint64_t(s[1]) + 1) >> 1;
+      }
+    return total;
+  }
+  for (int by = 0; by < h; by += 8)
+    for (int bx = 0; bx < w; bx += 8)
+      total += (uint64_t(hadamard8x8_sse2(org + by * org_stride + bx, org_stride, pred + by * pred_stride + bx,
+                                          pred_stride)) + 2) >> 2;
+  return total;
+}
+
+uint64_t sse(const Pel *a, int a_stride, const Pel *b, int b_stride, int w, int h) {
+  if (w < 4) return enc_dsp_c().sse(a, a_stride, b, b_stride, w, h);
+  const __m128i zero = _mm_setzero_si128();
+  __m128i acc64 = zero;
+  uint64_t tail = 0;
+  for (int j = 0; j < h; j++) {
+    const Pel *p = a + size_t(j) * a_stride, *q = b + size_t(j) * b_stride;
+    __m128i acc = zero;
+    int i = 0;
+    for (; i + 8 <= w; i += 8) {
+      const __m128i d = _mm_sub_epi16(ld8(p + i), ld8(q + i));
+      acc = _mm_add_epi32(acc, _mm_madd_epi16(d, d));
+    }
+    if (i + 4 <= w) {
+      const __m128i d = _mm_sub_epi16(ld4(p + i), ld4(q + i));
+      acc = _mm_add_epi32(acc, _mm_madd_epi16(d, d));
+      i += 4;
+    }
+    for (; i < w; i++) tail += uint64_t((p[i] - q[i]) * (p[i] - q[i]));
+    acc64 = _mm_add_epi64(acc64, _mm_add_epi64(_mm_unpacklo_epi32(acc, zero), _mm_unpackhi_epi32(acc, zero)));
+  }
+  acc64 = _mm_add_epi64(acc64, _mm_unpackhi_epi64(acc64, acc64));
+  uint64_t s;
+  _mm_storel_epi64(reinterpret_cast<__m128i *>(&s), acc64);
+  return s + tail;
+}
+
+// [sum of a0, sum of a1, sum of a2, sum of a3] (int32 lanes).
+inline __m128i reduce4(__m128i a0, __m128i a1, __m128i a2, __m128i a3) {
+  const __m128i s01 = _mm_add_epi32(_mm_unpacklo_epi32(a0, a1), _mm_unpackhi_epi32(a0, a1));
+  const __m128i s23 = _mm_add_epi32(_mm_unpacklo_epi32(a2, a3), _mm_unpackhi_epi32(a2, a3));
+  return _mm_add_epi32(_mm_unpacklo_epi64(s01, s23), _mm_unpackhi_epi64(s01, s23));
+}
+
+// int16 products summed in pairs (pmaddwd): |sum| <= 64 * 90 * 32767 < 2^31.
+void fwd_rows(const int16_t *mat, int n, int num_out, const int16_t *src, int src_stride, int rows, int shift,
+              int32_t *dst, int dst_stride) {
+  const __m128i rnd = _mm_set1_epi32(1 << (shift - 1)), sh = _mm_cvtsi32_si128(shift);
+  const int nv = n >> 3;
+  alignas(16) int32_t t[4];
+  for (int r = 0; r < rows; r++) {
+    const int16_t *x = src + size_t(r) * src_stride;
+    __m128i xv[8];
+    if (n == 4) xv[0] = ld4(x);
+    for (int c = 0; c < nv; c++) xv[c] = ld8(x + 8 * c);
+    for (int k = 0; k < num_out; k += 4) {
+      __m128i acc[4];
+      for (int i = 0; i < 4; i++) {
+        const int16_t *m = mat + size_t(k + i) * n;
+        if (n == 4) {
+          acc[i] = _mm_madd_epi16(ld4(m), xv[0]);
+        } else {
+          acc[i] = _mm_madd_epi16(ld8(m), xv[0]);
+          for (int c = 1; c < nv; c++) acc[i] = _mm_add_epi32(acc[i], _mm_madd_epi16(ld8(m + 8 * c), xv[c]));
+        }
+      }
+      const __m128i res = _mm_sra_epi32(_mm_add_epi32(reduce4(acc[0], acc[1], acc[2], acc[3]), rnd), sh);
+      _mm_store_si128(reinterpret_cast<__m128i *>(t), res);
+      for (int i = 0; i < 4; i++) dst[size_t(k + i) * dst_stride + r] = t[i];
+    }
+  }
+}
+}  // namespace
+
+const EncDsp &enc_dsp_sse2() {
+  static const EncDsp d{satd, sse, fwd_rows};
+  return d;
+}
+
+}  // namespace pyvtm
+#endif

@@ -26,6 +26,7 @@
 #include "common.h"
 #include "deblocking.h"
 #include "derive.h"
+#include "dsp.h"
 #include "intra_pred.h"
 #include "mip.h"
 #include "param_sets.h"
@@ -391,15 +392,7 @@ void PictureEncoder::clear_area(const CtNode &n) {
 // --- block coding -------------------------------------------------------------
 
 uint64_t PictureEncoder::sse(int comp, int x, int y, int w, int h, const Pel *pred) const {
-  uint64_t s = 0;
-  for (int j = 0; j < h; j++) {
-    const Pel *o = org_[comp].row(y + j) + x, *p = pred + size_t(j) * w;
-    for (int i = 0; i < w; i++) {
-      const int d = o[i] - p[i];
-      s += uint64_t(d * d);
-    }
-  }
-  return s;
+  return enc_dsp().sse(org_[comp].row(y) + x, org_[comp].stride, pred, w, w, h);
 }
 
 // Transform skip / BDPCM of a TB of component comp (2^log2w x 2^log2h samples of it).
@@ -501,12 +494,8 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
   const int flag_ctx = tp.flag_ctx >= 0 ? tp.flag_ctx : tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
   ContextModel &flag = ctx.m[flag_ctx];
   auto recon_sse = [&]() {
-    uint64_t d = 0;
-    for (int j = 0; j < h; j++) {
-      const Pel *o = org_[comp].row(y + j) + x, *r = pic_.plane[comp].row(y + j) + x;
-      for (int i = 0; i < w; i++) d += uint64_t((o[i] - r[i]) * (o[i] - r[i]));
-    }
-    return d;
+    return enc_dsp().sse(org_[comp].row(y) + x, org_[comp].stride, pic_.plane[comp].row(y) + x,
+                         pic_.plane[comp].stride, w, h);
   };
   // Cost of dropping the residual (coded flag 0).
   double best_cost = kInf;

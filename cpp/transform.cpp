@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 
+#include <vector>
+
+#include "dsp.h"
 #include "tables.h"
 #include "transform_tables.h"
 
@@ -152,8 +155,11 @@ void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth
   }
 }
 
-void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff,
-                       int tr_type_hor, int tr_type_ver) {
+// The forward transform in int64 arithmetic, for any input range and for
+// the 1- and 2-sample sides of narrow ISP TBs.
+static void forward_transform_wide(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff,
+                                   int tr_type_hor, int tr_type_ver) {
+
   const int w = 1 << log2w, h = 1 << log2h;
   const int nz_w = non_zero_size(w, tr_type_hor), nz_h = non_zero_size(h, tr_type_ver);
   // Shifts as in the reference encoder: (log2W + bitDepth - 9) after the
@@ -176,6 +182,59 @@ void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_de
   }
 }
 
+// Transform matrices for the encoder kernels (EncDsp::fwd_rows): int16 rows
+// k < Min(N, 32) (DCT-II) / Min(N, 16) (DST-VII, DCT-VIII) of the N-point
+// matrix, N = 1 << log2n, 4 <= N <= 64 (32 for DST-VII / DCT-VIII).
+static const int16_t *fwd_matrix(int tr_type, int log2n) {
+  static const std::vector<int16_t> *tables = [] {
+    auto *t = new std::vector<int16_t>[3 * 7];
+    for (int tr = 0; tr < 3; tr++)
+      for (int l = 2; l <= (tr ? 5 : 6); l++) {
+        const int n = 1 << l, rows = non_zero_size(n, tr);
+        std::vector<int16_t> &m = t[tr * 7 + l];
+        m.resize(size_t(rows) * n);
+        for (int k = 0; k < rows; k++)
+          for (int j = 0; j < n; j++) m[size_t(k) * n + j] = tr ? mts_matrix(tr, l)[k * n + j] : dct_row(l, k)[j];
+      }
+    return t;
+  }();
+  return tables[tr_type * 7 + log2n].data();
+}
+
+void forward_transform(const int32_t *residual, int log2w, int log2h, int bit_depth, int32_t *coeff,
+                       int tr_type_hor, int tr_type_ver) {
+  if (log2w < 2 || log2h < 2) {
+    forward_transform_wide(residual, log2w, log2h, bit_depth, coeff, tr_type_hor, tr_type_ver);
+    return;
+  }
+  const int w = 1 << log2w, h = 1 << log2h;
+  const int nz_w = non_zero_size(w, tr_type_hor), nz_h = non_zero_size(h, tr_type_ver);
+  const int shift1 = log2w + bit_depth - 9, shift2 = log2h + 6;
+  // Both stages as int16 x int16 products (the kernels' range): the residual
+  // and the intermediate values (about 2^15 at most for any 16-bit input,
+  // but not guaranteed) are checked, else the int64 version.
+  int16_t r16[64 * 64], t16[32 * 64];
+  int32_t tmp[32 * 64];  // transposed: nz_w rows of h intermediate values
+  bool fits = true;
+  for (int i = 0; i < w * h; i++) {
+    r16[i] = int16_t(residual[i]);
+    fits &= r16[i] == residual[i];
+  }
+  const EncDsp &d = enc_dsp();
+  if (fits) {
+    d.fwd_rows(fwd_matrix(tr_type_hor, log2w), w, nz_w, r16, w, h, shift1, tmp, h);
+    for (int i = 0; i < nz_w * h; i++) {
+      t16[i] = int16_t(tmp[i]);
+      fits &= t16[i] == tmp[i];
+    }
+  }
+  if (!fits) {
+    forward_transform_wide(residual, log2w, log2h, bit_depth, coeff, tr_type_hor, tr_type_ver);
+    return;
+  }
+  std::fill(coeff, coeff + w * h, 0);
+  d.fwd_rows(fwd_matrix(tr_type_ver, log2h), h, nz_h, t16, h, nz_w, shift2, coeff, w);
+}
 
 // --- LFNST (8.7.4.2 / 8.7.4.3) -------------------------------------------------
 
@@ -245,74 +304,8 @@ void forward_lfnst(int32_t *coeff, int log2w, int log2h, int lfnst_idx, int pred
   }
 }
 
-static int hadamard4x4(const int *d) {
-  int m[16], t[16];
-  for (int i = 0; i < 4; i++) {
-    const int *r = d + 4 * i;
-    int a0 = r[0] + r[3], a1 = r[1] + r[2], a2 = r[1] - r[2], a3 = r[0] - r[3];
-    // Hadamard order is irrelevant for a sum of magnitudes.
-    t[4 * i + 0] = a0 + a1; t[4 * i + 1] = a0 - a1; t[4 * i + 2] = a3 + a2; t[4 * i + 3] = a3 - a2;
-  }
-  for (int i = 0; i < 4; i++) {
-    int a0 = t[i] + t[12 + i], a1 = t[4 + i] + t[8 + i], a2 = t[4 + i] - t[8 + i], a3 = t[i] - t[12 + i];
-    m[i] = a0 + a1; m[4 + i] = a0 - a1; m[8 + i] = a3 + a2; m[12 + i] = a3 - a2;
-  }
-  int s = 0;
-  for (int i = 0; i < 16; i++) s += std::abs(m[i]);
-  return s;
-}
-
-static int hadamard8x8(const int *d) {
-  int t[64], m[64];
-  for (int i = 0; i < 8; i++) {
-    const int *r = d + 8 * i;
-    int a[8], b[8];
-    for (int j = 0; j < 4; j++) { a[j] = r[j] + r[j + 4]; a[j + 4] = r[j] - r[j + 4]; }
-    for (int j = 0; j < 2; j++) {
-      b[j] = a[j] + a[j + 2]; b[j + 2] = a[j] - a[j + 2];
-      b[j + 4] = a[j + 4] + a[j + 6]; b[j + 6] = a[j + 4] - a[j + 6];
-    }
-    for (int j = 0; j < 4; j++) { t[8 * i + 2 * j] = b[2 * j] + b[2 * j + 1]; t[8 * i + 2 * j + 1] = b[2 * j] - b[2 * j + 1]; }
-  }
-  for (int i = 0; i < 8; i++) {
-    int a[8], b[8];
-    for (int j = 0; j < 4; j++) { a[j] = t[8 * j + i] + t[8 * (j + 4) + i]; a[j + 4] = t[8 * j + i] - t[8 * (j + 4) + i]; }
-    for (int j = 0; j < 2; j++) {
-      b[j] = a[j] + a[j + 2]; b[j + 2] = a[j] - a[j + 2];
-      b[j + 4] = a[j + 4] + a[j + 6]; b[j + 6] = a[j + 4] - a[j + 6];
-    }
-    for (int j = 0; j < 4; j++) { m[8 * (2 * j) + i] = b[2 * j] + b[2 * j + 1]; m[8 * (2 * j + 1) + i] = b[2 * j] - b[2 * j + 1]; }
-  }
-  int s = 0;
-  for (int i = 0; i < 64; i++) s += std::abs(m[i]);
-  return s;
-}
-
 uint64_t satd(const Pel *org, int org_stride, const Pel *pred, int pred_stride, int log2w, int log2h) {
-  const int w = 1 << log2w, h = 1 << log2h;
-  uint64_t total = 0;
-  if (w < 8 || h < 8) {
-    // 4x4 tiles, (sum + 1) >> 1 each.
-    int d[16];
-    for (int by = 0; by < h; by += 4)
-      for (int bx = 0; bx < w; bx += 4) {
-        for (int y = 0; y < 4; y++)
-          for (int x = 0; x < 4; x++)
-            d[y * 4 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];
-        total += (uint64_t(hadamard4x4(d)) + 1) >> 1;
-      }
-    return total;
-  }
-  // 8x8 tiles, (sum + 2) >> 2 each.
-  int d[64];
-  for (int by = 0; by < h; by += 8)
-    for (int bx = 0; bx < w; bx += 8) {
-      for (int y = 0; y < 8; y++)
-        for (int x = 0; x < 8; x++)
-          d[y * 8 + x] = org[(by + y) * org_stride + bx + x] - pred[(by + y) * pred_stride + bx + x];
-      total += (uint64_t(hadamard8x8(d)) + 2) >> 2;
-    }
-  return total;
+  return enc_dsp().satd(org, org_stride, pred, pred_stride, log2w, log2h);
 }
 
 }  // namespace pyvtm

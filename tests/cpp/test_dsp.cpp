@@ -160,12 +160,86 @@ void c_reference_cases() {
   check(o[0] == 364 && o[2] == 364 && o[1] == 300, "ALF chroma: one-tap step, hand computed");
 }
 
+
+// --- Encoder kernels (EncDsp) ---
+
+// Every SIMD encoder kernel against its C reference: SATD at every size
+// 4..64 x 4..64, SSE at widths 1..64, the forward-transform rows at every
+// length with random and extreme inputs (|src| up to 32767, matrix entries
+// +-90).
+void compare_enc(const EncDsp &ref, const EncDsp &simd, const std::string &name) {
+  std::mt19937 rng{23};
+  int bad[3] = {0, 0, 0}, cases[3] = {0, 0, 0};
+  for (int it = 0; it < 200; it++) {
+    const int mode = it % 3;
+    const int stride = 64 + 8 * int(rng() % 3);
+    // (64 rows of the largest stride, 80: room for every 64x64 case)
+    std::vector<Pel> org = random_rows(rng, size_t(80) * 64, mode), pred = random_rows(rng, size_t(80) * 64, mode);
+    if (it % 5 == 4)  // opposite extremes: the largest differences
+      for (size_t i = 0; i < org.size(); i++) { org[i] = Pel((i & 1) * 1023); pred[i] = Pel(1023 - org[i]); }
+    for (int lw = 2; lw <= 6; lw++)
+      for (int lh = 2; lh <= 6; lh++) {
+        const int ps = (1 << lw) + (it & 1 ? 8 : 0);
+        bad[0] += ref.satd(org.data(), stride, pred.data(), ps, lw, lh) != simd.satd(org.data(), stride, pred.data(), ps, lw, lh);
+        cases[0]++;
+      }
+    for (int k = 0; k < 8; k++) {
+      const int w = 1 + int(rng() % 64), h = 1 + int(rng() % 64);
+      bad[1] += ref.sse(org.data(), stride, pred.data(), w, w, h) != simd.sse(org.data(), stride, pred.data(), w, w, h);
+      cases[1]++;
+    }
+    for (int ln = 2; ln <= 6; ln++) {
+      const int n = 1 << ln, rows = 1 + int(rng() % 64), num_out = 4 * (1 + int(rng() % std::min(n / 4, 8)));
+      std::vector<int16_t> mat(size_t(num_out) * n), src(size_t(rows) * (n + 4));
+      for (auto &m : mat) m = int16_t(mode == 1 ? (rng() & 1 ? 90 : -90) : int(rng() % 181) - 90);
+      for (auto &v : src)
+        v = int16_t(mode == 0 ? int(rng() % 2047) - 1023 : mode == 1 ? (rng() & 1 ? 32767 : -32768) : int(rng() % 65536) - 32768);
+      if (mode == 1)  // signs matching the matrix: the largest sums
+        for (int r = 0; r < rows; r++)
+          for (int j = 0; j < n; j++) src[size_t(r) * (n + 4) + j] = int16_t(mat[size_t(j)] > 0 ? 32767 : -32767);
+      const int shift = 1 + int(rng() % 12), ds = rows + 3;
+      std::vector<int32_t> da(size_t(num_out) * ds, -7), db(da);
+      ref.fwd_rows(mat.data(), n, num_out, src.data(), n + 4, rows, shift, da.data(), ds);
+      simd.fwd_rows(mat.data(), n, num_out, src.data(), n + 4, rows, shift, db.data(), ds);
+      bad[2] += da != db;
+      cases[2]++;
+    }
+  }
+  const char *names[3] = {"satd", "sse", "fwd_rows"};
+  for (int k = 0; k < 3; k++)
+    check(bad[k] == 0, name + " " + names[k] + ": " + std::to_string(bad[k]) + " of " + std::to_string(cases[k]) +
+                           " differ from C");
+  std::printf("%s: encoder kernels satd %d, sse %d, fwd_rows %d random cases compared with C\n", name.c_str(),
+              cases[0], cases[1], cases[2]);
+}
+
+// Hand-computed cases of the encoder C references.
+void enc_c_reference_cases() {
+  const EncDsp &c = enc_dsp_c();
+  // One difference v at (0, 0): every Hadamard coefficient is +-v.
+  std::vector<Pel> org(64 * 64, 100), pred(org);
+  org[0] = 105;
+  check(c.satd(org.data(), 64, pred.data(), 64, 2, 2) == (16 * 5 + 1) >> 1, "satd 4x4 impulse");
+  check(c.satd(org.data(), 64, pred.data(), 64, 3, 3) == (64 * 5 + 2) >> 2, "satd 8x8 impulse");
+  check(c.satd(org.data(), 64, pred.data(), 64, 6, 2) == (16 * 5 + 1) >> 1, "satd 64x4 impulse: one tile");
+  org[64 + 9] = 97;  // -3 in the second 8x8 tile
+  check(c.satd(org.data(), 64, pred.data(), 64, 4, 3) == 80 + 48, "satd 16x8: two tiles");
+  check(c.sse(org.data(), 64, pred.data(), 64, 16, 2) == 25 + 9, "sse hand case");
+  // fwd_rows, the 4-point DCT-II of [1 2 3 4]: 640, -285, 0, -25; (s + 4) >> 3 = 80, -36, 0, -3.
+  const int16_t x[4] = {1, 2, 3, 4};
+  int32_t out[4] = {0, 0, 0, 0};
+  const int16_t mat4[16] = {64, 64, 64, 64, 83, 36, -36, -83, 64, -64, -64, 64, 36, -83, 83, -36};
+  c.fwd_rows(mat4, 4, 4, x, 4, 1, 3, out, 1);
+  check(out[0] == 80 && out[1] == -36 && out[2] == 0 && out[3] == -3, "fwd_rows 4-point DCT-II hand case");
+}
 }  // namespace
 
 int main() {
   c_reference_cases();
+  enc_c_reference_cases();
 #if defined(__SSE2__)
   compare(dsp_c(), dsp_sse2(), "SSE2");
+  compare_enc(enc_dsp_c(), enc_dsp_sse2(), "SSE2");
 #else
   std::printf("no SIMD kernels in this build: C references only\n");
 #endif
