@@ -72,12 +72,7 @@ void CabacWriter::renorm() {
   }
 }
 
-void CabacWriter::encode_bin(ContextModel &ctx, int bin) {
-  if (estimate_) {
-    frac_bits_ += bin_cost(ctx, bin);
-    ctx.update(bin);
-    return;
-  }
+void CabacWriter::encode_bin_coded(ContextModel &ctx, int bin) {
   // 9.3.4.3.2.1: derivation of ivlLpsRange.
   const int q_range_idx = range_ >> 5;
   const int p_state = ctx.state();
@@ -92,18 +87,12 @@ void CabacWriter::encode_bin(ContextModel &ctx, int bin) {
   renorm();
 }
 
-void CabacWriter::encode_bypass(int bin) {
-  if (estimate_) { frac_bits_ += 1u << kFracBitsShift; return; }
+void CabacWriter::encode_bypass_coded(int bin) {
   low_ <<= 1;
   if (bin) low_ += range_;
   if (low_ >= 1024) { put_bit(1); low_ -= 1024; }
   else if (low_ < 512) put_bit(0);
   else { low_ -= 512; outstanding_++; }
-}
-
-void CabacWriter::encode_bypass_bins(uint32_t value, int nbins) {
-  if (estimate_) { frac_bits_ += uint64_t(nbins) << kFracBitsShift; return; }
-  for (int i = nbins - 1; i >= 0; i--) encode_bypass((value >> i) & 1);
 }
 
 void CabacWriter::encode_terminate(int bin) {

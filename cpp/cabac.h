@@ -48,9 +48,24 @@ class CabacWriter {
  public:
   explicit CabacWriter(bool estimate_only) : estimate_(estimate_only) {}
   void start();  // 9.3.2.5 initialisation of the arithmetic encoding engine
-  void encode_bin(ContextModel &ctx, int bin);
-  void encode_bypass(int bin);
-  void encode_bypass_bins(uint32_t value, int nbins);  // MSB first
+  // The estimate paths inline (the rate estimation of the search codes
+  // most bins), the arithmetic coding in cabac.cpp.
+  void encode_bin(ContextModel &ctx, int bin) {
+    if (estimate_) {
+      frac_bits_ += bin_cost(ctx, bin);
+      ctx.update(bin);
+      return;
+    }
+    encode_bin_coded(ctx, bin);
+  }
+  void encode_bypass(int bin) {
+    if (estimate_) { frac_bits_ += 1u << kFracBitsShift; return; }
+    encode_bypass_coded(bin);
+  }
+  void encode_bypass_bins(uint32_t value, int nbins) {  // MSB first
+    if (estimate_) { frac_bits_ += uint64_t(nbins) << kFracBitsShift; return; }
+    for (int i = nbins - 1; i >= 0; i--) encode_bypass_coded((value >> i) & 1);
+  }
   void encode_terminate(int bin);
   // Rate so far in 1/32768 bits (estimate mode) or whole written bits * 32768.
   uint64_t frac_bits() const { return estimate_ ? frac_bits_ : uint64_t(bits_written()) << kFracBitsShift; }
@@ -63,6 +78,8 @@ class CabacWriter {
   void rbsp_trailing_bits();
 
  private:
+  void encode_bin_coded(ContextModel &ctx, int bin);
+  void encode_bypass_coded(int bin);
   void put_bit(int b);
   void write_bit(int b);
   void renorm();

@@ -37,6 +37,19 @@ inline double rice_bits(uint32_t value, int rice) {
 // |TransCoeffLevel| of AbsLevel k in the quantiser of QState qs.
 inline int trans_level(int k, int qs) { return k == 0 ? 0 : 2 * k - (qs > 1 ? 1 : 0); }
 
+// rice_param(sum_abs, 4) and rice_param(sum_abs, 0) by the template sum
+// (at most 5 * 63, see tpl_level).
+struct RiceTables {
+  uint8_t r4[5 * 63 + 1], r0[5 * 63 + 1];
+  RiceTables() {
+    for (int v = 0; v <= 5 * 63; v++) {
+      r4[v] = uint8_t(rice_param(v, 4));
+      r0[v] = uint8_t(rice_param(v, 0));
+    }
+  }
+};
+const RiceTables kRice;
+
 // AbsLevel as kept for the templates: values above 63 only matter through
 // their parity (AbsLevelPass1) and a saturated Rice sum.
 inline uint8_t tpl_level(int k) { return uint8_t(k > 63 ? 62 + (k & 1) : k); }
@@ -283,11 +296,26 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
           for (int m = 0; m < 16; m++) csbf_of[st] |= nb_lv[st][j][m] != 0;
         if (sb > 0) J[st] += sb_bits[csbf_of[st]][1];
       }
-      for (int m = 0; m < 16; m++) {
-        const size_t sm = size_t((sb << 4) + m);
-        const int no = sh.num_out[sm];
-        const uint8_t *oj = sh.out_j[sm].data(), *on = sh.out_n[sm].data();
-        for (int st = 0; st < 4; st++) {
+      // (Only for the live states; a state whose neighbour subblocks are
+      // those of an earlier state shares its terms; none at all: zeros.)
+      for (int st = 0; st < 4; st++) {
+        if (J[st] >= kInf) continue;
+        int same = -1;
+        for (int p = 0; p < st && same < 0; p++)
+          if (J[p] < kInf && nb_lv[p][0] == nb_lv[st][0] && nb_lv[p][1] == nb_lv[st][1] && nb_lv[p][2] == nb_lv[st][2])
+            same = p;
+        if (same >= 0) {
+          std::copy_n(out_tpl[same], 16, out_tpl[st]);
+          continue;
+        }
+        if (nb_lv[st][0] == kZero.v && nb_lv[st][1] == kZero.v && nb_lv[st][2] == kZero.v) {
+          std::fill_n(out_tpl[st], 16, 0u);
+          continue;
+        }
+        for (int m = 0; m < 16; m++) {
+          const size_t sm = size_t((sb << 4) + m);
+          const int no = sh.num_out[sm];
+          const uint8_t *oj = sh.out_j[sm].data(), *on = sh.out_n[sm].data();
           uint32_t t = 0;
           for (int i = 0; i < no; i++) t += kTpl.v[nb_lv[st][oj[i]][on[i]]];
           out_tpl[st][m] = t;
@@ -364,7 +392,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       if (rem[st] >= 4) {
         const int sig_ctx = sig_base + sig_set * std::max(0, st - 1) + std::min((loc_sum + 1) >> 1, 3);
         const int gtx_off = gtx_base + std::min(loc_sum - num_sig, 4);
-        const int rice = rice_param(sum_abs, 4);
+        const int rice = kRice.r4[sum_abs];
         const double *sg = bc.sig(sig_ctx);
         r[0] = sg[0];
         used[0] = 1;
@@ -375,7 +403,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
         }
       } else {
         // dec_abs_level (9.3.3.12 binarisation of the mapped value) and the sign.
-        const int rice = rice_param(sum_abs, 0);
+        const int rice = kRice.r0[sum_abs];
         const int zero_pos = dec_abs_level_zero_pos(rice, st);
         for (int c = 0; c < ncand[qz]; c++) {
           const int k = cand[qz][c];
