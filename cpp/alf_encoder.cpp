@@ -44,12 +44,20 @@ struct Stats {
     }
     tt += o.tt;
   }
+  // (The features converted once; a zero feature adds only +0.0, which
+  // leaves every sum as it is, so its row is skipped.)
   void add_sample(const int z[N], int t) {
+    double zd[N];
+    for (int i = 0; i < N; i++) zd[i] = z[i];
+    const double td = t;
     for (int i = 0; i < N; i++) {
-      for (int j = i; j < N; j++) E[i][j] += double(z[i]) * z[j];
-      y[i] += double(z[i]) * t;
+      if (!z[i]) continue;
+      const double a = zd[i];
+      double *e = E[i];
+      for (int j = i; j < N; j++) e[j] += a * zd[j];
+      y[i] += a * td;
     }
-    tt += double(t) * t;
+    tt += td * td;
   }
   void scale(double f) {
     for (int i = 0; i < N; i++) {
