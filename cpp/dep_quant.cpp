@@ -66,8 +66,9 @@ struct TplPack {
 constexpr TplPack kTpl;
 
 // The AbsLevels one path chose in one 4x4 subblock, by scan index inside it.
+// v[16]: always 0, the slot of the absent template neighbours (see DqShape::in_n).
 struct Lv16 {
-  uint8_t v[16];
+  uint8_t v[17];
 };
 
 struct Decision {
@@ -83,6 +84,7 @@ struct Decision {
 struct DqShape {
   int sbw = 0, sbh = 0, total = 0;
   std::vector<uint8_t> px, py, num_in, num_out;
+  // in_n: num_in neighbours, then index 16 (a zero AbsLevel) up to 5.
   std::vector<std::array<uint8_t, 5>> in_n, out_j, out_n;
   std::vector<int8_t> sb_index;  // subblock (ys * sbw + xs) -> its scan index
 };
@@ -107,7 +109,7 @@ const DqShape &dq_shape(int zo_w, int zo_h) {
         sh.py.resize(n);
         sh.num_in.assign(n, 0);
         sh.num_out.assign(n, 0);
-        sh.in_n.resize(n);
+        sh.in_n.assign(n, {16, 16, 16, 16, 16});
         sh.out_j.resize(n);
         sh.out_n.resize(n);
         for (int s = 0; s < sh.total; s++) {
@@ -244,7 +246,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   Lv16 hist[64][4];
   int8_t par[64][4];
   // AbsLevels of the current subblock along each path (double-buffered).
-  Lv16 lv_a[4] = {}, lv_b[4];
+  Lv16 lv_a[4] = {}, lv_b[4] = {};
   Lv16 *sbl = lv_a, *nsbl = lv_b;
   int origin[4] = {-1, -1, -1, -1};  // state at the entry of the current subblock, -1: started in it
   int norigin[4];
@@ -358,7 +360,6 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
         dist[qz][ncand[qz]++] = e * e * dscale;
       }
     }
-    const int num_in = sh.num_in[size_t(s)];
     const uint8_t *in_n = sh.in_n[size_t(s)].data();
     // ctxInc parts of this position (9.3.4.2.8, 9.3.4.2.9) without the template terms.
     const int dpos = x + y;
@@ -385,7 +386,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       const int qz = st >> 1, o = origin[st];
       uint32_t t = o >= 0 ? out_tpl[o][n] : 0;
       const uint8_t *lv = sbl[st].v;
-      for (int i = 0; i < num_in; i++) t += kTpl.v[lv[in_n[i]]];
+      t += kTpl.v[lv[in_n[0]]] + kTpl.v[lv[in_n[1]]] + kTpl.v[lv[in_n[2]]] + kTpl.v[lv[in_n[3]]] + kTpl.v[lv[in_n[4]]];
       const int loc_sum = int(t & 0xff), num_sig = int((t >> 8) & 0xff), sum_abs = int(t >> 16);
       double r[3];
       int used[3];
