@@ -182,35 +182,43 @@ void lmcs_map_plane(Plane &p, int w, int h, const std::vector<uint16_t> &lut) {
 // ---------------------------------------------------------------------------
 // Encoder model.
 //
-// Models our streams use keep the decoders in agreement where the standard
-// leaves implementations room or where FFmpeg's decoder departs from it:
+// Models our streams use keep the decoders in agreement where FFmpeg's
+// decoder departs from the standard:
 //  - lmcs_delta_max_bin_idx == lmcs_min_bin_idx (FFmpeg derives
 //    LmcsMaxBinIdx as 15 - lmcs_min_bin_idx);
-//  - 1 <= lmcs_min_bin_idx (LmcsMaxBinIdx <= 14: FFmpeg indexes one bin past
-//    LmcsMaxBinIdx for mapped values >= LmcsPivot[LmcsMaxBinIdx + 1]);
-//  - the codewords sum to 2^BitDepth - 1, so that only the top value reaches
-//    LmcsPivot[LmcsMaxBinIdx + 1], where both inverse maps agree;
-//  - lmcsCW[LmcsMaxBinIdx] + lmcsDeltaCrs == OrgCW, so that the chroma scale
-//    of that value is 1 both ways (FFmpeg: the empty bin's 2^11).
+//  - the codewords sum to 2^BitDepth - 1: only the top value reaches
+//    LmcsPivot[LmcsMaxBinIdx + 1], where FFmpeg indexes the bin after
+//    LmcsMaxBinIdx instead of extrapolating LmcsMaxBinIdx (8.8.2.3): its
+//    inverse map gives InputPivot[LmcsMaxBinIdx + 1] there, as the standard
+//    does up to rounding (checked by the conformance tests, LmcsMaxBinIdx
+//    15 included);
+//  - LmcsMaxBinIdx < 15: lmcsCW[LmcsMaxBinIdx] + lmcsDeltaCrs == OrgCW, so
+//    that the chroma scale of an all-top-value neighbourhood is 1 both ways
+//    (FFmpeg: the empty bin's 2^11);
+// and the pivot rule of 7.4.3.19 (no bin inside one 2^(BitDepth - 5)
+// segment) holds with every codeword count >= 32.
 // ---------------------------------------------------------------------------
 namespace {
 
+constexpr int kMinCw = 32;
+
 void finish_model(int cw[kLmcsBins], int min_bin, int org_cw, int total, LmcsApsData &a) {
   const int max_bin = 15 - min_bin;
-  // The top bin pins lmcsDeltaCrs (|lmcsDeltaCrs| <= 7).
-  cw[max_bin] = clip3(org_cw - 7, org_cw + 7, cw[max_bin]);
+  if (max_bin < 15) cw[max_bin] = clip3(org_cw - 7, org_cw + 7, cw[max_bin]);  // pins lmcsDeltaCrs
+  for (int i = min_bin; i <= max_bin; i++) cw[i] = clip3(kMinCw, 2 * org_cw, cw[i]);
   int sum = 0;
   for (int i = min_bin; i <= max_bin; i++) sum += cw[i];
-  // Spread the difference to the total over the other bins, one codeword at a time.
-  int i = min_bin;
-  while (sum != total) {
-    if (i == max_bin) i = min_bin;
+  // Spread the difference to the total over the bins, one codeword at a time.
+  const int last = max_bin < 15 ? max_bin - 1 : max_bin;
+  for (int i = min_bin, stuck = 0; sum != total && stuck <= 16; i = i >= last ? min_bin : i + 1) {
     const int d = sum < total ? 1 : -1;
-    if (cw[i] + d >= (org_cw >> 3) && cw[i] + d <= (org_cw << 3) - 1 - 7) {
+    if (cw[i] + d >= kMinCw && cw[i] + d <= 2 * org_cw) {
       cw[i] += d;
       sum += d;
+      stuck = 0;
+    } else {
+      stuck++;
     }
-    i++;
   }
   a = LmcsApsData();
   a.min_bin_idx = min_bin;
@@ -223,7 +231,7 @@ void finish_model(int cw[kLmcsBins], int min_bin, int org_cw, int total, LmcsAps
   int bits = 1;
   while ((1 << bits) <= max_abs) bits++;
   a.delta_cw_prec_minus1 = bits - 1;
-  a.delta_crs = org_cw - cw[max_bin];
+  a.delta_crs = max_bin < 15 ? org_cw - cw[max_bin] : 0;
 }
 
 }  // namespace
@@ -237,64 +245,77 @@ LmcsApsData lmcs_test_model(int delta, int crs) {
   return a;
 }
 
+// The reference encoders' SDR analysis (VTM / VVenC EncReshape, intra):
+// per 16-bin histogram and mean log10 local variance of the luma; the range
+// of the standard video levels (bins 1..14), widened to the bins in use when
+// more than 0.5 % of the samples lie outside; the codewords spread evenly
+// over that range, then a few moved from busy bins to smooth ones, in
+// proportion to the bins' shares of the picture.
 bool lmcs_choose_model(const Plane &org, int w, int h, int bit_depth, LmcsApsData &out) {
-  if (bit_depth != 10) return false;
+  if (bit_depth != 10 || w < 8 || h < 8) return false;
   const int org_cw = (1 << bit_depth) / kLmcsBins;
-  // Per-bin statistics of the source: sample count and the mean log local
-  // variance (3x3 window around every other sample).
-  double hist[kLmcsBins] = {}, logvar[kLmcsBins] = {};
+  const int win = std::max(1, std::min(w, h) / 240);
+  double hist[kLmcsBins] = {}, var[kLmcsBins] = {};
+  // Local variance over a (2 win + 1)^2 window (clipped at the edges), via
+  // integral images of the samples and their squares.
+  std::vector<double> s1(size_t(w + 1) * (h + 1), 0.0), s2(s1.size(), 0.0);
   for (int y = 0; y < h; y++) {
+    double r1 = 0, r2 = 0;
     const Pel *r = org.row(y);
-    for (int x = 0; x < w; x++) hist[r[x] >> 6] += 1;
+    for (int x = 0; x < w; x++) {
+      r1 += r[x];
+      r2 += double(r[x]) * r[x];
+      s1[size_t(y + 1) * (w + 1) + x + 1] = s1[size_t(y) * (w + 1) + x + 1] + r1;
+      s2[size_t(y + 1) * (w + 1) + x + 1] = s2[size_t(y) * (w + 1) + x + 1] + r2;
+    }
   }
-  // No mapping where the source uses the outer bins (they would be clipped).
-  int first = 0, last = 15;
-  while (first < 15 && hist[first] == 0) first++;
-  while (last > 0 && hist[last] == 0) last--;
-  const int min_bin = std::min(first, 15 - last);
-  if (min_bin < 1 || min_bin > 7) return false;
-  double cnt[kLmcsBins] = {};
-  for (int y = 1; y + 1 < h; y += 2)
-    for (int x = 1; x + 1 < w; x += 2) {
-      double s = 0, s2 = 0;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) {
-          const double v = org.at(x + dx, y + dy);
-          s += v;
-          s2 += v * v;
-        }
-      const double var = std::max(0.0, s2 / 9 - (s / 9) * (s / 9));
+  auto box = [&](const std::vector<double> &t, int x0, int y0, int x1, int y1) {
+    return t[size_t(y1) * (w + 1) + x1] - t[size_t(y0) * (w + 1) + x1] - t[size_t(y1) * (w + 1) + x0] +
+           t[size_t(y0) * (w + 1) + x0];
+  };
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const int x0 = std::max(0, x - win), x1 = std::min(w, x + win + 1);
+      const int y0 = std::max(0, y - win), y1 = std::min(h, y + win + 1);
+      const double n = double((x1 - x0) * (y1 - y0));
+      const double m = box(s1, x0, y0, x1, y1) / n;
+      const double v = std::max(0.0, box(s2, x0, y0, x1, y1) / n - m * m);
       const int b = org.at(x, y) >> 6;
-      logvar[b] += std::log2(var + 1.0);
-      cnt[b] += 1;
+      var[b] += std::log10(v + 1.0);
+      hist[b] += 1;
     }
-  const int max_bin = 15 - min_bin;
-  double mean = 0, n = 0;
-  for (int b = min_bin; b <= max_bin; b++)
-    if (cnt[b] > 0) {
-      logvar[b] /= cnt[b];
-      mean += logvar[b] * cnt[b];
-      n += cnt[b];
-    }
-  if (n == 0) return false;
-  mean /= n;
-  // Every used bin gets its share of the expanded range; smooth bins (log
-  // variance below the picture's mean) gain more, busy bins less; empty
-  // bins keep a few codewords.
+  const double npix = double(w) * h;
+  for (int b = 0; b < kLmcsBins; b++) {
+    var[b] = hist[b] > 0 ? var[b] / hist[b] : 0.0;
+    hist[b] /= npix;
+  }
+  int start = 1, end = 14;
+  if (hist[0] + hist[15] > 0.005) {
+    for (int b = 0; b < kLmcsBins; b++)
+      if (hist[b] > 0) { start = std::min(start, b); end = std::max(end, b); }
+  }
+  // The symmetric range the decoders agree on (see above).
+  const int min_bin = std::min(start, 15 - end), max_bin = 15 - min_bin;
+  double mean = 0;
+  int nz = 0;
+  for (int b = 0; b < kLmcsBins; b++)
+    if (hist[b] > 0.001) { mean += var[b]; nz++; }
+  if (!nz || mean <= 0) return false;
+  mean /= nz;
   const int total = (1 << bit_depth) - 1;
   int cw[kLmcsBins] = {};
+  const int even = int(std::lround(double(total) / (end - start + 1)));
   for (int b = min_bin; b <= max_bin; b++) {
-    if (cnt[b] == 0 && hist[b] == 0) {
-      cw[b] = org_cw / 2;
-      continue;
+    cw[b] = (b >= start && b <= end) ? even : kMinCw;
+    if (hist[b] > 0.001) {
+      const double hs = std::min(hist[b], 0.4), nv = var[b] / mean;
+      const int d1 = int(10.0 * hs + 0.5), d2 = int(20.0 * hs + 0.5);
+      if (nv < 0.8) cw[b] += d2;
+      else if (nv < 0.9) cw[b] += d1;
+      if (nv > 1.2) cw[b] -= d2;
+      else if (nv > 1.1) cw[b] -= d1;
     }
-    const double adj = std::max(-0.25, std::min(0.25, 0.08 * (mean - logvar[b])));
-    cw[b] = int(std::lround(org_cw * (1.0 + adj)));
   }
-  int sum = 0;
-  for (int b = min_bin; b <= max_bin; b++) sum += cw[b];
-  // Scale to the total.
-  for (int b = min_bin; b <= max_bin; b++) cw[b] = int(std::lround(double(cw[b]) * total / sum));
   finish_model(cw, min_bin, org_cw, total, out);
   return true;
 }

@@ -165,33 +165,42 @@ void test_chroma_scaling() {
   check(lmcs_chroma_var_scale(m, luma, 130, 64, 136, 72, 7) == m.chroma_scale_coeff[6], "varScale at the right edge");
 }
 
+// The constraints of lmcs.cpp's encoder models, and 7.4.3.19's pivot rule.
+bool portable_model(const LmcsApsData &a, std::string &why) {
+  const LmcsModel m = lmcs_derive(a, 10);
+  int sum = 0;
+  for (int i = 0; i < 16; i++) sum += m.cw[i];
+  if (a.delta_max_bin_idx != a.min_bin_idx) { why = "bins not symmetric"; return false; }
+  if (sum != 1023) { why = "codewords sum to " + std::to_string(sum); return false; }
+  if (m.max_bin < 15 && m.chroma_scale_coeff[m.max_bin] != 2048) { why = "top bin chroma scale"; return false; }
+  for (int i = m.min_bin; i <= m.max_bin; i++)
+    if (m.pivot[i] % 32 && (m.pivot[i] >> 5) == (m.pivot[i + 1] >> 5)) { why = "pivot rule"; return false; }
+  return true;
+}
+
 void test_encoder_models() {
+  std::string why;
   for (int d : {8, 20, -12}) {
     for (int crs : {0, 3, -5}) {
       const LmcsApsData a = lmcs_test_model(d, crs);
-      const LmcsModel m = lmcs_derive(a, 10);
-      int sum = 0;
-      for (int i = 0; i < 16; i++) sum += m.cw[i];
-      check(a.delta_max_bin_idx == a.min_bin_idx && a.min_bin_idx >= 1, "test model: symmetric bins");
-      check(sum == 1023 && m.pivot[m.max_bin + 1] == 1023, "test model: 1023 codewords");
-      check(m.chroma_scale_coeff[m.max_bin] == 2048, "test model: unit chroma scale in the top bin");
+      check(a.min_bin_idx >= 1, "test model: bins 1..14");
+      check(portable_model(a, why), "test model " + std::to_string(d) + "/" + std::to_string(crs) + ": " + why);
     }
   }
   Plane p;
   p.allocate(64, 48);
   std::mt19937 rng(3);
   for (int y = 0; y < 48; y++)
-    for (int x = 0; x < 64; x++) p.at(x, y) = Pel(100 + (x * 9 + y * 5) % 700 + int(rng() % 40));
+    for (int x = 0; x < 64; x++) p.at(x, y) = Pel(100 + (x * 9 + y * 5) % 700 + int(rng() % (x < 32 ? 40 : 4)));
   LmcsApsData a;
   check(lmcs_choose_model(p, 64, 48, 10, a), "model for a mid-range picture");
-  const LmcsModel m = lmcs_derive(a, 10);
-  int sum = 0;
-  for (int i = 0; i < 16; i++) sum += m.cw[i];
-  check(a.delta_max_bin_idx == a.min_bin_idx && a.min_bin_idx >= 1 && sum == 1023 &&
-            m.chroma_scale_coeff[m.max_bin] == 2048,
-        "chosen model keeps the decoder-agreement constraints");
-  p.at(5, 5) = 0;
-  check(!lmcs_choose_model(p, 64, 48, 10, a), "no model when bin 0 is used");
+  check(a.min_bin_idx == 1, "video-level range for a mid-range picture");
+  check(portable_model(a, why), "mid-range model: " + why);
+  // Full range in use (more than 0.5 % of the samples in bins 0 and 15): all bins.
+  for (int x = 0; x < 64; x++) p.at(x, 0) = 0, p.at(x, 47) = 1023;
+  check(lmcs_choose_model(p, 64, 48, 10, a), "model for a full-range picture");
+  check(a.min_bin_idx == 0 && a.max_bin_idx() == 15, "all bins for a full-range picture");
+  check(portable_model(a, why), "full-range model: " + why);
 }
 
 void test_encode_decode() {
