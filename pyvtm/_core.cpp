@@ -343,14 +343,18 @@ PYBIND11_MODULE(_core, m) {
         "Tests only: force_isp=1 codes every luma CU that allows it with ISP (needs isp=True).");
   m.def(
       "_set_encoder_test_knobs",
-      [](int force_lmcs_model, int lmcs_test_crs, int lmcs_chroma_scaling) {
+      [](int force_lmcs_model, int lmcs_test_crs, int lmcs_chroma_scaling, int force_joint_cbcr) {
+        pyvtm::g_encoder_test_knobs = pyvtm::EncoderTestKnobs();
         pyvtm::g_encoder_test_knobs.force_lmcs_model = force_lmcs_model;
         pyvtm::g_encoder_test_knobs.lmcs_test_crs = lmcs_test_crs;
         pyvtm::g_encoder_test_knobs.lmcs_chroma_scaling = lmcs_chroma_scaling;
+        pyvtm::g_encoder_test_knobs.force_joint_cbcr = force_joint_cbcr;
       },
       py::kw_only(), py::arg("force_lmcs_model"), py::arg("lmcs_test_crs") = 0, py::arg("lmcs_chroma_scaling") = 1,
+      py::arg("force_joint_cbcr") = 0,
       "Tests only: force_lmcs_model=d codes with the fixed LMCS model lmcs_test_model(d, lmcs_test_crs) (needs "
-      "lmcs=1); lmcs_chroma_scaling=0 turns chroma residual scaling off.");
+      "lmcs=True; 0: the encoder's model); lmcs_chroma_scaling=0 turns chroma residual scaling off; "
+      "force_joint_cbcr=1..3 / 4 (cycling) forces joint Cb-Cr residuals where a chroma TB is coded.");
   m.def("cnn_model_info", &cnn_model_info, py::arg("path"), "Metadata of a pyvtm CNN model file (C++ reader).");
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");

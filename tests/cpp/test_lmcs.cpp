@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "alf.h"
+#include "bitstream.h"
 #include "codec_internal.h"
 #include "lmcs.h"
 #include "test_support.h"
@@ -235,6 +236,42 @@ void test_encode_decode() {
   }
 }
 
+// An LMCS stream without its APS is refused; bit flips of an LMCS stream
+// decode or raise DecodeError, nothing else.
+void test_robustness() {
+  g_encoder_test_knobs = EncoderTestKnobs();
+  g_encoder_test_knobs.force_lmcs_model = 20;
+  EncoderConfig cfg;
+  cfg.qp = 32;
+  cfg.lmcs = 1;
+  cfg.preset = 0;
+  const EncodeResult r = encode_picture(test_support::test_picture(40, 24, 9), cfg);
+  g_encoder_test_knobs = EncoderTestKnobs();
+  const auto nals = split_nal_units(r.bitstream.data(), r.bitstream.size());
+  std::vector<uint8_t> no_aps;
+  for (const auto &n : nals)
+    if (n.type != NAL_PREFIX_APS) append_nal_unit(no_aps, NalUnitType(n.type), n.rbsp);
+  std::string msg;
+  try {
+    decode_bitstream(no_aps.data(), no_aps.size());
+  } catch (const DecodeError &e) {
+    msg = e.what();
+  }
+  check(msg.find("ph_lmcs_aps_id") != std::string::npos, "missing LMCS APS refused (" + msg + ")");
+  int bad = 0;
+  for (size_t i = 0; i < r.bitstream.size() * 8; i++) {
+    std::vector<uint8_t> t = r.bitstream;
+    t[i / 8] ^= uint8_t(0x80 >> (i % 8));
+    try {
+      decode_bitstream(t.data(), t.size());
+    } catch (const DecodeError &) {
+    } catch (...) {
+      bad++;
+    }
+  }
+  check(bad == 0, "every bit flip of an LMCS stream -> success or DecodeError (" + std::to_string(bad) + " other)");
+}
+
 }  // namespace
 
 int main() {
@@ -244,6 +281,7 @@ int main() {
   test_chroma_scaling();
   test_encoder_models();
   test_encode_decode();
+  test_robustness();
   if (test_support::g_failures) {
     std::printf("%d failure(s)\n", test_support::g_failures);
     return 1;
