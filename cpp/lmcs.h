@@ -70,12 +70,14 @@ void lmcs_unscale_chroma_residual(int32_t *res, int n, int var_scale);
 // Maps a luma plane (w x h samples) through a table (fwd or inv).
 void lmcs_map_plane(Plane &p, int w, int h, const std::vector<uint16_t> &lut);
 
-// Encoder: the LMCS APS for a luma source (10-bit, w x h), or false when
-// the picture gains nothing from a mapping the decoders agree on (see
-// lmcs.cpp). strength scales the codeword changes.
+// Encoder: the LMCS APS for a luma source (10-bit, w x h) after the
+// reference encoders' SDR analysis, within the constraints that keep
+// FFmpeg's decoder in agreement (lmcs.cpp); false for pictures too small to
+// analyse.
 bool lmcs_choose_model(const Plane &org_luma, int w, int h, int bit_depth, LmcsApsData &out);
-// A fixed, strongly non-identity model (test knob): alternate bins widened
-// and narrowed by `delta` codewords.
+// A fixed, strongly non-identity model (test knob): bins 1..14, odd bins
+// widened by `delta` codewords, even ones narrowed by delta / 2, lmcsDeltaCrs
+// `crs` (then made to sum to 1023 codewords).
 LmcsApsData lmcs_test_model(int delta, int crs);
 
 }  // namespace pyvtm
