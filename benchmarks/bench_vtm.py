@@ -62,7 +62,7 @@ TOOLS = ("mtt", "dual_tree", "cclm", "mip", "mrl", "isp", "rdoq", "deblocking", 
          "sign_hiding", "mts", "lfnst", "joint_cbcr")
 # Tools that are off by default: measured switched on, one at a time.
 # (dep_quant and isp are on by default at medium and slow, off at fast.)
-OPT_IN_TOOLS = ("chroma_qp_table",)
+OPT_IN_TOOLS = ("chroma_qp_table", "lmcs")
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}

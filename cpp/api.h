@@ -72,6 +72,10 @@ struct EncoderConfig {
   // Intra sub-partitions (sps_isp_enabled_flag), tried after the mode
   // decision: 1 on, 0 off, -1 the preset's: on at medium and slow.
   int isp = -1;
+  // Luma mapping with chroma scaling (sps_lmcs_enabled_flag): the search runs
+  // on forward-mapped luma with a per-picture model from the source; 1 on,
+  // 0 off, -1 the preset's (off).
+  int lmcs = -1;
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
   // The reference encoder's chroma QP mapping table for SDR content (else the
   // identity): coarser chroma below QP 37, finer above; moves bits from chroma
@@ -159,6 +163,8 @@ struct SyntaxCounts {
   int mrl[2] = {0, 0};                // CUs with intra_luma_ref_idx 1, 2 (multiple reference lines)
   int mip = 0;                        // luma CUs with intra_mip_flag
   int mip_transposed = 0;             // of those, with intra_mip_transposed_flag
+  int lmcs = 0;                       // slices with sh_lmcs_used_flag (LMCS)
+  int lmcs_chroma_scaling = 0;        // of those, with ph_chroma_residual_scale_flag
 };
 
 struct DecodeResult {

@@ -31,6 +31,13 @@ struct EncoderTestKnobs {
   // (the split alternating with the position, the other one or none where
   // the chosen one cannot be coded); 0: RD decision.
   int force_isp = 0;
+  // With EncoderConfig::lmcs: nonzero codes every picture with the fixed
+  // model lmcs_test_model(force_lmcs_model, lmcs_test_crs) (odd bins widened
+  // by that many codewords, even bins narrowed by half of it) instead of the
+  // model from the source; 0: the encoder's model.
+  int force_lmcs_model = 0;
+  int lmcs_test_crs = 0;
+  int lmcs_chroma_scaling = 1;  // 0: ph_chroma_residual_scale_flag = 0 (luma mapping only)
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
 

@@ -16,6 +16,7 @@
 #include "param_sets.h"
 #include "recon.h"
 #include "alf.h"
+#include "lmcs.h"
 #include "sao.h"
 #include "sei.h"
 #include "slice_parser.h"
@@ -56,6 +57,7 @@ class PictureReconstructor {
     joint_cbcr_sign_ = sh.ph.joint_cbcr_sign;
     dep_quant_ = sh.dep_quant;
     qp_prime_ts_min_ = 4 + 6 * sps.seq.min_qp_prime_ts;
+    log2_ctu_ = sps.seq.log2_ctu_size;
     pic_.init(width_, height_, sps.seq.bit_depth, sps.seq.log2_ctu_size);
     edges_.init(width_, height_, sh.slice_qp);
     edges_.set_chroma_qps(qp_c_[0] - qp_bd, qp_c_[1] - qp_bd, qp_c_[2] - qp_bd);
@@ -82,6 +84,13 @@ class PictureReconstructor {
       }
     }
     mark_record_edges(edges_, ctu);
+  }
+
+  // LMCS in force (sh_lmcs_used_flag): the model, and whether chroma
+  // residuals are scaled (ph_chroma_residual_scale_flag).
+  void set_lmcs(const LmcsModel *m, bool chroma_scaling) {
+    lmcs_ = m;
+    lmcs_chroma_ = m && chroma_scaling;
   }
 
   Plane *planes() { return pic_.plane; }
@@ -113,6 +122,7 @@ class PictureReconstructor {
     res_mode.transform_skip = tu.transform_skip_flag[comp] != 0;
     res_mode.bdpcm_dir = bdpcm ? 1 + cu.bdpcm_dir[sh] : 0;
     res_mode.qp_prime_ts_min = qp_prime_ts_min_;
+    if (comp) res_mode.chroma_scale = chroma_var_scale(cu);
     reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, tu.cbf[comp] ? ctu.coeffs.data() + tu.coeff_offset[comp] : nullptr,
                    qp_[comp], res_mode);
   }
@@ -140,11 +150,21 @@ class PictureReconstructor {
     rm.qp_prime_ts_min = qp_prime_ts_min_;
     rm.joint_cbcr = mode;
     rm.joint_cbcr_sign = joint_cbcr_sign_;
+    rm.chroma_scale = chroma_var_scale(cu);
     const int qp = mode == 2 ? qp_c_[2] : qp_[coded];
     reconstruct_joint_cbcr(pic_, x, y, log2w, log2h, pred[0], pred[1], ctu.coeffs.data() + tu.coeff_offset[coded], qp,
                            rm);
   }
 
+  // 8.7.5.3: varScale of the CU's chroma TBs (0: no scaling).
+  int chroma_var_scale(const CodingUnit &cu) const {
+    if (!lmcs_chroma_) return 0;
+    return lmcs_chroma_var_scale(*lmcs_, pic_.plane[0], cu.x, cu.y, width_, height_, log2_ctu_);
+  }
+
+  const LmcsModel *lmcs_ = nullptr;
+  bool lmcs_chroma_ = false;
+  int log2_ctu_ = 7;
   int qp_prime_ts_min_ = 4;
   Pel isp_pb_[4 * 64];  // the 4-wide prediction of narrow vertical ISP sub-partitions
   int width_, height_;
@@ -213,7 +233,8 @@ void count_residual_syntax(const CtuRecord &ctu, const ResidualCodingParams &p, 
 // Decodes the slice data of the (single) slice of a picture.
 DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const SpsInfo &sps, const PpsInfo &pps,
                             const DecodeOptions &opt, const Hooks &hooks, const CnnifSei *cnnif,
-                            const AlfApsData *const alf_aps[8], std::vector<CtuRecord> *records) {
+                            const AlfApsData *const alf_aps[8], const LmcsApsData *const lmcs_aps[4],
+                            std::vector<CtuRecord> *records) {
   // Activation checks (7.4.3.x) and the size limit, before any allocation.
   if (pps.pic_width != sps.seq.pic_width || pps.pic_height != sps.seq.pic_height)
     throw DecodeError("PPS picture size " + std::to_string(pps.pic_width) + "x" + std::to_string(pps.pic_height) +
@@ -279,6 +300,16 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
   }
   SliceParser parser(lay, nal.rbsp.data() + sh.data_offset, nal.rbsp.size() - sh.data_offset, parse_hooks);
   PictureReconstructor recon(sps, pps, sh);
+  // LMCS (7.4.3.19): the model of the picture's LMCS APS.
+  LmcsModel lmcs;
+  if (sh.lmcs_used) {
+    const LmcsApsData *a = lmcs_aps[sh.ph.lmcs_aps_id];
+    if (!a) throw DecodeError("ph_lmcs_aps_id = " + std::to_string(sh.ph.lmcs_aps_id) + " names no LMCS APS");
+    if (sh.ph.chroma_residual_scale && !a->chroma_present)
+      throw DecodeError("ph_chroma_residual_scale_flag = 1 with an LMCS APS without chroma data");
+    lmcs = lmcs_derive(*a, sps.seq.bit_depth);
+    recon.set_lmcs(&lmcs, sh.ph.chroma_residual_scale);
+  }
   CtuRecord ctu;
   std::vector<SaoCtbParams> sao_params(size_t(parser.num_ctus()));
   std::vector<AlfCtbParams> alf_params(size_t(parser.num_ctus()));
@@ -303,6 +334,12 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     if (records) records->push_back(ctu);
   }
 
+  // 8.8.2.2: the luma picture leaves the mapped domain before the in-loop filters.
+  if (sh.lmcs_used) {
+    lmcs_map_plane(recon.planes()[0], w, h, lmcs.inv);
+    counts.lmcs = 1;
+    counts.lmcs_chroma_scaling = sh.ph.chroma_residual_scale ? 1 : 0;
+  }
   // In-loop filters (8.8): deblocking, then SAO, then ALF (with CCALF).
   if (!sh.deblocking_disabled) {
     // 8.8.3.6.x: QpC from the Qp'Cb / Qp'Cr (Qp'CbCr) of the TBs on either side (TbEdgeMaps::qp_c).
@@ -414,6 +451,7 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
   bool have_picture = false;
   std::unique_ptr<CnnifSei> cnnif;  // pyvtm's CNN in-loop filter SEI, if any
   std::unique_ptr<AlfApsData> alf_aps[8];  // ALF APSs by aps_adaptation_parameter_set_id
+  std::unique_ptr<LmcsApsData> lmcs_aps[4];  // LMCS APSs by aps_adaptation_parameter_set_id
   for (const NalUnit &nal : nals) {
     const std::string where = std::string(nal_unit_type_name(nal.type)) + " NAL unit at byte " + std::to_string(nal.offset);
     if (nal.layer_id != 0) {
@@ -468,7 +506,9 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
           } else {
             const AlfApsData *aps_list[8];
             for (int i = 0; i < 8; i++) aps_list[i] = alf_aps[i].get();
-            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), aps_list, records);
+            const LmcsApsData *lmcs_list[4];
+            for (int i = 0; i < 4; i++) lmcs_list[i] = lmcs_aps[i].get();
+            result = decode_picture(nal, sh, *sps, *pps, opt, hooks, cnnif.get(), aps_list, lmcs_list, records);
           }
           have_picture = true;
           break;
@@ -488,11 +528,17 @@ DecodeResult decode_bitstream_records(const uint8_t *data, size_t size, const De
         case 4: case 5: case 6:
           throw DecodeError("reserved VCL NAL unit type " + std::to_string(nal.type));
         case NAL_PREFIX_APS: case NAL_SUFFIX_APS: {
-          // ALF APSs are kept by id; LMCS / scaling-list APSs are unused (the SPS refuses those tools).
+          // ALF and LMCS APSs are kept by id; scaling-list APSs are unused (the SPS refuses that tool).
           auto a = std::make_unique<AlfApsData>();
           if (read_alf_aps_rbsp(nal.rbsp, *a)) {
             const int id = a->aps_id;
             alf_aps[id] = std::move(a);
+            break;
+          }
+          auto l = std::make_unique<LmcsApsData>();
+          if (read_lmcs_aps_rbsp(nal.rbsp, *l)) {
+            const int id = l->aps_id;
+            lmcs_aps[id] = std::move(l);
           }
           break;
         }

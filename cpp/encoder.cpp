@@ -36,6 +36,7 @@
 #include "rdoq.h"
 #include "recon.h"
 #include "alf.h"
+#include "lmcs.h"
 #include "sao.h"
 #include "sei.h"
 #include "syntax.h"
@@ -223,8 +224,16 @@ class PictureEncoder {
   int src_w_, src_h_;
   int width_, height_;  // coded size, multiple of 8
   int log2_ctu_;
-  Plane org_[3];
+  Plane org_[3];  // the source; with LMCS, org_[0] is mapped (8.7.5.2) until the loop filters
   ReconPicture pic_;
+  // LMCS: the model (its APS and derivation), whether chroma residuals are
+  // scaled (ph_chroma_residual_scale_flag), the unmapped source luma, and
+  // varScale of the CU whose chroma is being searched (0: none).
+  bool lmcs_ = false, lmcs_chroma_ = false;
+  LmcsApsData lmcs_aps_;
+  LmcsModel lmcs_model_;
+  Plane org_luma_;
+  int chroma_scale_ = 0;
   CodingMaps maps_;
   double lambda_, sqrt_lambda_;
   double lambda_chroma_;  // lambda weighted by 2^((QpC - QpY) / 3)
@@ -253,6 +262,7 @@ class PictureEncoder {
 EncoderConfig with_preset_tools(EncoderConfig c) {
   if (c.dep_quant < 0) c.dep_quant = c.preset != 0;
   if (c.isp < 0) c.isp = c.preset != 0;
+  if (c.lmcs < 0) c.lmcs = 0;
   return c;
 }
 
@@ -274,6 +284,22 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg_in, 
   }
   pic_.init(width_, height_, kBitDepth, log2_ctu_);
   maps_.init(width_, height_, log2_ctu_);
+  // LMCS: the search and reconstruction run on the forward-mapped luma.
+  if (cfg.lmcs > 0) {
+    const int forced = g_encoder_test_knobs.force_lmcs_model;
+    if (forced) {
+      lmcs_aps_ = lmcs_test_model(forced, g_encoder_test_knobs.lmcs_test_crs);
+      lmcs_ = true;
+    } else {
+      lmcs_ = lmcs_choose_model(org_[0], width_, height_, kBitDepth, lmcs_aps_);
+    }
+    if (lmcs_) {
+      lmcs_model_ = lmcs_derive(lmcs_aps_, kBitDepth);
+      lmcs_chroma_ = g_encoder_test_knobs.lmcs_chroma_scaling != 0;
+      org_luma_ = org_[0];
+      lmcs_map_plane(org_[0], width_, height_, lmcs_model_.fwd);
+    }
+  }
   // Partition constraints written into the SPS (7.4.3.4), in luma samples.
   lim_.pic_width = width_;
   lim_.pic_height = height_;
@@ -487,9 +513,13 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     const Pel *o = org_[comp].row(y + j) + x;
     for (int i = 0; i < w; i++) resid[j * w + i] = o[i] - pred[j * w + i];
   }
+  // LMCS (8.7.5.3): the chroma residual is coded divided by varScale.
+  const int chroma_scale = comp && n > 4 ? chroma_scale_ : 0;
+  if (chroma_scale) lmcs_unscale_chroma_residual(resid, n, chroma_scale);
   const double lam = comp ? lambda_chroma_ : lambda_;
   TbResidualMode tb_mode = tp.mode;
   tb_mode.dep_quant = rc_params_.dep_quant;
+  tb_mode.chroma_scale = chroma_scale;
   const uint64_t dist_pred = sse(comp, x, y, w, h, pred);
   const int flag_ctx = tp.flag_ctx >= 0 ? tp.flag_ctx : tu_coded_flag_ctx(comp, cr_ctx, bdpcm_dir != 0);
   ContextModel &flag = ctx.m[flag_ctx];
@@ -546,6 +576,7 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     rm.transform_skip = true;
     rm.bdpcm_dir = bdpcm_dir;
     rm.qp_prime_ts_min = qp_prime_ts_min_;
+    rm.chroma_scale = chroma_scale;
     const int qp_ts = std::max(qp_[comp], qp_prime_ts_min_);
     int nzt = quantize_ts(resid, n, qp_ts, kTsQuantOffset, tl);
     const bool ts_recon = nzt != 0;
@@ -643,6 +674,9 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
         e0[k] += int64_t(r) * r;
       }
     }
+  const int chroma_scale = n > 4 ? chroma_scale_ : 0;  // LMCS (8.7.5.3)
+  if (chroma_scale)
+    for (int k = 0; k < 2; k++) lmcs_unscale_chroma_residual(res[k], n, chroma_scale);
   const int c_sign = joint_cbcr_sign_ ? -1 : 1;
   int64_t dj[3];
   for (int m = 1; m <= 3; m++) dj[m - 1] = joint_cbcr_residual(res[0], res[1], n, m, c_sign, res_j[m - 1]);
@@ -686,6 +720,8 @@ uint64_t PictureEncoder::code_chroma_tu(int x, int y, int log2w, int log2h, int 
     int32_t r[32 * 32], rc[2][32 * 32];
     tb_residual(lv, log2w, log2h, qp, kBitDepth, rm, r);
     joint_cbcr_residuals(r, n, m, c_sign, rc[0], rc[1]);
+    if (chroma_scale)
+      for (int k = 0; k < 2; k++) lmcs_scale_chroma_residual(rc[k], n, chroma_scale, kBitDepth);
     Pel rec[2][32 * 32];
     uint64_t d = 0;
     for (int k = 0; k < 2; k++)
@@ -1199,6 +1235,9 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
 // syntax (DM, planar/vertical/horizontal/DC, CCLM) by SATD pre-selection and
 // full RD. cur.tus must hold the CU's TUs.
 double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord &cur) {
+  // LMCS: varScale of the CU's chroma TBs from the mapped luma around its VPDU (8.7.5.3).
+  chroma_scale_ = lmcs_chroma_ ? lmcs_chroma_var_scale(lmcs_model_, pic_.plane[0], cu.x, cu.y, width_, height_, log2_ctu_)
+                               : 0;
   // A single-tree ISP CU codes its chroma TBs (the CU's) in the last sub-partition's TU.
   std::vector<TransformUnit> isp_tus;
   const bool isp_cu = cu.tree == SINGLE_TREE && cu.isp_split != ISP_NO_SPLIT;
@@ -1639,6 +1678,16 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   res.modes_width = maps_.stride;
   res.modes_height = maps_.rows;
 
+  // LMCS: the luma picture leaves the mapped domain before the loop filters
+  // (8.8.2.2), which are decided against the unmapped source.
+  if (lmcs_) {
+    lmcs_map_plane(pic_.plane[0], width_, height_, lmcs_model_.inv);
+    org_[0] = org_luma_;
+  }
+  sps.lmcs = lmcs_;
+  sl.lmcs = lmcs_;
+  sl.lmcs_aps_id = lmcs_aps_.aps_id;
+  sl.chroma_residual_scale = lmcs_chroma_;
   // Pass 2: in-loop filters: deblocking (8.8.3), then the optional tool hook.
   if (cfg_.deblocking) {
     TbEdgeMaps edges;
@@ -1742,6 +1791,7 @@ EncodeResult PictureEncoder::run(std::vector<CtuRecord> *records_out) {
   slice.insert(slice.end(), writer.bytes().begin(), writer.bytes().end());
   append_nal_unit(res.bitstream, NAL_SPS, write_sps(sps));
   append_nal_unit(res.bitstream, NAL_PPS, write_pps(sps, sl));
+  if (lmcs_) append_nal_unit(res.bitstream, NAL_PREFIX_APS, write_lmcs_aps_rbsp(lmcs_aps_));
   if (write_alf_aps) append_nal_unit(res.bitstream, NAL_PREFIX_APS, write_alf_aps_rbsp(alf_aps));
   if (use_cnnif) append_nal_unit(res.bitstream, NAL_PREFIX_SEI, write_cnnif_sei_rbsp(cnnif));
   // A CNNMC slice uses the reserved IRAP type so that standard decoders skip it.

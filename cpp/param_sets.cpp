@@ -203,7 +203,7 @@ std::vector<uint8_t> write_sps(const SequenceParams &s) {
   bw.write(s.sao, 1);  // sps_sao_enabled_flag
   bw.write(s.alf, 1);  // sps_alf_enabled_flag
   if (s.alf) bw.write(s.ccalf, 1);  // sps_ccalf_enabled_flag (ChromaArrayType != 0)
-  bw.write(0, 1);  // sps_lmcs_enabled_flag
+  bw.write(s.lmcs, 1);  // sps_lmcs_enabled_flag
   bw.write(0, 1);  // sps_weighted_pred_flag
   bw.write(0, 1);  // sps_weighted_bipred_flag
   bw.write(0, 1);  // sps_long_term_ref_pics_flag
@@ -316,6 +316,13 @@ void write_slice_header(BitWriter &bw, const SequenceParams &s, const SliceParam
   bw.write(0, 1);  // ph_inter_slice_allowed_flag (intra only)
   bw.write_ue(0);  // ph_pic_parameter_set_id
   bw.write(0, 8);  // ph_pic_order_cnt_lsb
+  if (s.lmcs) {
+    bw.write(sl.lmcs, 1);  // ph_lmcs_enabled_flag
+    if (sl.lmcs) {
+      bw.write(uint32_t(sl.lmcs_aps_id), 2);     // ph_lmcs_aps_id
+      bw.write(sl.chroma_residual_scale, 1);    // ph_chroma_residual_scale_flag (ChromaArrayType != 0)
+    }
+  }
   if (s.joint_cbcr) bw.write(sl.joint_cbcr_sign, 1);  // ph_joint_cbcr_sign_flag
   // slice_header() proper: no address (one slice), slice type inferred I.
   bw.write(0, 1);  // sh_no_output_of_prior_pics_flag (IDR)
@@ -603,7 +610,7 @@ SpsInfo read_sps(const std::vector<uint8_t> &rbsp) {
   q.sao = br.read_flag("sps_sao_enabled_flag");
   q.alf = br.read_flag("sps_alf_enabled_flag");
   if (q.alf && s.chroma_format_idc != 0) q.ccalf = br.read_flag("sps_ccalf_enabled_flag");
-  refuse_flag(br, "sps_lmcs_enabled_flag", "LMCS (luma mapping with chroma scaling)");
+  q.lmcs = br.read_flag("sps_lmcs_enabled_flag");
   s.weighted_pred = br.read_flag("sps_weighted_pred_flag");
   s.weighted_bipred = br.read_flag("sps_weighted_bipred_flag");
   s.long_term_ref_pics = br.read_flag("sps_long_term_ref_pics_flag");
@@ -772,7 +779,14 @@ PictureHeaderInfo read_ph_structure(BitReader &br, const ParamSetLookup &lookup,
   if (sps->poc_msb_cycle_flag) {
     if (br.read_flag("ph_poc_msb_cycle_present_flag")) br.read(sps->poc_msb_cycle_len, "ph_poc_msb_cycle_val");
   }
-  // ALF / LMCS / scaling lists / virtual boundaries are off in the SPS.
+  // pps_alf_info_in_ph_flag = 0; scaling lists / virtual boundaries are off in the SPS.
+  if (sps->seq.lmcs) {
+    h.lmcs = br.read_flag("ph_lmcs_enabled_flag");
+    if (h.lmcs) {
+      h.lmcs_aps_id = int(br.read(2, "ph_lmcs_aps_id"));
+      if (sps->chroma_format_idc != 0) h.chroma_residual_scale = br.read_flag("ph_chroma_residual_scale_flag");
+    }
+  }
   if (pps->output_flag_present && !h.non_ref_pic) h.pic_output_flag = br.read_flag("ph_pic_output_flag");
   // pps_rpl_info_in_ph_flag = 0 (no partitioning).
   if (sps->partition_constraints_override_enabled) {
@@ -852,6 +866,9 @@ SliceHeaderInfo read_slice_header(const std::vector<uint8_t> &rbsp, int nal_type
       }
     }
   }
+  // 7.4.7.1: sh_lmcs_used_flag, inferred ph_lmcs_enabled_flag with the picture header here.
+  sh.lmcs_used = sh.ph.lmcs;
+  if (sh.ph.lmcs && !sh.picture_header_in_slice_header) sh.lmcs_used = br.read_flag("sh_lmcs_used_flag");
   if (nal_type != NAL_IDR_W_RADL && nal_type != NAL_IDR_N_LP)
     br.fail(std::string("slices of ") + nal_unit_type_name(nal_type) + " NAL units are not supported (IDR only)");
   if (sps->idr_rpl_present)

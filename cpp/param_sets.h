@@ -67,6 +67,7 @@ struct SequenceParams {
   bool explicit_mts_intra = false;  // sps_explicit_mts_intra_enabled_flag (when mts)
   bool lfnst = false;               // sps_lfnst_enabled_flag
   bool alf = false, ccalf = false;  // sps_alf_enabled_flag, sps_ccalf_enabled_flag
+  bool lmcs = false;                // sps_lmcs_enabled_flag
   int bit_depth = 10;
   int level_idc = 0;
   ColourDescription colour;
@@ -86,6 +87,11 @@ struct SliceParams {
   bool dep_quant = false;    // sh_dep_quant_used_flag (needs sps_dep_quant_enabled_flag)
   bool sign_hiding = false;  // sh_sign_data_hiding_used_flag (needs the SPS flag, !dep_quant)
   AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
+  // Picture header LMCS switches (7.3.2.8; sh_lmcs_used_flag is inferred
+  // from ph_lmcs_enabled_flag with the picture header in the slice header).
+  bool lmcs = false;                   // ph_lmcs_enabled_flag
+  int lmcs_aps_id = 0;                 // ph_lmcs_aps_id
+  bool chroma_residual_scale = false;  // ph_chroma_residual_scale_flag
 };
 
 int level_idc_for(int width, int height);  // smallest general_level_idc (A.4)
@@ -151,6 +157,9 @@ struct PictureHeaderInfo {
   int poc_lsb = 0;
   bool pic_output_flag = true;
   bool joint_cbcr_sign = false;  // ph_joint_cbcr_sign_flag
+  bool lmcs = false;                   // ph_lmcs_enabled_flag
+  int lmcs_aps_id = 0;                 // ph_lmcs_aps_id
+  bool chroma_residual_scale = false;  // ph_chroma_residual_scale_flag
   bool deblocking_disabled = false;  // after PPS / PH override
   int beta_offset_div2[3] = {0, 0, 0}, tc_offset_div2[3] = {0, 0, 0};
 };
@@ -168,6 +177,7 @@ struct SliceHeaderInfo {
   bool dep_quant = false;    // sh_dep_quant_used_flag
   bool sign_hiding = false;  // sh_sign_data_hiding_used_flag
   AlfSliceParams alf;                          // sh_alf_* (7.3.7.1)
+  bool lmcs_used = false;  // sh_lmcs_used_flag
   size_t data_offset = 0;  // byte offset of slice_data() in the RBSP
 };
 

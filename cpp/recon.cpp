@@ -1,5 +1,7 @@
 #include "recon.h"
 
+#include "lmcs.h"
+
 #include "coding_tree.h"
 #include "mip.h"
 #include "quant.h"
@@ -213,6 +215,9 @@ void reconstruct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int lo
   if (levels) {
     int32_t resid[64 * 64];
     tb_residual(levels, log2w, log2h, qp, pic.bit_depth, mode, resid);
+    // 8.7.5.3: LMCS chroma residual scaling (chroma TBs of more than 4 samples).
+    if (comp && mode.chroma_scale && (1 << (log2w + log2h)) > 4)
+      lmcs_scale_chroma_residual(resid, 1 << (log2w + log2h), mode.chroma_scale, pic.bit_depth);
     construct_tb(pic, comp, x, y, log2w, log2h, pred, resid);
   } else {
     construct_tb(pic, comp, x, y, log2w, log2h, pred, nullptr);
@@ -234,6 +239,10 @@ void reconstruct_joint_cbcr(ReconPicture &pic, int x, int y, int log2w, int log2
   int32_t res[32 * 32], res_cb[32 * 32], res_cr[32 * 32];
   tb_residual(levels, log2w, log2h, qp, pic.bit_depth, mode, res);
   joint_cbcr_residuals(res, n, mode.joint_cbcr, 1 - 2 * mode.joint_cbcr_sign, res_cb, res_cr);
+  if (mode.chroma_scale && n > 4) {  // 8.7.5.3, on both derived residuals
+    lmcs_scale_chroma_residual(res_cb, n, mode.chroma_scale, pic.bit_depth);
+    lmcs_scale_chroma_residual(res_cr, n, mode.chroma_scale, pic.bit_depth);
+  }
   construct_tb(pic, 1, x, y, log2w, log2h, pred_cb, res_cb);
   construct_tb(pic, 2, x, y, log2w, log2h, pred_cr, res_cr);
 }

@@ -88,6 +88,7 @@ struct TbResidualMode {
   int joint_cbcr = 0;                     // TuCResMode (0: off, 1..3) for the chroma residual pair
   int qp_prime_ts_min = 4;                // QpPrimeTsMin (7.4.3.4) for transform-skip TBs
   int joint_cbcr_sign = 0;                // ph_joint_cbcr_sign_flag (CSign = 1 - 2 * flag)
+  int chroma_scale = 0;                   // LMCS varScale of a chroma TB (8.7.5.3), 0: no scaling
 };
 
 // 8.7.3 / 8.7.2 residual of a transform-skip TB: BDPCM accumulation of the

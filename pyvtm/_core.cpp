@@ -62,7 +62,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, int dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
-                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int isp, int colour_primaries,
+                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int isp, int lmcs, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");
@@ -99,6 +99,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.bdpcm = bdpcm;
   cfg.joint_cbcr = joint_cbcr;
   cfg.isp = isp;
+  cfg.lmcs = lmcs;
   cfg.chroma_qp_table = chroma_qp_table;
   cfg.colour.colour_primaries = colour_primaries;
   cfg.colour.transfer_characteristics = transfer_characteristics;
@@ -190,6 +191,8 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["mrl"] = py::make_tuple(c.mrl[0], c.mrl[1]);  // CUs with intra_luma_ref_idx 1, 2
     syn["mip"] = c.mip;  // luma CUs with intra_mip_flag
     syn["mip_transposed"] = c.mip_transposed;  // of those, with intra_mip_transposed_flag
+    syn["lmcs"] = c.lmcs;  // slices with sh_lmcs_used_flag
+    syn["lmcs_chroma_scaling"] = c.lmcs_chroma_scaling;  // of those, with ph_chroma_residual_scale_flag
     // CTBs per SaoTypeIdx (not applied, band, edge), and merged CTBs.
     syn["sao_luma"] = py::make_tuple(c.sao_luma[0], c.sao_luma[1], c.sao_luma[2]);
     syn["sao_chroma"] = py::make_tuple(c.sao_chroma[0], c.sao_chroma[1], c.sao_chroma[2]);
@@ -306,7 +309,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
         py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
         py::arg("joint_cbcr") = d.joint_cbcr, py::arg("chroma_qp_table") = d.chroma_qp_table,
-        py::arg("isp") = d.isp, py::arg("colour_primaries") = d.colour.colour_primaries,
+        py::arg("isp") = d.isp, py::arg("lmcs") = d.lmcs, py::arg("colour_primaries") = d.colour.colour_primaries,
         py::arg("transfer_characteristics") = d.colour.transfer_characteristics,
         py::arg("matrix_coeffs") = d.colour.matrix_coeffs, py::arg("full_range") = d.colour.full_range,
         py::arg("cnnif_model") = std::string(), py::arg("cnnmc_model") = std::string(),
@@ -338,13 +341,27 @@ PYBIND11_MODULE(_core, m) {
   m.def("_set_encoder_test_knobs", [](int force_isp) { pyvtm::g_encoder_test_knobs.force_isp = force_isp; },
         py::arg("force_isp") = 0,
         "Tests only: force_isp=1 codes every luma CU that allows it with ISP (needs isp=True).");
+  m.def(
+      "_set_encoder_test_knobs",
+      [](int force_lmcs_model, int lmcs_test_crs, int lmcs_chroma_scaling, int force_joint_cbcr) {
+        pyvtm::g_encoder_test_knobs = pyvtm::EncoderTestKnobs();
+        pyvtm::g_encoder_test_knobs.force_lmcs_model = force_lmcs_model;
+        pyvtm::g_encoder_test_knobs.lmcs_test_crs = lmcs_test_crs;
+        pyvtm::g_encoder_test_knobs.lmcs_chroma_scaling = lmcs_chroma_scaling;
+        pyvtm::g_encoder_test_knobs.force_joint_cbcr = force_joint_cbcr;
+      },
+      py::kw_only(), py::arg("force_lmcs_model"), py::arg("lmcs_test_crs") = 0, py::arg("lmcs_chroma_scaling") = 1,
+      py::arg("force_joint_cbcr") = 0,
+      "Tests only: force_lmcs_model=d codes with the fixed LMCS model lmcs_test_model(d, lmcs_test_crs) (needs "
+      "lmcs=True; 0: the encoder's model); lmcs_chroma_scaling=0 turns chroma residual scaling off; "
+      "force_joint_cbcr=1..3 / 4 (cycling) forces joint Cb-Cr residuals where a chroma TB is coded.");
   m.def("cnn_model_info", &cnn_model_info, py::arg("path"), "Metadata of a pyvtm CNN model file (C++ reader).");
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
                                             "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
                                             "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
-                                            "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp",
+                                            "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs",
                                             "colour_primaries", "transfer_characteristics",
                                             "matrix_coeffs", "full_range");
 }

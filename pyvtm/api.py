@@ -21,16 +21,16 @@ MAX_DIMENSION = 16384
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
                   "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
                   "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
-                  "chroma_qp_table", "isp")
+                  "chroma_qp_table", "isp", "lmcs")
 
 #: Coding tools with an on/off switch (``encode(img, qp, lfnst=False)``); defaults
 #: come from the C++ EncoderConfig.
 TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
-                "bdpcm", "joint_cbcr", "chroma_qp_table", "isp")
+                "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs")
 
 _BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
-#: Tools whose default depends on the preset (on at medium and slow, off at fast).
-_PRESET_TOOLS = ("dep_quant", "isp")
+#: Tools whose default depends on the preset (-1 in the C++ config: the preset's choice).
+_PRESET_TOOLS = ("dep_quant", "isp", "lmcs")
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}
@@ -189,7 +189,7 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
         elif k in _BOOL_OPTIONS:
             if not isinstance(v, (bool, np.bool_)):
                 raise TypeError(f"option {k} must be a bool, got {type(v).__name__}")
-            # dep_quant / isp: an int in the C++ config (-1: the preset's choice).
+            # dep_quant / isp / lmcs: an int in the C++ config (-1: the preset's choice).
             out[k] = int(bool(v)) if k in _PRESET_TOOLS else bool(v)
         else:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
@@ -246,7 +246,9 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             ``joint_cbcr``, ``sao``, ``alf``, ``ccalf`` (default True);
             ``dep_quant`` (dependent quantisation) and ``isp`` (intra
             sub-partitions): default on at medium and slow, off at fast
-            (True / False force them); ``transform_skip``, ``bdpcm``,
+            (True / False force them); ``lmcs`` (luma mapping with chroma
+            scaling, a per-picture model from the source luma; default
+            off); ``transform_skip``, ``bdpcm``,
             ``chroma_qp_table`` (default False: see the README's tool
             table).
 

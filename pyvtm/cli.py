@@ -32,6 +32,7 @@ _RESIDUAL_TOOLS = {
     "bdpcm": "block DPCM (with transform skip)",
     "joint_cbcr": "joint Cb-Cr residual coding",
     "chroma_qp_table": "the reference encoder's chroma QP mapping table",
+    "lmcs": "luma mapping with chroma scaling (LMCS)",
 }
 # Intra prediction tools with --TOOL / --no-TOOL switches (EncoderConfig fields).
 _INTRA_TOOLS = {

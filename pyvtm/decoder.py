@@ -53,8 +53,11 @@ class DecodedPicture:
             ``bdpcm`` (CUs with luma / chroma BDPCM), ``mip`` (luma CUs
             with intra_mip_flag), ``mip_transposed`` (of those, with
             intra_mip_transposed_flag), ``mrl`` (CUs with
-            intra_luma_ref_idx 1, 2: multiple reference lines)
-            and ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT).
+            intra_luma_ref_idx 1, 2: multiple reference lines),
+            ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT), ``lmcs``
+            (slices with sh_lmcs_used_flag: luma mapping with chroma
+            scaling) and ``lmcs_chroma_scaling`` (of those, with
+            ph_chroma_residual_scale_flag).
     """
 
     ycbcr: tuple = field(repr=False)

@@ -611,3 +611,119 @@ def test_intra_tools_together(conformance, kodak_rgb, preset):
     res = conformance(img, 27, preset=preset)
     syn = pyvtm.decode_picture(res.bitstream).syntax
     assert syn["mip"] > 0 and sum(syn["mrl"]) > 0 and sum(syn["isp"]) > 0 and syn["dep_quant"], syn
+
+
+# --- LMCS (luma mapping with chroma scaling) --------------------------------
+# The test knob codes every picture with a fixed, strongly non-identity model
+# (bins 1..14, odd bins widened by `delta` codewords, even ones narrowed by
+# half of it; lmcsDeltaCrs `crs`), so that the mapped-domain reconstruction,
+# the inverse mapping before the loop filters and the chroma residual
+# scaling (VPDU neighbourhoods, joint Cb-Cr residuals, dual tree) all change
+# the pixels; both decoders must reproduce the encoder's reconstruction.
+class _ForcedLmcs:
+    def __init__(self, delta=24, crs=3, chroma_scaling=1, joint=0):
+        self.args = dict(force_lmcs_model=delta, lmcs_test_crs=crs, lmcs_chroma_scaling=chroma_scaling,
+                         force_joint_cbcr=joint)
+
+    def __enter__(self):
+        from pyvtm import _core
+        _core._set_encoder_test_knobs(**self.args)
+
+    def __exit__(self, *exc):
+        from pyvtm import _core
+        _core._set_encoder_test_knobs(force_lmcs_model=0)
+
+
+def _lmcs_syntax(res):
+    """The decoded syntax counts; pyvtm's decoder must match the reconstruction too."""
+    import pyvtm
+    d = pyvtm.decode_picture(res.bitstream, cnnif=False, postfilter=False)
+    for a, b in zip(d.ycbcr, res.recon_ycbcr):
+        assert np.array_equal(a, b)
+    return d.syntax
+
+
+LMCS_MATRIX = [("fast", dict()), ("medium", dict()), ("slow", dict()), ("medium", dict(dual_tree=False)),
+               ("slow", dict(dual_tree=False, joint_cbcr=False)), ("medium", dict(transform_skip=True, bdpcm=True))]
+
+
+@pytest.mark.parametrize("preset,opts", LMCS_MATRIX)
+@pytest.mark.parametrize("chroma_scaling", [1, 0])
+def test_lmcs_forced_matrix(conformance, kodak_rgb, preset, opts, chroma_scaling):
+    img = kodak_rgb(23)[200:296, 300:428]  # 128x96, textured
+    joint = opts.get("joint_cbcr", True)
+    # Joint Cb-Cr residuals (scaled after the derivation of the second component) in all three modes.
+    with _ForcedLmcs(24, 3, chroma_scaling, joint=4 if joint else 0):
+        res = conformance(img, 27, preset=preset, lmcs=True, **opts)
+    syn = _lmcs_syntax(res)
+    assert syn["lmcs"] == 1 and syn["lmcs_chroma_scaling"] == chroma_scaling, syn
+    if joint:
+        assert sum(syn["joint_cbcr"]) > 0, syn
+
+
+@pytest.mark.parametrize("n,crop", [(22, (200, 296, 300, 428)), (3, (100, 196, 100, 228))])
+def test_lmcs_joint_cbcr_modes(conformance, kodak_rgb, n, crop):
+    """Chroma residual scaling of joint Cb-Cr residuals in all three TuCResModes (the scaled residuals are the
+    derived ones, 8.7.2 then 8.7.5.3)."""
+    img = kodak_rgb(n)[crop[0]:crop[1], crop[2]:crop[3]]
+    with _ForcedLmcs(24, 3, 1, joint=4):
+        res = conformance(img, 22, preset="fast", lmcs=True)
+    syn = _lmcs_syntax(res)
+    assert syn["lmcs_chroma_scaling"] == 1 and min(syn["joint_cbcr"]) > 0, syn["joint_cbcr"]
+
+
+def test_lmcs_changes_the_pixels(conformance, kodak_rgb):
+    """The forced model really maps: the reconstruction differs from the same encode without LMCS in all three
+    planes (luma: mapped-domain coding; chroma: residual scaling), and chroma scaling changes chroma alone."""
+    img = kodak_rgb(23)[200:296, 300:428]
+    off = conformance(img, 27, lmcs=False)
+    with _ForcedLmcs(24, 3, 1):
+        on = conformance(img, 27, lmcs=True)
+    with _ForcedLmcs(24, 3, 0):
+        luma_only = conformance(img, 27, lmcs=True)
+    for p in range(3):
+        assert not np.array_equal(off.recon_ycbcr[p], on.recon_ycbcr[p]), p
+    assert _lmcs_syntax(off)["lmcs"] == 0
+    assert not np.array_equal(on.recon_ycbcr[1], luma_only.recon_ycbcr[1])
+
+
+@pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024), (200, 136)])
+@pytest.mark.parametrize("dual_tree", [True, False])
+def test_lmcs_forced_odd_sizes(conformance, h, w, dual_tree):
+    """Odd sizes and pictures whose last CTU row / column is cut: the varScale neighbourhood replicates the last
+    row / column inside the picture."""
+    with _ForcedLmcs(-16, -5, 1):
+        res = conformance(rng_img(h, w, seed=6), 32, lmcs=True, dual_tree=dual_tree)
+    assert _lmcs_syntax(res)["lmcs"] == 1
+
+
+@pytest.mark.parametrize("preset", ["fast", "medium", "slow"])
+@pytest.mark.parametrize("qp", [22, 37])
+def test_lmcs_encoder_model(conformance, kodak_rgb, preset, qp):
+    """The encoder's own model (all 16 bins on this full-range crop), through both decoders."""
+    img = kodak_rgb(5)[96:224, 128:320]
+    res = conformance(img, qp, preset=preset, lmcs=True)
+    assert _lmcs_syntax(res)["lmcs"] == 1
+
+
+@pytest.mark.parametrize("qp", [17, 27, 42])
+def test_lmcs_saturated_picture(conformance, qp):
+    """Black and white areas, sharp edges between them (ringing clips at 0 and 1023 in the mapped domain): the
+    top bin's inverse mapping and chroma scale agree between the decoders."""
+    rng = np.random.default_rng(2)
+    y = np.full((128, 192), 1020, np.uint16)
+    y[:, :64] = rng.integers(900, 1024, (128, 64))
+    y[:, 64:128] = np.where((np.arange(64)[None, :] // 3 + np.arange(128)[:, None] // 5) % 2, 1023, 0)
+    y[40:80, 140:180] = 0
+    cb = np.full((64, 96), 512, np.uint16)
+    cr = cb.copy()
+    cb[:, 20:40] = rng.integers(0, 1024, (64, 20))
+    res = conformance((y, cb, cr), qp, lmcs=True)
+    assert _lmcs_syntax(res)["lmcs"] == 1
+
+
+def test_lmcs_default_off(conformance, kodak_rgb):
+    img = kodak_rgb(23)[200:296, 300:428]
+    res = conformance(img, 32)
+    assert _lmcs_syntax(res)["lmcs"] == 0
+    assert res.bitstream == conformance(img, 32, lmcs=False).bitstream

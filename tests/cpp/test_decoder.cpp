@@ -119,7 +119,6 @@ void test_refusals() {
   const auto nals = pyvtm::split_nal_units(enc.bitstream.data(), enc.bitstream.size());
   struct Flag { int nal_type; const char *element; const char *expect; };
   const Flag flags[] = {
-      {pyvtm::NAL_SPS, "sps_lmcs_enabled_flag", "LMCS"},
       {pyvtm::NAL_SPS, "sps_palette_enabled_flag", "palette"},
       {pyvtm::NAL_SPS, "sps_ibc_enabled_flag", "IBC"},
       {pyvtm::NAL_SPS, "sps_explicit_scaling_list_enabled_flag", "scaling lists"},
