@@ -73,4 +73,37 @@ const Dsp &dsp_c();
 const Dsp &dsp_sse2();
 #endif
 
+// ===========================================================================
+// Decoder-side kernels (reconstruction): their own table, so that they stay
+// apart from the loop-filter table above and the encoder's kernels. The same
+// rules: C references in dsp.cpp, SSE2 versions in dsp_sse2.cpp checked bit
+// for bit by tests/cpp/test_dsp.cpp, PYVTM_DSP=c selects the C references.
+
+// --- Inverse transform (8.7.4.5, 8.7.4.1) ---
+// A one-dimensional inverse transform as a product with pairs of matrix rows:
+// pairs[p * n + i] holds transMatrix[2p][i] in its low and transMatrix[2p + 1][i]
+// in its high 16 bits (i < n; n = 4, 8, 16, 32 or 64). For each of `lines`
+// input lines x = src + l * src_stride (2 * num_pairs 16-bit values, an odd
+// count of inputs padded with a zero):
+//   y[i] = sum over j < 2 * num_pairs of transMatrix[j][i] * x[j]
+// in 32 bits (exact: at most 32 products of 16-bit inputs and 8-bit
+// coefficients), then
+//   first stage (vertical):  dst[i * dst_stride + l] = Clip3(-32768, 32767, (y[i] + 64) >> 7)
+//                            (line l is column l; its outputs go down column l of dst)
+//   second stage (horizontal): dst[l * dst_stride + i] = (y[i] + ((1 << shift) >> 1)) >> shift
+using InvTrFirstFn = void (*)(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs,
+                              int n, int16_t *dst, int dst_stride);
+using InvTrSecondFn = void (*)(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs,
+                               int n, int shift, int32_t *dst, int dst_stride);
+
+struct DspDec {
+  InvTrFirstFn inv_tr_first;
+  InvTrSecondFn inv_tr_second;
+};
+const DspDec &dsp_dec();
+const DspDec &dsp_dec_c();
+#if defined(__SSE2__)
+const DspDec &dsp_dec_sse2();
+#endif
+
 }  // namespace pyvtm

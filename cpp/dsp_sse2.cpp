@@ -5,6 +5,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
+#include <cstring>
+
 namespace pyvtm {
 
 namespace {
@@ -224,6 +226,87 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 
 const Dsp &dsp_sse2() {
   static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, alf_grad_row, sao_edge_row, sao_band_row};
+  return d;
+}
+
+// ===========================================================================
+// Decoder-side kernels (dsp.h, DspDec).
+
+namespace {
+// y[i0 .. i0 + 4 * NV - 1] of one line: per input pair, the pair broadcast
+// and multiplied with NV vectors of coefficient pairs (pmaddwd adds the two
+// products of each output in 32 bits).
+template <int NV>
+inline void inv_tr_chunk(const int16_t *x, const int32_t *pairs, int num_pairs, int n, int i0, __m128i acc[NV]) {
+  for (int v = 0; v < NV; v++) acc[v] = _mm_setzero_si128();
+  const int32_t *t = pairs + i0;
+  for (int p = 0; p < num_pairs; p++, t += n) {
+    int32_t xp;
+    std::memcpy(&xp, x + 2 * p, sizeof xp);
+    const __m128i vx = _mm_set1_epi32(xp);
+    for (int v = 0; v < NV; v++)
+      acc[v] = _mm_add_epi32(acc[v], _mm_madd_epi16(vx, _mm_loadu_si128(reinterpret_cast<const __m128i *>(t + 4 * v))));
+  }
+}
+
+template <int NV>
+void inv_tr_first_n(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                    int16_t *dst, int dst_stride) {
+  const __m128i rnd = _mm_set1_epi32(64);
+  for (int l = 0; l < lines; l++) {
+    const int16_t *x = src + l * src_stride;
+    for (int i0 = 0; i0 < n; i0 += 4 * NV) {
+      __m128i acc[NV];
+      inv_tr_chunk<NV>(x, pairs, num_pairs, n, i0, acc);
+      int16_t out[4 * NV];
+      for (int v = 0; v < NV; v += 2) {
+        const __m128i a = _mm_srai_epi32(_mm_add_epi32(acc[v], rnd), 7);
+        const __m128i b = NV > 1 ? _mm_srai_epi32(_mm_add_epi32(acc[v + 1], rnd), 7) : a;
+        const __m128i packed = _mm_packs_epi32(a, b);  // Clip3(-32768, 32767)
+        if (NV > 1) _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 4 * v), packed);
+        else _mm_storel_epi64(reinterpret_cast<__m128i *>(out), packed);
+      }
+      int16_t *d = dst + i0 * dst_stride + l;
+      for (int k = 0; k < 4 * NV; k++) d[k * dst_stride] = out[k];
+    }
+  }
+}
+
+template <int NV>
+void inv_tr_second_n(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                     int shift, int32_t *dst, int dst_stride) {
+  const __m128i rnd = _mm_set1_epi32((int32_t(1) << shift) >> 1), sh = _mm_cvtsi32_si128(shift);
+  for (int l = 0; l < lines; l++) {
+    const int16_t *x = src + l * src_stride;
+    int32_t *d = dst + l * dst_stride;
+    for (int i0 = 0; i0 < n; i0 += 4 * NV) {
+      __m128i acc[NV];
+      inv_tr_chunk<NV>(x, pairs, num_pairs, n, i0, acc);
+      for (int v = 0; v < NV; v++)
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(d + i0 + 4 * v), _mm_sra_epi32(_mm_add_epi32(acc[v], rnd), sh));
+    }
+  }
+}
+
+void inv_tr_first(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                  int16_t *dst, int dst_stride) {
+  if (n == 4) inv_tr_first_n<1>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else if (n == 8) inv_tr_first_n<2>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else if (n % 16 == 0) inv_tr_first_n<4>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else dsp_dec_c().inv_tr_first(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+}
+
+void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                   int shift, int32_t *dst, int dst_stride) {
+  if (n == 4) inv_tr_second_n<1>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else if (n == 8) inv_tr_second_n<2>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else if (n % 16 == 0) inv_tr_second_n<4>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else dsp_dec_c().inv_tr_second(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+}
+}  // namespace
+
+const DspDec &dsp_dec_sse2() {
+  static const DspDec d{inv_tr_first, inv_tr_second};
   return d;
 }
 
