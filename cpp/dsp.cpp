@@ -132,10 +132,13 @@ void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t 
     for (int i = 0; i < n; i++)
       dst[l * dst_stride + i] = (inv_tr_sum(src + l * src_stride, pairs, num_pairs, n, i) + rnd) >> shift;
 }
+void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv) {
+  for (int i = 0; i < n; i++) dst[i] = Pel(clip3(0, maxv, pred[i] + resid[i]));
+}
 }  // namespace
 
 const DspDec &dsp_dec_c() {
-  static const DspDec d{inv_tr_first, inv_tr_second};
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row};
   return d;
 }
 

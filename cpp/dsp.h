@@ -96,9 +96,14 @@ using InvTrFirstFn = void (*)(const int16_t *src, int src_stride, int lines, con
 using InvTrSecondFn = void (*)(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs,
                                int n, int shift, int32_t *dst, int dst_stride);
 
+// --- Picture construction (8.7.5) ---
+// One row: dst[i] = Clip3(0, maxv, pred[i] + resid[i]), i < n (any n >= 1).
+using AddResidualRowFn = void (*)(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv);
+
 struct DspDec {
   InvTrFirstFn inv_tr_first;
   InvTrSecondFn inv_tr_second;
+  AddResidualRowFn add_residual_row;
 };
 const DspDec &dsp_dec();
 const DspDec &dsp_dec_c();

@@ -303,10 +303,25 @@ void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t 
   else if (n % 16 == 0) inv_tr_second_n<4>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
   else dsp_dec_c().inv_tr_second(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
 }
+// Eight samples at a time: pred sign-extended to 32 bits, the sum saturated
+// to 16 bits (then clamped to 0..maxv: the same as clamping in 32 bits).
+void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv) {
+  const __m128i vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i *>(pred + i));
+    const __m128i sign = _mm_srai_epi16(p, 15);
+    const __m128i lo = _mm_add_epi32(_mm_unpacklo_epi16(p, sign), _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i)));
+    const __m128i hi =
+        _mm_add_epi32(_mm_unpackhi_epi16(p, sign), _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i + 4)));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, hi), zero), vmax));
+  }
+  if (i < n) dsp_dec_c().add_residual_row(pred + i, resid + i, dst + i, n - i, maxv);
+}
 }  // namespace
 
 const DspDec &dsp_dec_sse2() {
-  static const DspDec d{inv_tr_first, inv_tr_second};
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row};
   return d;
 }
 

@@ -64,18 +64,23 @@ void filter_refs(const IntraRefs &in, int ref_w, int ref_h, IntraRefs &out) {
   out.top[0] = out.left[0] = Pel((in.left[1] + 2 * in.top[0] + in.top[1] + 2) >> 2);
   for (int i = 1; i < ref_w; i++) out.top[i] = Pel((in.top[i - 1] + 2 * in.top[i] + in.top[i + 1] + 2) >> 2);
   for (int i = 1; i < ref_h; i++) out.left[i] = Pel((in.left[i - 1] + 2 * in.left[i] + in.left[i + 1] + 2) >> 2);
-  for (int i = ref_w; i < kRefLen; i++) out.top[i] = in.top[ref_w];
-  for (int i = ref_h; i < kRefLen; i++) out.left[i] = in.left[ref_h];
+  fill_pels(out.top + ref_w, out.top + kRefLen, in.top[ref_w]);
+  fill_pels(out.left + ref_h, out.left + kRefLen, in.left[ref_h]);
 }
 
 // 8.4.5.2.15 position-dependent prediction for planar and DC.
 void pdpc_planar_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
   const int w = 1 << log2w, h = 1 << log2h;
   const int n_scale = (log2w + log2h - 2) >> 2;
+  // wL is 0 from column x_lim on: there a row with wT = 0 is left as it is
+  // (v + ((0 + 0 + 32) >> 6) = v).
+  int x_lim = 0;
+  while (x_lim < w && ((x_lim << 1) >> n_scale) <= 5) x_lim++;
   for (int y = 0; y < h; y++) {
     const int sy = (y << 1) >> n_scale;
     const int wt = sy > 5 ? 0 : 32 >> sy;
-    for (int x = 0; x < w; x++) {
+    const int xe = wt ? w : x_lim;
+    for (int x = 0; x < xe; x++) {
       const int sx = (x << 1) >> n_scale;
       const int wl = sx > 5 ? 0 : 32 >> sx;
       const int v = dst[y * w + x];

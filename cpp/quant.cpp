@@ -62,6 +62,12 @@ void dequantize_region(const int32_t *level, int log2w, int log2h, int qp, int b
   for (int y = 0; y < ny; y++) {
     const int32_t *l = level + size_t(y) * w;
     int32_t *c = coeff + size_t(y) * w;
+    int32_t any = 0;  // most rows of a large TB hold no level: one pass to see it
+    for (int x = 0; x < nx; x++) any |= l[x];
+    if (!any) {
+      std::fill(c, c + nx, 0);
+      continue;
+    }
     for (int x = 0; x < nx; x++) {
       if (!l[x]) { c[x] = 0; continue; }
       const int64_t d = (int64_t(l[x]) * ls + bd_offset) >> bd_shift;

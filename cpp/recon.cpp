@@ -1,6 +1,7 @@
 #include "recon.h"
 
 #include "coding_tree.h"
+#include "dsp.h"
 #include "mip.h"
 #include "quant.h"
 #include "transform.h"
@@ -195,10 +196,8 @@ void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2
   Plane &rec = pic.plane[comp];
   if (resid) {
     const int maxv = (1 << pic.bit_depth) - 1;
-    for (int j = 0; j < h; j++) {
-      Pel *row = rec.row(y + j) + x;
-      for (int i = 0; i < w; i++) row[i] = Pel(clip3(0, maxv, pred[j * w + i] + resid[j * w + i]));
-    }
+    const AddResidualRowFn add = dsp_dec().add_residual_row;
+    for (int j = 0; j < h; j++) add(pred + j * w, resid + j * w, rec.row(y + j) + x, w, maxv);
   } else {
     for (int j = 0; j < h; j++) std::copy_n(pred + j * w, w, rec.row(y + j) + x);
   }
