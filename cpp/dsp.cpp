@@ -135,10 +135,23 @@ void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t 
 void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv) {
   for (int i = 0; i < n; i++) dst[i] = Pel(clip3(0, maxv, pred[i] + resid[i]));
 }
+void intra_interp4_row(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv) {
+  for (int x = 0; x < n; x++) {
+    const Pel *p = ref + x;
+    dst[x] = Pel(clip3(0, maxv, (f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6));
+  }
+}
+
+void intra_interp2_row(const Pel *ref, Pel *dst, int n, int fract) {
+  for (int x = 0; x < n; x++) {
+    const int a = ref[x], b = ref[x + 1];
+    dst[x] = Pel(a + ((fract * (b - a) + 16) >> 5));
+  }
+}
 }  // namespace
 
 const DspDec &dsp_dec_c() {
-  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row};
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row, intra_interp4_row, intra_interp2_row};
   return d;
 }
 

@@ -100,10 +100,20 @@ using InvTrSecondFn = void (*)(const int16_t *src, int src_stride, int lines, co
 // One row: dst[i] = Clip3(0, maxv, pred[i] + resid[i]), i < n (any n >= 1).
 using AddResidualRowFn = void (*)(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv);
 
+// --- Intra angular interpolation (8.4.5.2.13) ---
+// One row of n samples from the reference ref (ref[x .. x + 3] for sample x):
+// luma, fC or fG: dst[x] = Clip3(0, maxv, (f[0] * ref[x] + f[1] * ref[x + 1] +
+// f[2] * ref[x + 2] + f[3] * ref[x + 3] + 32) >> 6) (f[i] in -64..64, samples 0..1023);
+using IntraInterp4RowFn = void (*)(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv);
+// chroma: dst[x] = ref[x] + ((fract * (ref[x + 1] - ref[x]) + 16) >> 5), fract 0..31.
+using IntraInterp2RowFn = void (*)(const Pel *ref, Pel *dst, int n, int fract);
+
 struct DspDec {
   InvTrFirstFn inv_tr_first;
   InvTrSecondFn inv_tr_second;
   AddResidualRowFn add_residual_row;
+  IntraInterp4RowFn intra_interp4_row;
+  IntraInterp2RowFn intra_interp2_row;
 };
 const DspDec &dsp_dec();
 const DspDec &dsp_dec_c();

@@ -316,12 +316,68 @@ void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, in
         _mm_add_epi32(_mm_unpackhi_epi16(p, sign), _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i + 4)));
     _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, hi), zero), vmax));
   }
+  if (i + 4 <= n) {  // four more (4-wide blocks)
+    const __m128i p = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pred + i));
+    const __m128i lo = _mm_add_epi32(_mm_unpacklo_epi16(p, _mm_srai_epi16(p, 15)),
+                                     _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i)));
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + i), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, lo), zero), vmax));
+    i += 4;
+  }
   if (i < n) dsp_dec_c().add_residual_row(pred + i, resid + i, dst + i, n - i, maxv);
+}
+// Pairs (ref[x + 2j], ref[x + 2j + 1]) against (f[2j], f[2j + 1]) with pmaddwd:
+// the products of 10-bit samples and 7-bit taps need 32 bits.
+void intra_interp4_row(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv) {
+  const __m128i f01 = coef_pair(f[0], f[1]), f23 = coef_pair(f[2], f[3]);
+  const __m128i rnd = _mm_set1_epi32(32), vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128();
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 2));
+    const __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 3));
+    __m128i lo = _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpacklo_epi16(r2, r3), f23));
+    __m128i hi = _mm_add_epi32(_mm_madd_epi16(_mm_unpackhi_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpackhi_epi16(r2, r3), f23));
+    lo = _mm_srai_epi32(_mm_add_epi32(lo, rnd), 6);
+    hi = _mm_srai_epi32(_mm_add_epi32(hi, rnd), 6);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, hi), zero), vmax));
+  }
+  if (x + 4 <= n) {  // four more (4-wide blocks)
+    const __m128i r0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i r1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i r2 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 2));
+    const __m128i r3 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 3));
+    __m128i lo = _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpacklo_epi16(r2, r3), f23));
+    lo = _mm_srai_epi32(_mm_add_epi32(lo, rnd), 6);
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + x), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, lo), zero), vmax));
+    x += 4;
+  }
+  if (x < n) dsp_dec_c().intra_interp4_row(ref + x, dst + x, n - x, f, maxv);
+}
+
+// fract * (b - a) + 16 stays within 16 bits (|b - a| <= 1023, fract <= 31).
+void intra_interp2_row(const Pel *ref, Pel *dst, int n, int fract) {
+  const __m128i vf = _mm_set1_epi16(int16_t(fract)), rnd = _mm_set1_epi16(16);
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i d = _mm_srai_epi16(_mm_add_epi16(_mm_mullo_epi16(_mm_sub_epi16(b, a), vf), rnd), 5);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), _mm_add_epi16(a, d));
+  }
+  if (x + 4 <= n) {
+    const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i d = _mm_srai_epi16(_mm_add_epi16(_mm_mullo_epi16(_mm_sub_epi16(b, a), vf), rnd), 5);
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + x), _mm_add_epi16(a, d));
+    x += 4;
+  }
+  if (x < n) dsp_dec_c().intra_interp2_row(ref + x, dst + x, n - x, fract);
 }
 }  // namespace
 
 const DspDec &dsp_dec_sse2() {
-  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row};
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row, intra_interp4_row, intra_interp2_row};
   return d;
 }
 

@@ -7,6 +7,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "dsp.h"
 #include "tables.h"
 
 namespace pyvtm {
@@ -165,22 +166,16 @@ void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss
     if (integer_slope) {
       for (int x = 0; x < bw; x++) row[x] = ref[x + delta_int + 1];
     } else if (is_luma) {
-      int f[4];  // fG (smoothing) or fC (cubic) interpolation filter
+      int16_t f[4];  // fG (smoothing) or fC (cubic) interpolation filter
       if (gauss_interp) {
-        f[0] = 16 - (delta_fract >> 1); f[1] = 32 - (delta_fract >> 1);
-        f[2] = 16 + (delta_fract >> 1); f[3] = delta_fract >> 1;
+        f[0] = int16_t(16 - (delta_fract >> 1)); f[1] = int16_t(32 - (delta_fract >> 1));
+        f[2] = int16_t(16 + (delta_fract >> 1)); f[3] = int16_t(delta_fract >> 1);
       } else {
-        for (int i = 0; i < 4; i++) f[i] = g_intra_cubic_filter[delta_fract][i];
+        for (int i = 0; i < 4; i++) f[i] = int16_t(g_intra_cubic_filter[delta_fract][i]);
       }
-      for (int x = 0; x < bw; x++) {
-        const Pel *p = ref + delta_int + x;
-        row[x] = clip_pel((f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6, bit_depth);
-      }
+      dsp_dec().intra_interp4_row(ref + delta_int, row, bw, f, (1 << bit_depth) - 1);
     } else {  // chroma: two-tap linear interpolation
-      for (int x = 0; x < bw; x++) {
-        const int a = ref[delta_int + x + 1], b = ref[delta_int + x + 2];
-        row[x] = Pel(a + ((delta_fract * (b - a) + 16) >> 5));
-      }
+      dsp_dec().intra_interp2_row(ref + delta_int + 1, row, bw, delta_fract);
     }
     if (!apply_pdpc) continue;
     if (angle == 0) {  // INTRA_ANGULAR50 (or 18 transposed)

@@ -248,6 +248,45 @@ void compare_dec(const DspDec &ref, const DspDec &simd, const std::string &name)
     bad_add += a != b;
     for (int i = 0; i < n; i++) bad_add += a[size_t(i)] != std::min(maxv, std::max(0, pred[size_t(i)] + resid[size_t(i)]));
   }
+  // Angular interpolation rows: fG filters of every fractional position,
+  // fC-like filters with negative outer taps, extreme taps, samples at
+  // 0 / 1023 or nearly flat, any width.
+  int bad_interp[2] = {0, 0};
+  for (int it = 0; it < 400; it++) {
+    const int n = 1 + int(rng() % 70), fract = int(rng() % 32), mode = it % 3;
+    std::vector<Pel> line(static_cast<size_t>(n) + 3);
+    for (auto &v : line) v = Pel(mode == 0 ? rng() % 1024 : mode == 1 ? (rng() & 1) * 1023 : 500 + int(rng() % 9));
+    int16_t f[4];
+    if (it % 4 == 0) {
+      for (auto &c : f) c = int16_t(rng() & 1 ? 64 : -64);
+    } else if (it % 2) {
+      f[0] = int16_t(16 - (fract >> 1));
+      f[1] = int16_t(32 - (fract >> 1));
+      f[2] = int16_t(16 + (fract >> 1));
+      f[3] = int16_t(fract >> 1);
+    } else {
+      f[0] = int16_t(-int(rng() % 5));
+      f[3] = int16_t(-int(rng() % 5));
+      f[1] = int16_t(64 - fract);
+      f[2] = int16_t(fract - f[0] - f[3]);
+    }
+    std::vector<Pel> a(static_cast<size_t>(n), -1), b(a);
+    ref.intra_interp4_row(line.data(), a.data(), n, f, 1023);
+    simd.intra_interp4_row(line.data(), b.data(), n, f, 1023);
+    bad_interp[0] += a != b;
+    for (int x = 0; x < n; x++) {
+      const Pel *p = line.data() + x;
+      const int v = (f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6;
+      bad_interp[0] += a[static_cast<size_t>(x)] != std::min(1023, std::max(0, v));
+    }
+    ref.intra_interp2_row(line.data(), a.data(), n, fract);
+    simd.intra_interp2_row(line.data(), b.data(), n, fract);
+    bad_interp[1] += a != b;
+    for (int x = 0; x < n; x++)
+      bad_interp[1] += a[static_cast<size_t>(x)] != line[static_cast<size_t>(x)] + ((fract * (line[static_cast<size_t>(x) + 1] - line[static_cast<size_t>(x)]) + 16) >> 5);
+  }
+  check(bad_interp[0] == 0, name + " intra_interp4_row: " + std::to_string(bad_interp[0]) + " differences");
+  check(bad_interp[1] == 0, name + " intra_interp2_row: " + std::to_string(bad_interp[1]) + " differences");
   check(bad_add == 0, name + " add_residual_row: " + std::to_string(bad_add) + " of 400 differ");
   check(bad[0] == 0, name + " inv_tr_first: " + std::to_string(bad[0]) + " of 600 differ from C");
   check(bad[1] == 0, name + " inv_tr_second: " + std::to_string(bad[1]) + " of 600 differ from C");
