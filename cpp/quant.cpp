@@ -68,13 +68,15 @@ void dequantize_region(const int32_t *level, int log2w, int log2h, int qp, int b
       std::fill(c, c + nx, 0);
       continue;
     }
+    // Without a branch per level: a zero level scales to 0 (bd_offset < 1 << bd_shift).
+    int row_last = -1;
     for (int x = 0; x < nx; x++) {
-      if (!l[x]) { c[x] = 0; continue; }
       const int64_t d = (int64_t(l[x]) * ls + bd_offset) >> bd_shift;
       c[x] = int32_t(clip3<int64_t>(-32768, 32767, d));
-      last_x = std::max(last_x, x);
-      last_y = y;
+      row_last = l[x] ? x : row_last;
     }
+    last_x = std::max(last_x, row_last);
+    last_y = y;
   }
 }
 
