@@ -17,8 +17,9 @@ struct ContextModel {
   // Probability of bin == 1 in 15-bit precision (pState of 9.3.4.3.2.1).
   int state() const { return p1 + 16 * p0; }
   void update(int bin) {
-    p0 = uint16_t(p0 - (p0 >> shift0) + ((1023 * bin) >> shift0));
-    p1 = uint16_t(p1 - (p1 >> shift1) + ((16383 * bin) >> shift1));
+    const unsigned m = 0u - unsigned(bin);  // 1023 * bin, 16383 * bin as masks
+    p0 = uint16_t(p0 - (p0 >> shift0) + ((1023u & m) >> shift0));
+    p1 = uint16_t(p1 - (p1 >> shift1) + ((16383u & m) >> shift1));
   }
 };
 
@@ -102,46 +103,56 @@ class CabacWriter {
 class CabacReader {
  public:
   void start(const uint8_t *data, size_t size);
-  int decode_bin(ContextModel &ctx) {
+  // 9.3.4.3.2: DecodeDecision. ivlLpsRange from the two-rate estimate
+  // (9.3.4.3.2.1; 32767 - pState = pState ^ 32767 for the MPS = 1 case);
+  // the MPS / LPS choice without a branch (masks), then the renormalisation
+  // of 9.3.4.3.3 by the leading zeros of ivlCurrRange as a 9-bit value
+  // (one bit at most after an MPS).
+  __attribute__((always_inline)) int decode_bin(ContextModel &ctx) {
     const uint32_t p_state = uint32_t(ctx.state());
     const uint32_t val_mps = p_state >> 14;
-    const uint32_t q_range_idx = range_ >> 5;
-    const uint32_t lps = ((q_range_idx * ((val_mps ? 32767 - p_state : p_state) >> 9)) >> 1) + 4;
-    range_ -= lps;
-    const uint32_t scaled_range = range_ << 7;
-    int bin;
-    if (value_ < scaled_range) {
-      bin = int(val_mps);  // MPS path
-      if (range_ < 256) {
-        range_ <<= 1;
-        value_ <<= 1;
-        if (++bits_needed_ == 0) { bits_needed_ = -8; value_ |= next_byte(); }
-      }
-    } else {
-      bin = int(1 - val_mps);
-      value_ -= scaled_range;
-      int num_bits = 0;
-      while ((lps << num_bits) < 256) num_bits++;
-      value_ <<= num_bits;
-      range_ = lps << num_bits;
-      bits_needed_ += num_bits;
-      if (bits_needed_ >= 0) {
-        value_ |= next_byte() << bits_needed_;
-        bits_needed_ -= 8;
-      }
+    const uint32_t lps = (((range_ >> 5) * (((p_state ^ (0u - val_mps)) & 32767) >> 9)) >> 1) + 4;
+    const uint32_t mps_range = range_ - lps;
+    const uint32_t scaled_range = mps_range << 7;
+    const uint32_t is_lps = 0u - uint32_t(value_ >= scaled_range);  // all ones on the LPS path
+    value_ -= scaled_range & is_lps;
+    range_ = mps_range ^ ((mps_range ^ lps) & is_lps);
+    const int bin = int(val_mps ^ (is_lps & 1));
+    const int num_bits = __builtin_clz(range_) - 23;  // range_ >= 4: 0..6
+    range_ <<= num_bits;
+    value_ <<= num_bits;
+    bits_needed_ += num_bits;
+    if (bits_needed_ >= 0) {
+      value_ |= next_byte() << bits_needed_;
+      bits_needed_ -= 8;
     }
     ctx.update(bin);
     return bin;
   }
-  int decode_bypass() {
+  // 9.3.4.3.4: DecodeBypass.
+  __attribute__((always_inline)) int decode_bypass() {
     value_ <<= 1;
     if (++bits_needed_ >= 0) { bits_needed_ = -8; value_ |= next_byte(); }
     const uint32_t scaled_range = range_ << 7;
     if (value_ >= scaled_range) { value_ -= scaled_range; return 1; }
     return 0;
   }
-  uint32_t decode_bypass_bins(int nbins) {  // MSB first
+  // nbins (0..32) bypass bins, MSB first: the same as nbins decode_bypass()
+  // calls, eight at a time (each group reads the one byte that its eight
+  // shifts of ivlOffset bring in, at the same position).
+  uint32_t decode_bypass_bins(int nbins) {
     uint32_t v = 0;
+    for (; nbins >= 8; nbins -= 8) {
+      // value_ < range_ << 7 < 2^16; its low 8 + bits_needed_ bits are still unread.
+      value_ = (value_ << 8) | (next_byte() << (8 + bits_needed_));
+      uint32_t scaled_range = range_ << 15;
+      for (int i = 0; i < 8; i++) {
+        scaled_range >>= 1;
+        const uint32_t bit = value_ >= scaled_range;
+        v = (v << 1) | bit;
+        value_ -= scaled_range & (0u - bit);
+      }
+    }
     for (int i = 0; i < nbins; i++) v = (v << 1) | uint32_t(decode_bypass());
     return v;
   }

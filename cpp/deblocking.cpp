@@ -261,11 +261,14 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
     // Luma: edges on the 4x4 grid, one decision per 4-line segment (8.8.3.6.2).
     Plane &y = planes[0];
     const int extent = ver ? p.width : p.height;
-    for (int uy = 0; uy < uh; uy++)
-      for (int ux = 0; ux < uw; ux++) {
+    // One Thresholds per QP: the QP rarely changes from one segment to the next.
+    int last_qp = -1000;
+    Thresholds t{0, 0};
+    for (int uy = ver ? 0 : 1; uy < uh; uy++)  // (the picture boundary is not filtered)
+      for (int ux = ver ? 1 : 0; ux < uw; ux++) {
         const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
         const int pos = ver ? ux * 4 : uy * 4;
-        if (pos == 0 || !(p.luma_edge[uq] & bit)) continue;  // no edge, or the picture boundary
+        if (!(p.luma_edge[uq] & bit)) continue;  // no edge
         if (p.luma_bdpcm && p.luma_bdpcm[up] && p.luma_bdpcm[uq]) continue;  // bS = 0 (8.8.3.5)
         FilterLengths len = luma_max_filter_length(1 << luma_size[up], 1 << luma_size[uq]);
         // Keep the long filter inside the picture whatever the maps say.
@@ -273,25 +276,29 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
         if (extent - pos < 8) len.q = std::min(len.q, 3);
         const bool ctu_hor = !ver && (pos & ((1 << p.log2_ctu) - 1)) == 0;
         const int qp = (p.qp_y[up] + p.qp_y[uq] + 1) >> 1;
-        const Thresholds t = thresholds(qp, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth);
+        if (qp != last_qp) t = thresholds(qp, p.beta_offset_div2, p.tc_offset_div2, p.bit_depth), last_qp = qp;
         Pel *q0 = y.row(uy * 4) + ux * 4;
         filter_luma_segment(q0, ver ? 1 : y.stride, ver ? y.stride : 1, len.p, len.q, ctu_hor, t, max_val);
       }
     // Chroma: edges on the 8x8 chroma sample grid, 2-line segments.
     for (int c = 1; c <= 2; c++) {
       Plane &pc = planes[c];
-      for (int uy = 0; uy < uh; uy++)
-        for (int ux = 0; ux < uw; ux++) {
+      int last_qp_c = -1000;
+      Thresholds t{0, 0};
+      // Units of 4 luma samples: the 8-sample chroma grid is every fourth one.
+      for (int uy = ver ? 0 : 4; uy < uh; uy += ver ? 1 : 4)
+        for (int ux = ver ? 4 : 0; ux < uw; ux += ver ? 4 : 1) {
           const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
           const int pos = ver ? ux * 2 : uy * 2;  // in chroma samples
-          if (pos == 0 || (pos & 7) || !(p.chroma_edge[uq] & bit)) continue;
+          if (!(p.chroma_edge[uq] & bit)) continue;
           if (p.chroma_bdpcm && p.chroma_bdpcm[up] && p.chroma_bdpcm[uq]) continue;  // bS = 0 (8.8.3.5)
           const bool ctu_hor = !ver && ((pos * 2) & ((1 << p.log2_ctu) - 1)) == 0;
           const FilterLengths len = chroma_max_filter_length(1 << chroma_size[up], 1 << chroma_size[uq], ctu_hor);
           const int8_t *qc = p.qp_c[c - 1];
           const int qp_c = qc ? (qc[up] + qc[uq] + 1) >> 1 : deblock_chroma_qp(p, c, p.qp_y[up], p.qp_y[uq]);
-          const Thresholds t =
-              thresholds(qp_c, p.chroma_beta_offset_div2[c - 1], p.chroma_tc_offset_div2[c - 1], p.bit_depth);
+          if (qp_c != last_qp_c)
+            t = thresholds(qp_c, p.chroma_beta_offset_div2[c - 1], p.chroma_tc_offset_div2[c - 1], p.bit_depth),
+            last_qp_c = qp_c;
           Pel *q0 = pc.row(uy * 2) + ux * 2;
           filter_chroma_segment(q0, ver ? 1 : pc.stride, ver ? pc.stride : 1, len, t, max_val);
         }

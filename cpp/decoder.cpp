@@ -4,6 +4,7 @@
 // residual path as the encoder's search), then the in-loop filters and the
 // conformance-window crop.
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -414,11 +415,9 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     const int cw = c ? out_w / 2 : out_w, ch = c ? out_h / 2 : out_h, cx = c ? conf_l : 2 * conf_l,
               cy = c ? conf_t : 2 * conf_t;
     const Plane &p = recon.planes()[c];
-    for (int j = 0; j < ch; j++) {
-      const Pel *src = p.row(cy + j) + cx;
-      uint16_t *dst = res.picture.plane[c].data() + size_t(j) * cw;
-      for (int i = 0; i < cw; i++) dst[i] = uint16_t(src[i]);
-    }
+    // Samples are within 0..(1 << BitDepth) - 1: the same bits as int16 and uint16.
+    for (int j = 0; j < ch; j++)
+      std::memcpy(res.picture.plane[c].data() + size_t(j) * cw, p.row(cy + j) + cx, size_t(cw) * sizeof(Pel));
   }
   return res;
 }

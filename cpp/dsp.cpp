@@ -104,6 +104,70 @@ const Dsp &dsp() {
   return d;
 }
 
+// ===========================================================================
+// Decoder-side kernels (dsp.h, DspDec).
+
+namespace {
+inline int32_t inv_tr_sum(const int16_t *x, const int32_t *pairs, int num_pairs, int n, int i) {
+  int32_t y = 0;
+  for (int p = 0; p < num_pairs; p++) {
+    const int32_t t = pairs[p * n + i];
+    y += int32_t(int16_t(t & 0xffff)) * x[2 * p] + (t >> 16) * x[2 * p + 1];
+  }
+  return y;
+}
+
+void inv_tr_first(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                  int16_t *dst, int dst_stride) {
+  for (int l = 0; l < lines; l++)
+    for (int i = 0; i < n; i++)
+      dst[i * dst_stride + l] =
+          int16_t(clip3(-32768, 32767, (inv_tr_sum(src + l * src_stride, pairs, num_pairs, n, i) + 64) >> 7));
+}
+
+void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                   int shift, int32_t *dst, int dst_stride) {
+  const int32_t rnd = (int32_t(1) << shift) >> 1;
+  for (int l = 0; l < lines; l++)
+    for (int i = 0; i < n; i++)
+      dst[l * dst_stride + i] = (inv_tr_sum(src + l * src_stride, pairs, num_pairs, n, i) + rnd) >> shift;
+}
+void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv) {
+  for (int i = 0; i < n; i++) dst[i] = Pel(clip3(0, maxv, pred[i] + resid[i]));
+}
+void intra_interp4_row(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv) {
+  for (int x = 0; x < n; x++) {
+    const Pel *p = ref + x;
+    dst[x] = Pel(clip3(0, maxv, (f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6));
+  }
+}
+
+void intra_interp2_row(const Pel *ref, Pel *dst, int n, int fract) {
+  for (int x = 0; x < n; x++) {
+    const int a = ref[x], b = ref[x + 1];
+    dst[x] = Pel(a + ((fract * (b - a) + 16) >> 5));
+  }
+}
+}  // namespace
+
+const DspDec &dsp_dec_c() {
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row, intra_interp4_row, intra_interp2_row};
+  return d;
+}
+
+const DspDec &dsp_dec() {
+  static const DspDec &d = [] () -> const DspDec & {
+    const char *env = std::getenv("PYVTM_DSP");
+    if (env && std::strcmp(env, "c") == 0) return dsp_dec_c();
+#if defined(__SSE2__)
+    return dsp_dec_sse2();
+#else
+    return dsp_dec_c();
+#endif
+  }();
+  return d;
+}
+
 }  // namespace pyvtm
 
 // ============================================================================

@@ -104,4 +104,52 @@ const EncDsp &enc_dsp_c();
 const EncDsp &enc_dsp_sse2();
 #endif
 
+// ===========================================================================
+// Decoder-side kernels (reconstruction): their own table, so that they stay
+// apart from the loop-filter table above and the encoder's kernels. The same
+// rules: C references in dsp.cpp, SSE2 versions in dsp_sse2.cpp checked bit
+// for bit by tests/cpp/test_dsp.cpp, PYVTM_DSP=c selects the C references.
+
+// --- Inverse transform (8.7.4.5, 8.7.4.1) ---
+// A one-dimensional inverse transform as a product with pairs of matrix rows:
+// pairs[p * n + i] holds transMatrix[2p][i] in its low and transMatrix[2p + 1][i]
+// in its high 16 bits (i < n; n = 4, 8, 16, 32 or 64). For each of `lines`
+// input lines x = src + l * src_stride (2 * num_pairs 16-bit values, an odd
+// count of inputs padded with a zero):
+//   y[i] = sum over j < 2 * num_pairs of transMatrix[j][i] * x[j]
+// in 32 bits (exact: at most 32 products of 16-bit inputs and 8-bit
+// coefficients), then
+//   first stage (vertical):  dst[i * dst_stride + l] = Clip3(-32768, 32767, (y[i] + 64) >> 7)
+//                            (line l is column l; its outputs go down column l of dst)
+//   second stage (horizontal): dst[l * dst_stride + i] = (y[i] + ((1 << shift) >> 1)) >> shift
+using InvTrFirstFn = void (*)(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs,
+                              int n, int16_t *dst, int dst_stride);
+using InvTrSecondFn = void (*)(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs,
+                               int n, int shift, int32_t *dst, int dst_stride);
+
+// --- Picture construction (8.7.5) ---
+// One row: dst[i] = Clip3(0, maxv, pred[i] + resid[i]), i < n (any n >= 1).
+using AddResidualRowFn = void (*)(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv);
+
+// --- Intra angular interpolation (8.4.5.2.13) ---
+// One row of n samples from the reference ref (ref[x .. x + 3] for sample x):
+// luma, fC or fG: dst[x] = Clip3(0, maxv, (f[0] * ref[x] + f[1] * ref[x + 1] +
+// f[2] * ref[x + 2] + f[3] * ref[x + 3] + 32) >> 6) (f[i] in -64..64, samples 0..1023);
+using IntraInterp4RowFn = void (*)(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv);
+// chroma: dst[x] = ref[x] + ((fract * (ref[x + 1] - ref[x]) + 16) >> 5), fract 0..31.
+using IntraInterp2RowFn = void (*)(const Pel *ref, Pel *dst, int n, int fract);
+
+struct DspDec {
+  InvTrFirstFn inv_tr_first;
+  InvTrSecondFn inv_tr_second;
+  AddResidualRowFn add_residual_row;
+  IntraInterp4RowFn intra_interp4_row;
+  IntraInterp2RowFn intra_interp2_row;
+};
+const DspDec &dsp_dec();
+const DspDec &dsp_dec_c();
+#if defined(__SSE2__)
+const DspDec &dsp_dec_sse2();
+#endif
+
 }  // namespace pyvtm

@@ -5,6 +5,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
+#include <cstring>
+
 namespace pyvtm {
 
 namespace {
@@ -224,6 +226,158 @@ void sao_band_row(const Pel *src, Pel *dst, int n, const int8_t band_table[32], 
 
 const Dsp &dsp_sse2() {
   static const Dsp d{alf_luma_strip, alf_chroma_row, ccalf_row, alf_grad_row, sao_edge_row, sao_band_row};
+  return d;
+}
+
+// ===========================================================================
+// Decoder-side kernels (dsp.h, DspDec).
+
+namespace {
+// y[i0 .. i0 + 4 * NV - 1] of one line: per input pair, the pair broadcast
+// and multiplied with NV vectors of coefficient pairs (pmaddwd adds the two
+// products of each output in 32 bits).
+template <int NV>
+inline void inv_tr_chunk(const int16_t *x, const int32_t *pairs, int num_pairs, int n, int i0, __m128i acc[NV]) {
+  for (int v = 0; v < NV; v++) acc[v] = _mm_setzero_si128();
+  const int32_t *t = pairs + i0;
+  for (int p = 0; p < num_pairs; p++, t += n) {
+    int32_t xp;
+    std::memcpy(&xp, x + 2 * p, sizeof xp);
+    const __m128i vx = _mm_set1_epi32(xp);
+    for (int v = 0; v < NV; v++)
+      acc[v] = _mm_add_epi32(acc[v], _mm_madd_epi16(vx, _mm_loadu_si128(reinterpret_cast<const __m128i *>(t + 4 * v))));
+  }
+}
+
+template <int NV>
+void inv_tr_first_n(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                    int16_t *dst, int dst_stride) {
+  const __m128i rnd = _mm_set1_epi32(64);
+  for (int l = 0; l < lines; l++) {
+    const int16_t *x = src + l * src_stride;
+    for (int i0 = 0; i0 < n; i0 += 4 * NV) {
+      __m128i acc[NV];
+      inv_tr_chunk<NV>(x, pairs, num_pairs, n, i0, acc);
+      int16_t out[4 * NV];
+      for (int v = 0; v < NV; v += 2) {
+        const __m128i a = _mm_srai_epi32(_mm_add_epi32(acc[v], rnd), 7);
+        const __m128i b = NV > 1 ? _mm_srai_epi32(_mm_add_epi32(acc[v + 1], rnd), 7) : a;
+        const __m128i packed = _mm_packs_epi32(a, b);  // Clip3(-32768, 32767)
+        if (NV > 1) _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 4 * v), packed);
+        else _mm_storel_epi64(reinterpret_cast<__m128i *>(out), packed);
+      }
+      int16_t *d = dst + i0 * dst_stride + l;
+      for (int k = 0; k < 4 * NV; k++) d[k * dst_stride] = out[k];
+    }
+  }
+}
+
+template <int NV>
+void inv_tr_second_n(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                     int shift, int32_t *dst, int dst_stride) {
+  const __m128i rnd = _mm_set1_epi32((int32_t(1) << shift) >> 1), sh = _mm_cvtsi32_si128(shift);
+  for (int l = 0; l < lines; l++) {
+    const int16_t *x = src + l * src_stride;
+    int32_t *d = dst + l * dst_stride;
+    for (int i0 = 0; i0 < n; i0 += 4 * NV) {
+      __m128i acc[NV];
+      inv_tr_chunk<NV>(x, pairs, num_pairs, n, i0, acc);
+      for (int v = 0; v < NV; v++)
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(d + i0 + 4 * v), _mm_sra_epi32(_mm_add_epi32(acc[v], rnd), sh));
+    }
+  }
+}
+
+void inv_tr_first(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                  int16_t *dst, int dst_stride) {
+  if (n == 4) inv_tr_first_n<1>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else if (n == 8) inv_tr_first_n<2>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else if (n % 16 == 0) inv_tr_first_n<4>(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+  else dsp_dec_c().inv_tr_first(src, src_stride, lines, pairs, num_pairs, n, dst, dst_stride);
+}
+
+void inv_tr_second(const int16_t *src, int src_stride, int lines, const int32_t *pairs, int num_pairs, int n,
+                   int shift, int32_t *dst, int dst_stride) {
+  if (n == 4) inv_tr_second_n<1>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else if (n == 8) inv_tr_second_n<2>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else if (n % 16 == 0) inv_tr_second_n<4>(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+  else dsp_dec_c().inv_tr_second(src, src_stride, lines, pairs, num_pairs, n, shift, dst, dst_stride);
+}
+// Eight samples at a time: pred sign-extended to 32 bits, the sum saturated
+// to 16 bits (then clamped to 0..maxv: the same as clamping in 32 bits).
+void add_residual_row(const Pel *pred, const int32_t *resid, Pel *dst, int n, int maxv) {
+  const __m128i vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i *>(pred + i));
+    const __m128i sign = _mm_srai_epi16(p, 15);
+    const __m128i lo = _mm_add_epi32(_mm_unpacklo_epi16(p, sign), _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i)));
+    const __m128i hi =
+        _mm_add_epi32(_mm_unpackhi_epi16(p, sign), _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i + 4)));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, hi), zero), vmax));
+  }
+  if (i + 4 <= n) {  // four more (4-wide blocks)
+    const __m128i p = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pred + i));
+    const __m128i lo = _mm_add_epi32(_mm_unpacklo_epi16(p, _mm_srai_epi16(p, 15)),
+                                     _mm_loadu_si128(reinterpret_cast<const __m128i *>(resid + i)));
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + i), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, lo), zero), vmax));
+    i += 4;
+  }
+  if (i < n) dsp_dec_c().add_residual_row(pred + i, resid + i, dst + i, n - i, maxv);
+}
+// Pairs (ref[x + 2j], ref[x + 2j + 1]) against (f[2j], f[2j + 1]) with pmaddwd:
+// the products of 10-bit samples and 7-bit taps need 32 bits.
+void intra_interp4_row(const Pel *ref, Pel *dst, int n, const int16_t f[4], int maxv) {
+  const __m128i f01 = coef_pair(f[0], f[1]), f23 = coef_pair(f[2], f[3]);
+  const __m128i rnd = _mm_set1_epi32(32), vmax = _mm_set1_epi16(int16_t(maxv)), zero = _mm_setzero_si128();
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 2));
+    const __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 3));
+    __m128i lo = _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpacklo_epi16(r2, r3), f23));
+    __m128i hi = _mm_add_epi32(_mm_madd_epi16(_mm_unpackhi_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpackhi_epi16(r2, r3), f23));
+    lo = _mm_srai_epi32(_mm_add_epi32(lo, rnd), 6);
+    hi = _mm_srai_epi32(_mm_add_epi32(hi, rnd), 6);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, hi), zero), vmax));
+  }
+  if (x + 4 <= n) {  // four more (4-wide blocks)
+    const __m128i r0 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i r1 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i r2 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 2));
+    const __m128i r3 = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 3));
+    __m128i lo = _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi16(r0, r1), f01), _mm_madd_epi16(_mm_unpacklo_epi16(r2, r3), f23));
+    lo = _mm_srai_epi32(_mm_add_epi32(lo, rnd), 6);
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + x), _mm_min_epi16(_mm_max_epi16(_mm_packs_epi32(lo, lo), zero), vmax));
+    x += 4;
+  }
+  if (x < n) dsp_dec_c().intra_interp4_row(ref + x, dst + x, n - x, f, maxv);
+}
+
+// fract * (b - a) + 16 stays within 16 bits (|b - a| <= 1023, fract <= 31).
+void intra_interp2_row(const Pel *ref, Pel *dst, int n, int fract) {
+  const __m128i vf = _mm_set1_epi16(int16_t(fract)), rnd = _mm_set1_epi16(16);
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i d = _mm_srai_epi16(_mm_add_epi16(_mm_mullo_epi16(_mm_sub_epi16(b, a), vf), rnd), 5);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + x), _mm_add_epi16(a, d));
+  }
+  if (x + 4 <= n) {
+    const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x));
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(ref + x + 1));
+    const __m128i d = _mm_srai_epi16(_mm_add_epi16(_mm_mullo_epi16(_mm_sub_epi16(b, a), vf), rnd), 5);
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + x), _mm_add_epi16(a, d));
+    x += 4;
+  }
+  if (x < n) dsp_dec_c().intra_interp2_row(ref + x, dst + x, n - x, fract);
+}
+}  // namespace
+
+const DspDec &dsp_dec_sse2() {
+  static const DspDec d{inv_tr_first, inv_tr_second, add_residual_row, intra_interp4_row, intra_interp2_row};
   return d;
 }
 

@@ -1,7 +1,13 @@
 #include "intra_pred.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
+#include "dsp.h"
 #include "tables.h"
 
 namespace pyvtm {
@@ -10,6 +16,15 @@ namespace {
 
 constexpr int kMaxSide = 64;               // largest intra block side predicted here
 constexpr int kRefLen = 2 * 128 + 8;       // entries of IntraRefs::top / left
+
+// std::fill for sample runs of up to a few hundred, eight at a time.
+inline void fill_pels(Pel *p, Pel *end, Pel v) {
+#if defined(__SSE2__)
+  const __m128i vv = _mm_set1_epi16(v);
+  for (; end - p >= 8; p += 8) _mm_storeu_si128(reinterpret_cast<__m128i *>(p), vv);
+#endif
+  for (; p < end; p++) *p = v;
+}
 
 inline Pel clip_pel(int v, int bit_depth) { return Pel(clip3(0, (1 << bit_depth) - 1, v)); }
 
@@ -50,18 +65,23 @@ void filter_refs(const IntraRefs &in, int ref_w, int ref_h, IntraRefs &out) {
   out.top[0] = out.left[0] = Pel((in.left[1] + 2 * in.top[0] + in.top[1] + 2) >> 2);
   for (int i = 1; i < ref_w; i++) out.top[i] = Pel((in.top[i - 1] + 2 * in.top[i] + in.top[i + 1] + 2) >> 2);
   for (int i = 1; i < ref_h; i++) out.left[i] = Pel((in.left[i - 1] + 2 * in.left[i] + in.left[i + 1] + 2) >> 2);
-  for (int i = ref_w; i < kRefLen; i++) out.top[i] = in.top[ref_w];
-  for (int i = ref_h; i < kRefLen; i++) out.left[i] = in.left[ref_h];
+  fill_pels(out.top + ref_w, out.top + kRefLen, in.top[ref_w]);
+  fill_pels(out.left + ref_h, out.left + kRefLen, in.left[ref_h]);
 }
 
 // 8.4.5.2.15 position-dependent prediction for planar and DC.
 void pdpc_planar_dc(const IntraRefs &r, int log2w, int log2h, Pel *dst) {
   const int w = 1 << log2w, h = 1 << log2h;
   const int n_scale = (log2w + log2h - 2) >> 2;
+  // wL is 0 from column x_lim on: there a row with wT = 0 is left as it is
+  // (v + ((0 + 0 + 32) >> 6) = v).
+  int x_lim = 0;
+  while (x_lim < w && ((x_lim << 1) >> n_scale) <= 5) x_lim++;
   for (int y = 0; y < h; y++) {
     const int sy = (y << 1) >> n_scale;
     const int wt = sy > 5 ? 0 : 32 >> sy;
-    for (int x = 0; x < w; x++) {
+    const int xe = wt ? w : x_lim;
+    for (int x = 0; x < xe; x++) {
       const int sx = (x << 1) >> n_scale;
       const int wl = sx > 5 ? 0 : 32 >> sx;
       const int v = dst[y * w + x];
@@ -146,22 +166,16 @@ void predict_angular(int angle, int log2bw, int log2bh, bool is_luma, bool gauss
     if (integer_slope) {
       for (int x = 0; x < bw; x++) row[x] = ref[x + delta_int + 1];
     } else if (is_luma) {
-      int f[4];  // fG (smoothing) or fC (cubic) interpolation filter
+      int16_t f[4];  // fG (smoothing) or fC (cubic) interpolation filter
       if (gauss_interp) {
-        f[0] = 16 - (delta_fract >> 1); f[1] = 32 - (delta_fract >> 1);
-        f[2] = 16 + (delta_fract >> 1); f[3] = delta_fract >> 1;
+        f[0] = int16_t(16 - (delta_fract >> 1)); f[1] = int16_t(32 - (delta_fract >> 1));
+        f[2] = int16_t(16 + (delta_fract >> 1)); f[3] = int16_t(delta_fract >> 1);
       } else {
-        for (int i = 0; i < 4; i++) f[i] = g_intra_cubic_filter[delta_fract][i];
+        for (int i = 0; i < 4; i++) f[i] = int16_t(g_intra_cubic_filter[delta_fract][i]);
       }
-      for (int x = 0; x < bw; x++) {
-        const Pel *p = ref + delta_int + x;
-        row[x] = clip_pel((f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6, bit_depth);
-      }
+      dsp_dec().intra_interp4_row(ref + delta_int, row, bw, f, (1 << bit_depth) - 1);
     } else {  // chroma: two-tap linear interpolation
-      for (int x = 0; x < bw; x++) {
-        const int a = ref[delta_int + x + 1], b = ref[delta_int + x + 2];
-        row[x] = Pel(a + ((delta_fract * (b - a) + 16) >> 5));
-      }
+      dsp_dec().intra_interp2_row(ref + delta_int + 1, row, bw, delta_fract);
     }
     if (!apply_pdpc) continue;
     if (angle == 0) {  // INTRA_ANGULAR50 (or 18 transposed)
@@ -190,39 +204,87 @@ void build_intra_refs(const Plane &rec, const RefAvailability &av, int x0, int y
   if (ref_w <= 0) ref_w = 2 << log2w;
   if (ref_h <= 0) ref_h = 2 << log2h;
   const int r = ref_idx;
-  // Marking in the substitution order of 8.4.5.2.9: p[-1-r][refH-1] ..
-  // p[-1-r][-1-r], then p[-r][-1-r] .. p[refW-1][-1-r]. Index k in that
-  // order; k = refH + r is the corner.
-  const int corner = ref_h + r;
-  const int total = corner + 1 + ref_w + r;
-  Pel samples[2 * kRefLen];
-  bool avail[2 * kRefLen];
-  int num_avail = 0;
-  for (int k = 0; k < total; k++) {
-    int x, y;
-    if (k <= corner) { x = -1 - r; y = ref_h - 1 - k; }
-    else { x = k - corner - 1 - r; y = -1 - r; }
-    const int xs = x0 + x, ys = y0 + y;
-    avail[k] = av.available(xs, ys);
-    if (avail[k]) { samples[k] = rec.at(xs, ys); num_avail++; }
-  }
-  if (num_avail == 0) {
-    for (int k = 0; k < total; k++) samples[k] = Pel(1 << (bit_depth - 1));
-  } else {
-    if (!avail[0]) {
-      int k = 1;
-      while (!avail[k]) k++;
-      samples[0] = samples[k];
+  // 8.4.5.2.8 marking and 8.4.5.2.9 substitution, in runs of the
+  // availability units (a unit of the reconstruction map is available or not
+  // as a whole): the substitution order is p[-1-r][refH-1] .. p[-1-r][-1-r]
+  // (left[ref_h + r] .. left[0], the corner) then p[-r][-1-r] .. p[refW-1][-1-r]
+  // (top[1] .. top[ref_w + r]). An unavailable sample takes the value of the
+  // one before it in that order; those before the first available one take
+  // its value; with none available all are 1 << (bitDepth - 1).
+  const int xl = x0 - 1 - r, yt = y0 - 1 - r;  // the left column and the top row
+  const int u = av.unit_log2, mask = (1 << u) - 1;
+  int last = -1;     // the value of the latest sample in the order (-1: none available yet)
+  int pending = 0;   // leading unavailable samples (before the first available one)
+  // Left column, bottom to top: left[i] = p[xl][yt + i], i = ref_h + r .. 0.
+  {
+    const bool col_in = xl >= 0 && xl < av.plane_width;
+    const uint8_t *map_col = col_in ? av.map + (xl >> u) : av.map;
+    auto avail = [&](int i) {
+      const int y = yt + i;
+      return col_in && y >= 0 && y < av.plane_height && map_col[(y >> u) * av.map_stride] != 0;
+    };
+    auto unit_first = [&](int i) { return std::max(0, i - ((yt + i) & mask)); };
+    int i = ref_h + r;
+    while (i >= 0) {
+      const bool a = avail(i);
+      int run_end = unit_first(i);  // the run: i down to run_end, units of the same availability
+      while (run_end > 0 && avail(run_end - 1) == a) run_end = unit_first(run_end - 1);
+      if (a) {
+        const Pel *src = rec.data.data() + size_t(xl) + ptrdiff_t(yt) * rec.stride;
+        for (int k = i; k >= run_end; k--) refs.left[k] = src[ptrdiff_t(k) * rec.stride];
+        if (pending) std::fill(refs.left + i + 1, refs.left + ref_h + r + 1, refs.left[i]);
+        pending = 0;
+        last = refs.left[run_end];
+      } else if (last >= 0) {
+        std::fill(refs.left + run_end, refs.left + i + 1, Pel(last));
+      } else {
+        pending += i - run_end + 1;
+      }
+      i = run_end - 1;
     }
-    for (int k = 1; k < total; k++)
-      if (!avail[k]) samples[k] = samples[k - 1];
   }
-  // Scatter into the top/left layout; replicate the last samples to the end.
+  // Top row, left to right: top[i] = p[xl + i][yt], i = 1 .. ref_w + r.
+  {
+    const bool row_in = yt >= 0 && yt < av.plane_height;
+    const uint8_t *map_row = av.map + (row_in ? (yt >> u) * av.map_stride : 0);
+    const int n = ref_w + r;
+    auto avail = [&](int i) {
+      const int x = xl + i;
+      return row_in && x >= 0 && x < av.plane_width && map_row[x >> u] != 0;
+    };
+    auto unit_last = [&](int i) { return std::min(n, i + (mask - ((xl + i) & mask))); };
+    int i = 1;
+    while (i <= n) {
+      const bool a = avail(i);
+      int run_end = unit_last(i);  // the run: i up to run_end
+      while (run_end < n && avail(run_end + 1) == a) run_end = unit_last(run_end + 1);
+      if (a) {
+        const Pel *src = rec.row(yt) + xl;
+        std::copy(src + i, src + run_end + 1, refs.top + i);
+        if (pending) {
+          std::fill(refs.left, refs.left + ref_h + r + 1, refs.top[i]);
+          std::fill(refs.top + 1, refs.top + i, refs.top[i]);
+        }
+        pending = 0;
+        last = refs.top[run_end];
+      } else if (last >= 0) {
+        std::fill(refs.top + i, refs.top + run_end + 1, Pel(last));
+      } else {
+        pending += run_end - i + 1;
+      }
+      i = run_end + 1;
+    }
+  }
+  if (last < 0) {  // none available
+    const Pel mid = Pel(1 << (bit_depth - 1));
+    std::fill(refs.left, refs.left + ref_h + r + 1, mid);
+    std::fill(refs.top + 1, refs.top + ref_w + r + 1, mid);
+  }
+  refs.top[0] = refs.left[0];
   refs.ref_idx = r;
-  for (int i = 0; i <= ref_h + r; i++) refs.left[i] = samples[corner - i];
-  for (int i = 0; i <= ref_w + r; i++) refs.top[i] = samples[corner + i];
-  for (int i = ref_w + r + 1; i < kRefLen; i++) refs.top[i] = refs.top[ref_w + r];
-  for (int i = ref_h + r + 1; i < kRefLen; i++) refs.left[i] = refs.left[ref_h + r];
+  // Replicate the last samples to the end.
+  fill_pels(refs.top + ref_w + r + 1, refs.top + kRefLen, refs.top[ref_w + r]);
+  fill_pels(refs.left + ref_h + r + 1, refs.left + kRefLen, refs.left[ref_h + r]);
 }
 
 int wide_angle_mode(int mode, int log2w, int log2h) {  // 8.4.5.2.7

@@ -43,7 +43,13 @@ int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, 
 }
 
 void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff, bool dep_quant) {
-  const int num = 1 << (log2w + log2h);
+  int last_x, last_y;
+  dequantize_region(level, log2w, log2h, qp, bit_depth, coeff, dep_quant, 1 << log2w, 1 << log2h, last_x, last_y);
+}
+
+void dequantize_region(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff,
+                       bool dep_quant, int nx, int ny, int &last_x, int &last_y) {
+  const int w = 1 << log2w;
   // 8.7.3 with m = 16 (no scaling list):
   // bdShift = BitDepth + rectNonTsFlag + ((log2W + log2H) / 2) - 5 + sh_dep_quant_used_flag,
   // ls = (m * levelScale[rectNonTsFlag][qP' % 6]) << (qP' / 6), qP' = qP + sh_dep_quant_used_flag.
@@ -52,10 +58,25 @@ void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_dept
   const int bd_shift = bit_depth + rect + ((log2w + log2h) >> 1) - 5 + dq;
   const int64_t bd_offset = (int64_t(1) << bd_shift) >> 1;
   const int64_t ls = int64_t(16 * kLevelScale[rect][(qp + dq) % 6]) << ((qp + dq) / 6);
-  for (int i = 0; i < num; i++) {
-    if (!level[i]) { coeff[i] = 0; continue; }
-    const int64_t d = (int64_t(level[i]) * ls + bd_offset) >> bd_shift;
-    coeff[i] = int32_t(clip3<int64_t>(-32768, 32767, d));
+  last_x = last_y = -1;
+  for (int y = 0; y < ny; y++) {
+    const int32_t *l = level + size_t(y) * w;
+    int32_t *c = coeff + size_t(y) * w;
+    int32_t any = 0;  // most rows of a large TB hold no level: one pass to see it
+    for (int x = 0; x < nx; x++) any |= l[x];
+    if (!any) {
+      std::fill(c, c + nx, 0);
+      continue;
+    }
+    // Without a branch per level: a zero level scales to 0 (bd_offset < 1 << bd_shift).
+    int row_last = -1;
+    for (int x = 0; x < nx; x++) {
+      const int64_t d = (int64_t(l[x]) * ls + bd_offset) >> bd_shift;
+      c[x] = int32_t(clip3<int64_t>(-32768, 32767, d));
+      row_last = l[x] ? x : row_last;
+    }
+    last_x = std::max(last_x, row_last);
+    last_y = y;
   }
 }
 

@@ -21,6 +21,11 @@ int quantize(const int32_t *coeff, int log2w, int log2h, int qp, int bit_depth, 
 // qP + 1 and bdShift + 1, TransCoeffLevel being 2 * AbsLevel - (QState > 1).
 void dequantize(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff,
                 bool dep_quant = false);
+// dequantize() of the top-left nx x ny positions only (the coefficients
+// elsewhere are not written), the region an inverse transform reads; last_x /
+// last_y: the largest column / row there with a nonzero level (-1: none).
+void dequantize_region(const int32_t *level, int log2w, int log2h, int qp, int bit_depth, int32_t *coeff,
+                       bool dep_quant, int nx, int ny, int &last_x, int &last_y);
 
 // 8.7.3 for a transform-skip TB: rectNonTsFlag = 0, bdShift = 10 (m = 16),
 // qp already limited to >= QpPrimeTsMin by the caller.

@@ -3,6 +3,7 @@
 #include "lmcs.h"
 
 #include "coding_tree.h"
+#include "dsp.h"
 #include "mip.h"
 #include "quant.h"
 #include "transform.h"
@@ -171,10 +172,24 @@ void tb_residual(const int32_t *levels, int log2w, int log2h, int qp, int bit_de
   }
   int32_t coeff[64 * 64];
   // 8.7.3: dependent quantisation scaling only for transformed blocks.
-  dequantize(levels, log2w, log2h, qp, bit_depth, coeff, mode.dep_quant && !mode.transform_skip);
-  // 8.7.4.1: LFNST on the scaled coefficients, then the separable transform.
-  if (mode.lfnst_idx) inverse_lfnst(coeff, log2w, log2h, mode.lfnst_idx, mode.lfnst_pred_mode);
-  inverse_transform(coeff, log2w, log2h, bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver);
+  const bool dep_quant = mode.dep_quant && !mode.transform_skip;
+  if (mode.lfnst_idx) {
+    // 8.7.4.1: LFNST on the scaled coefficients, then the separable transform.
+    dequantize(levels, log2w, log2h, qp, bit_depth, coeff, dep_quant);
+    inverse_lfnst(coeff, log2w, log2h, mode.lfnst_idx, mode.lfnst_pred_mode);
+    inverse_transform(coeff, log2w, log2h, bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver);
+    return;
+  }
+  // Only the nonZeroW x nonZeroH region (8.7.4.1) is scaled and transformed,
+  // up to its last nonzero column and row.
+  const int nx = std::min(1 << log2w, mode.tr_type_hor ? 16 : 32), ny = std::min(1 << log2h, mode.tr_type_ver ? 16 : 32);
+  int last_x, last_y;
+  dequantize_region(levels, log2w, log2h, qp, bit_depth, coeff, dep_quant, nx, ny, last_x, last_y);
+  if (last_x < 0) {
+    std::fill(resid, resid + (size_t(1) << (log2w + log2h)), 0);
+    return;
+  }
+  inverse_transform_region(coeff, log2w, log2h, bit_depth, resid, mode.tr_type_hor, mode.tr_type_ver, last_x, last_y);
 }
 
 void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2h, const Pel *pred,
@@ -183,10 +198,8 @@ void construct_tb(ReconPicture &pic, int comp, int x, int y, int log2w, int log2
   Plane &rec = pic.plane[comp];
   if (resid) {
     const int maxv = (1 << pic.bit_depth) - 1;
-    for (int j = 0; j < h; j++) {
-      Pel *row = rec.row(y + j) + x;
-      for (int i = 0; i < w; i++) row[i] = Pel(clip3(0, maxv, pred[j * w + i] + resid[j * w + i]));
-    }
+    const AddResidualRowFn add = dsp_dec().add_residual_row;
+    for (int j = 0; j < h; j++) add(pred + j * w, resid + j * w, rec.row(y + j) + x, w, maxv);
   } else {
     for (int j = 0; j < h; j++) std::copy_n(pred + j * w, w, rec.row(y + j) + x);
   }

@@ -476,14 +476,35 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, *info);
   }
 
-  int abs_lv[32 * 32];  // AbsLevelPass1, then AbsLevel, of the coded region (stride nzw)
-  std::fill(abs_lv, abs_lv + nzw * nzh, 0);
+  // The templates of 9.3.4.2.8 / 9.3.3.11 over arrays of the coded region
+  // padded by two zero columns and rows (the neighbours outside it count 0),
+  // stride ps: abs_lv holds AbsLevelPass1, then AbsLevel; pass1 holds
+  // AbsLevelPass1 + 32 for the nonzero levels of pass 1, so that the sum of
+  // five gives locSumAbsPass1 (at most 25) in its low 5 bits and numSigCoeff
+  // above. Pass 1 never reads a position of pass 3 (remBinsPass1 only
+  // decreases), so pass1 needs only pass 1's values; for them
+  // Min(4 + (AbsLevel & 1), AbsLevel) = AbsLevelPass1 (residual_template_pass1).
+  const int ps = nzw + 2;
+  int abs_lv[34 * 34];
+  uint8_t pass1[34 * 34];
+  std::fill_n(abs_lv, ps * (nzh + 2), 0);
+  std::fill_n(pass1, ps * (nzh + 2), 0);
   int rem_bins_pass1 = L.rem_bins_pass1();
   uint8_t sb_coded[8 * 8] = {0};
   int qstate = 0;  // QState (dependent quantisation)
+  const bool dep_quant = p.dep_quant;
+  ContextModel *const sig_ctx = cs.m + CTX_SIG_COEFF_FLAG;
+  ContextModel *const gt1_ctx = cs.m + CTX_ABS_LEVEL_GT1_FLAG;
+  ContextModel *const par_ctx = cs.m + CTX_PAR_LEVEL_FLAG;
+  ContextModel *const gt3_ctx = cs.m + CTX_ABS_LEVEL_GT3_FLAG;
+  auto sum_abs = [&](int k) {  // residual_template_sum_abs
+    const int *t = abs_lv + k;
+    return t[1] + t[2] + t[ps] + t[ps + 1] + t[2 * ps];
+  };
 
   for (int i = last_sb; i >= 0; i--) {
     const int xs = scan_sb[i].x, ys = scan_sb[i].y;
+    const int x0 = xs << L.lsw, y0 = ys << L.lsh;
     const int start_qstate_sb = qstate;
     int coded = 1;
     bool infer_dc = false;
@@ -499,71 +520,73 @@ void read_residual_coding(CabacReader &r, ContextSet &cs, int log2w, int log2h, 
     int first_pos_mode1 = first_pos_mode0;
     // Pass 1: sig_coeff_flag, abs_level_gtx_flag[0], par_level_flag, abs_level_gtx_flag[1].
     for (int n_pos = first_pos_mode0; n_pos >= 0 && rem_bins_pass1 >= 4; n_pos--) {
-      const int xc = L.xc(xs, scan4[n_pos]), yc = L.yc(ys, scan4[n_pos]);
+      const int xc = x0 + scan4[n_pos].x, yc = y0 + scan4[n_pos].y;
+      const int k = yc * ps + xc;
       const bool is_last = (i == last_sb && n_pos == last_pos);
-      int loc_sum, num_sig;
-      residual_template_pass1(abs_lv, nzw, nzh, xc, yc, loc_sum, num_sig);
+      const uint8_t *t = pass1 + k;
+      const int tsum = t[1] + t[2] + t[ps] + t[ps + 1] + t[2 * ps];
+      const int loc_sum = tsum & 31, num_sig = tsum >> 5;
       int sig = 1;  // inferred for the last position and an inferred subblock DC
       if (!is_last && (n_pos > 0 || !infer_dc)) {
-        sig = r.decode_bin(cs.m[CTX_SIG_COEFF_FLAG + sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx, qstate)]);
+        sig = r.decode_bin(sig_ctx[sig_coeff_flag_ctx_inc(loc_sum, xc, yc, c_idx, qstate)]);
         rem_bins_pass1--;
         if (sig) infer_dc = false;
       }
+      int v = 0;
       if (sig) {
         const int ctx_off = gtx_ctx_inc(is_last, loc_sum, num_sig, xc, yc, c_idx);
-        const int gt1 = r.decode_bin(cs.m[CTX_ABS_LEVEL_GT1_FLAG + ctx_off]);
+        const int gt1 = r.decode_bin(gt1_ctx[ctx_off]);
         rem_bins_pass1--;
-        int par = 0, gt3 = 0;
+        v = 1 + gt1;
         if (gt1) {
-          par = r.decode_bin(cs.m[CTX_PAR_LEVEL_FLAG + ctx_off]);
-          gt3 = r.decode_bin(cs.m[CTX_ABS_LEVEL_GT3_FLAG + ctx_off]);
+          v += r.decode_bin(par_ctx[ctx_off]);
+          v += 2 * r.decode_bin(gt3_ctx[ctx_off]);
           rem_bins_pass1 -= 2;
         }
-        abs_lv[yc * nzw + xc] = 1 + gt1 + par + 2 * gt3;
+        abs_lv[k] = v;
+        pass1[k] = uint8_t(v + 32);
       }
-      if (p.dep_quant) qstate = qstate_next(qstate, abs_lv[yc * nzw + xc]);  // AbsLevelPass1 & 1
+      if (dep_quant) qstate = qstate_next(qstate, v);  // AbsLevelPass1 & 1
       first_pos_mode1 = n_pos - 1;
     }
     // Pass 2: abs_remainder where abs_level_gtx_flag[1] was 1 (AbsLevelPass1 >= 4).
     for (int n = first_pos_mode0; n > first_pos_mode1; n--) {
-      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
-      int &a = abs_lv[yc * nzw + xc];
+      const int k = (y0 + scan4[n].y) * ps + x0 + scan4[n].x;
+      int &a = abs_lv[k];
       if (a >= 4) {
-        const uint32_t rem =
-            read_rice_golomb(r, rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), 4));
+        const uint32_t rem = read_rice_golomb(r, rice_param(sum_abs(k), 4));
         if (rem > 32768) throw DecodeError("slice data: coefficient level out of range (corrupt residual)");
         a += 2 * int(rem);
       }
     }
     // Pass 3: dec_abs_level beyond the regular-bin budget.
     for (int n = first_pos_mode1; n >= 0; n--) {
-      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
-      const int rice = rice_param(residual_template_sum_abs(abs_lv, nzw, nzh, xc, yc), 0);
+      const int k = (y0 + scan4[n].y) * ps + x0 + scan4[n].x;
+      const int rice = rice_param(sum_abs(k), 0);
       const uint32_t v = read_rice_golomb(r, rice);
       const uint32_t zero_pos = uint32_t(dec_abs_level_zero_pos(rice, qstate));
       if (v > 65536) throw DecodeError("slice data: coefficient level out of range (corrupt residual)");
-      abs_lv[yc * nzw + xc] = v == zero_pos ? 0 : (v < zero_pos ? int(v) + 1 : int(v));
-      if (p.dep_quant) qstate = qstate_next(qstate, abs_lv[yc * nzw + xc]);
+      abs_lv[k] = v == zero_pos ? 0 : (v < zero_pos ? int(v) + 1 : int(v));
+      if (dep_quant) qstate = qstate_next(qstate, abs_lv[k]);
     }
     // coeff_sign_flag, reverse scan order (one hidden with sign hiding), and
     // TransCoeffLevel: 2 * AbsLevel - (QState > 1) with dependent
     // quantisation, the hidden sign from the parity of sumAbsLevel.
-    const SignHiding sh = sign_hiding_of_subblock(abs_lv, nzw, xs, ys, scan4, L.lsw, L.lsh, p);
+    const SignHiding sh = sign_hiding_of_subblock(abs_lv, ps, xs, ys, scan4, L.lsw, L.lsh, p);
     qstate = start_qstate_sb;
-    const int first_pos = (i == last_sb) ? last_pos : 15;
-    for (int n = first_pos; n >= 0; n--) {
-      const int xc = L.xc(xs, scan4[n]), yc = L.yc(ys, scan4[n]);
-      const int a = abs_lv[yc * nzw + xc];
+    for (int n = first_pos_mode0; n >= 0; n--) {
+      const int xc = x0 + scan4[n].x, yc = y0 + scan4[n].y;
+      const int a = abs_lv[yc * ps + xc];
       if (a) {
         const int sign = (sh.hidden && n == sh.first_sig) ? (sh.sum_abs & 1) : r.decode_bypass();
-        const int t = p.dep_quant ? 2 * a - (qstate > 1 ? 1 : 0) : a;
+        const int t = dep_quant ? 2 * a - (qstate > 1 ? 1 : 0) : a;
         // TransCoeffLevel must fit in 16 bits (CoeffMinY..CoeffMaxY).
         if (t > 32768 || (t == 32768 && !sign))
           throw DecodeError("slice data: coefficient level " + std::to_string(sign ? -t : t) +
                             " outside the 16-bit range (corrupt residual)");
         levels[yc * tw + xc] = sign ? -t : t;
       }
-      if (p.dep_quant) qstate = qstate_next(qstate, a);
+      if (dep_quant) qstate = qstate_next(qstate, a);
     }
   }
 }

@@ -1,7 +1,6 @@
 #include "transform.h"
 
 #include <cstdlib>
-
 #include <vector>
 
 #include "dsp.h"
@@ -98,6 +97,34 @@ static void fwd_1d(const int64_t *x, int tr_type, int log2n, int num_out, int64_
   }
 }
 
+// The matrices of the inverse transforms as pairs of rows for the dsp
+// kernels (dsp.h, DspDec): per trType and log2(N), rows 0..nonZeroSize - 1
+// (32 for DCT-II, 16 for DST-VII / DCT-VIII), row 2p in the low and row
+// 2p + 1 in the high 16 bits of entry [p * N + i].
+namespace {
+struct InvTrPairs {
+  std::vector<int32_t> t[3][7];  // [trType][log2 N], N = 4..64 (DCT-II) or 4..32
+  InvTrPairs() {
+    for (int tr = 0; tr < 3; tr++)
+      for (int log2n = 2; log2n <= (tr ? 5 : 6); log2n++) {
+        const int n = 1 << log2n, num_pairs = std::min(n, tr ? 16 : 32) / 2;
+        std::vector<int32_t> &v = t[tr][log2n];
+        v.resize(size_t(num_pairs) * n);
+        for (int p = 0; p < num_pairs; p++)
+          for (int i = 0; i < n; i++) {
+            const int a = tr ? mts_matrix(tr, log2n)[2 * p * n + i] : dct_row(log2n, 2 * p)[i];
+            const int b = tr ? mts_matrix(tr, log2n)[(2 * p + 1) * n + i] : dct_row(log2n, 2 * p + 1)[i];
+            v[size_t(p) * n + i] = int32_t(uint32_t(uint16_t(a)) | (uint32_t(uint16_t(b)) << 16));
+          }
+      }
+  }
+};
+const int32_t *inv_tr_pairs(int tr_type, int log2n) {
+  static const InvTrPairs tables;
+  return tables.t[tr_type][log2n].data();
+}
+}  // namespace
+
 // nonZeroW / nonZeroH of 8.7.4.1 for one direction.
 static int non_zero_size(int n, int tr_type) { return std::min(n, tr_type ? 16 : 32); }
 
@@ -135,8 +162,39 @@ void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth
     std::fill(residual, residual + w * h, 0);
     return;
   }
+  inverse_transform_region(coeff, log2w, log2h, bit_depth, residual, tr_type_hor, tr_type_ver, last_x, last_y);
+}
+
+void inverse_transform_region(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual,
+                              int tr_type_hor, int tr_type_ver, int last_x, int last_y) {
+  const int w = 1 << log2w, h = 1 << log2h;
+  if (w == 1 || h == 1) {
+    inverse_transform(coeff, log2w, log2h, bit_depth, residual, tr_type_hor, tr_type_ver);
+    return;
+  }
   // Inputs are 16-bit and each output sums at most 32 products of
   // magnitude <= 90 * 2^15 in either stage, so 32-bit sums cannot overflow.
+  const int bd_shift = std::max(20 - bit_depth, 0);
+  if (w >= 4 && h >= 4) {
+    // The dsp kernels: columns 0..last_x of the coefficients (rows
+    // 0..last_y, padded to an even count) as 16-bit lines, the vertical
+    // stage into the rows of g (columns 0..last_x, padded likewise), then
+    // the horizontal stage of every row.
+    const DspDec &d = dsp_dec();
+    const int pairs_v = (last_y + 2) >> 1, pairs_h = (last_x + 2) >> 1;
+    int16_t cols[32 * 32];
+    for (int x = 0; x <= last_x; x++) {
+      int16_t *c = cols + x * 32;
+      for (int k = 0; k <= last_y; k++) c[k] = int16_t(coeff[k * w + x]);
+      if (last_y + 1 < 2 * pairs_v) c[last_y + 1] = 0;
+    }
+    int16_t g[64 * 32];
+    d.inv_tr_first(cols, 32, last_x + 1, inv_tr_pairs(tr_type_ver, log2h), pairs_v, h, g, 32);
+    if (last_x + 1 < 2 * pairs_h)
+      for (int y = 0; y < h; y++) g[y * 32 + last_x + 1] = 0;
+    d.inv_tr_second(g, 32, h, inv_tr_pairs(tr_type_hor, log2w), pairs_h, w, bd_shift, residual, w);
+    return;
+  }
   int32_t g[64 * 64];
   int32_t col[64], e[64];
   // Stage 1: vertical transform of columns 0..last_x (8.7.4.1 step 2),
@@ -147,7 +205,6 @@ void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth
     for (int y = 0; y < h; y++) g[y * w + x] = clip3<int32_t>(kCoeffMin, kCoeffMax, (e[y] + 64) >> 7);
   }
   // Stage 2: horizontal transform of each row, then bdShift = Max(20 - bitDepth, 0) (8.7.2).
-  const int bd_shift = std::max(20 - bit_depth, 0);
   const int32_t rnd = bd_shift ? int32_t(1) << (bd_shift - 1) : 0;
   for (int y = 0; y < h; y++) {
     inv_1d(g + y * w, tr_type_hor, log2w, last_x + 1, e);

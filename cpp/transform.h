@@ -16,6 +16,11 @@ namespace pyvtm {
 // need the length <= 32 and read only the top-left Min(N, 16) inputs).
 void inverse_transform(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual,
                        int tr_type_hor = 0, int tr_type_ver = 0);
+// inverse_transform() of coefficients that are zero outside columns
+// 0..last_x and rows 0..last_y (inside nonZeroW x nonZeroH; only those are
+// read): the decoder, which knows that region from the scaling.
+void inverse_transform_region(const int32_t *coeff, int log2w, int log2h, int bit_depth, int32_t *residual,
+                              int tr_type_hor, int tr_type_ver, int last_x, int last_y);
 
 // Encoder forward transform (horizontal then vertical), residual ->
 // coefficients at the scale the quantiser of quant.h expects. Coefficients

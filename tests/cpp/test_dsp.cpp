@@ -4,6 +4,7 @@
 // every clipping value, both ALF shifts, every width the callers use (and
 // remainders that the SIMD versions finish in C); plus small hand-computed
 // cases of the C references themselves.
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -232,14 +233,148 @@ void enc_c_reference_cases() {
   c.fwd_rows(mat4, 4, 4, x, 4, 1, 3, out, 1);
   check(out[0] == 80 && out[1] == -36 && out[2] == 0 && out[3] == -3, "fwd_rows 4-point DCT-II hand case");
 }
+// Decoder kernels (DspDec): the inverse-transform products against a plain
+// matrix product (for the C reference) and the SIMD kernels against C, on
+// random matrices of 8-bit coefficients and random or extreme 16-bit inputs,
+// every n the callers use (and n = 48 for the generic path), every pair count.
+std::vector<int32_t> random_pairs(std::mt19937 &rng, int num_pairs, int n, bool extreme) {
+  std::vector<int32_t> t(size_t(num_pairs) * n);
+  for (auto &v : t) {
+    const int a = extreme ? (rng() & 1 ? 90 : -90) : int(rng() % 181) - 90;
+    const int b = extreme ? (rng() & 1 ? 90 : -90) : int(rng() % 181) - 90;
+    v = int32_t(uint32_t(uint16_t(a)) | (uint32_t(uint16_t(b)) << 16));
+  }
+  return t;
+}
+
+int16_t random_input(std::mt19937 &rng, int mode) {
+  if (mode == 0) return int16_t(int(rng() % 65536) - 32768);
+  if (mode == 1) return int16_t(rng() & 1 ? 32767 : -32768);
+  if (mode == 2) return int16_t(int(rng() % 41) - 20);
+  return rng() % 4 ? 0 : int16_t(int(rng() % 2001) - 1000);
+}
+
+void c_reference_inverse_transform() {
+  std::mt19937 rng{5};
+  int bad = 0;
+  for (int it = 0; it < 200; it++) {
+    const int n = 4 << (rng() % 5), num_pairs = 1 + int(rng() % std::min(16, n / 2)), lines = 1 + int(rng() % 8);
+    const int shift = int(rng() % 12);
+    const std::vector<int32_t> pairs = random_pairs(rng, num_pairs, n, it % 5 == 0);
+    std::vector<int16_t> src(size_t(lines) * 40);
+    for (auto &v : src) v = random_input(rng, it % 4);
+    std::vector<int16_t> first(size_t(n) * lines);
+    std::vector<int32_t> second(size_t(lines) * n);
+    dsp_dec_c().inv_tr_first(src.data(), 40, lines, pairs.data(), num_pairs, n, first.data(), lines);
+    dsp_dec_c().inv_tr_second(src.data(), 40, lines, pairs.data(), num_pairs, n, shift, second.data(), n);
+    for (int l = 0; l < lines; l++)
+      for (int i = 0; i < n; i++) {
+        int64_t y = 0;
+        for (int j = 0; j < 2 * num_pairs; j++) {
+          const int32_t t = pairs[size_t(j / 2) * n + i];
+          y += int64_t(j & 1 ? t >> 16 : int16_t(t & 0xffff)) * src[size_t(l) * 40 + j];
+        }
+        const int64_t a = std::min<int64_t>(32767, std::max<int64_t>(-32768, (y + 64) >> 7));
+        bad += first[size_t(i) * lines + l] != a;
+        bad += second[size_t(l) * n + i] != ((y + ((int64_t(1) << shift) >> 1)) >> shift);
+      }
+  }
+  check(bad == 0, "inverse transform products (C) == matrix product: " + std::to_string(bad) + " differ");
+}
+
+void compare_dec(const DspDec &ref, const DspDec &simd, const std::string &name) {
+  std::mt19937 rng{17};
+  int bad[2] = {0, 0};
+  const int ns[6] = {4, 8, 16, 32, 64, 48};
+  for (int it = 0; it < 600; it++) {
+    const int n = ns[it % 6];
+    const int num_pairs = 1 + int(rng() % std::min(16, n / 2)), lines = 1 + int(rng() % 64);
+    const int shift = it % 7 == 0 ? 0 : int(rng() % 13);
+    const std::vector<int32_t> pairs = random_pairs(rng, num_pairs, n, it % 5 == 0);
+    const int src_stride = 2 * num_pairs + int(rng() % 3);
+    std::vector<int16_t> src(size_t(lines) * src_stride);
+    for (auto &v : src) v = random_input(rng, int(rng() % 4));
+    const int dst_stride = lines + int(rng() % 3);
+    std::vector<int16_t> fa(size_t(n) * dst_stride, -7), fb(fa);
+    ref.inv_tr_first(src.data(), src_stride, lines, pairs.data(), num_pairs, n, fa.data(), dst_stride);
+    simd.inv_tr_first(src.data(), src_stride, lines, pairs.data(), num_pairs, n, fb.data(), dst_stride);
+    bad[0] += fa != fb;
+    std::vector<int32_t> sa(size_t(lines) * n, -7), sb(sa);
+    ref.inv_tr_second(src.data(), src_stride, lines, pairs.data(), num_pairs, n, shift, sa.data(), n);
+    simd.inv_tr_second(src.data(), src_stride, lines, pairs.data(), num_pairs, n, shift, sb.data(), n);
+    bad[1] += sa != sb;
+  }
+  // Picture construction rows: any width, residuals beyond 16 bits, both clamps.
+  int bad_add = 0;
+  for (int it = 0; it < 400; it++) {
+    const int n = 1 + int(rng() % 70), maxv = it % 2 ? 1023 : 255;
+    std::vector<Pel> pred(static_cast<size_t>(n));
+    std::vector<int32_t> resid(static_cast<size_t>(n));
+    for (auto &v : pred) v = Pel(rng() % (maxv + 1));
+    for (auto &v : resid)
+      v = it % 4 == 0 ? int32_t(rng() % 400001) - 200000 : it % 4 == 1 ? (rng() & 1 ? 70000 : -70000)
+                                                                       : int32_t(rng() % 2049) - 1024;
+    std::vector<Pel> a(size_t(n), -1), b(a);
+    ref.add_residual_row(pred.data(), resid.data(), a.data(), n, maxv);
+    simd.add_residual_row(pred.data(), resid.data(), b.data(), n, maxv);
+    bad_add += a != b;
+    for (int i = 0; i < n; i++) bad_add += a[size_t(i)] != std::min(maxv, std::max(0, pred[size_t(i)] + resid[size_t(i)]));
+  }
+  // Angular interpolation rows: fG filters of every fractional position,
+  // fC-like filters with negative outer taps, extreme taps, samples at
+  // 0 / 1023 or nearly flat, any width.
+  int bad_interp[2] = {0, 0};
+  for (int it = 0; it < 400; it++) {
+    const int n = 1 + int(rng() % 70), fract = int(rng() % 32), mode = it % 3;
+    std::vector<Pel> line(static_cast<size_t>(n) + 3);
+    for (auto &v : line) v = Pel(mode == 0 ? rng() % 1024 : mode == 1 ? (rng() & 1) * 1023 : 500 + int(rng() % 9));
+    int16_t f[4];
+    if (it % 4 == 0) {
+      for (auto &c : f) c = int16_t(rng() & 1 ? 64 : -64);
+    } else if (it % 2) {
+      f[0] = int16_t(16 - (fract >> 1));
+      f[1] = int16_t(32 - (fract >> 1));
+      f[2] = int16_t(16 + (fract >> 1));
+      f[3] = int16_t(fract >> 1);
+    } else {
+      f[0] = int16_t(-int(rng() % 5));
+      f[3] = int16_t(-int(rng() % 5));
+      f[1] = int16_t(64 - fract);
+      f[2] = int16_t(fract - f[0] - f[3]);
+    }
+    std::vector<Pel> a(static_cast<size_t>(n), -1), b(a);
+    ref.intra_interp4_row(line.data(), a.data(), n, f, 1023);
+    simd.intra_interp4_row(line.data(), b.data(), n, f, 1023);
+    bad_interp[0] += a != b;
+    for (int x = 0; x < n; x++) {
+      const Pel *p = line.data() + x;
+      const int v = (f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p[3] + 32) >> 6;
+      bad_interp[0] += a[static_cast<size_t>(x)] != std::min(1023, std::max(0, v));
+    }
+    ref.intra_interp2_row(line.data(), a.data(), n, fract);
+    simd.intra_interp2_row(line.data(), b.data(), n, fract);
+    bad_interp[1] += a != b;
+    for (int x = 0; x < n; x++)
+      bad_interp[1] += a[static_cast<size_t>(x)] != line[static_cast<size_t>(x)] + ((fract * (line[static_cast<size_t>(x) + 1] - line[static_cast<size_t>(x)]) + 16) >> 5);
+  }
+  check(bad_interp[0] == 0, name + " intra_interp4_row: " + std::to_string(bad_interp[0]) + " differences");
+  check(bad_interp[1] == 0, name + " intra_interp2_row: " + std::to_string(bad_interp[1]) + " differences");
+  check(bad_add == 0, name + " add_residual_row: " + std::to_string(bad_add) + " of 400 differ");
+  check(bad[0] == 0, name + " inv_tr_first: " + std::to_string(bad[0]) + " of 600 differ from C");
+  check(bad[1] == 0, name + " inv_tr_second: " + std::to_string(bad[1]) + " of 600 differ from C");
+  std::printf("%s: decoder kernels x 600 random cases compared with C\n", name.c_str());
+}
+
 }  // namespace
 
 int main() {
   c_reference_cases();
   enc_c_reference_cases();
+  c_reference_inverse_transform();
 #if defined(__SSE2__)
   compare(dsp_c(), dsp_sse2(), "SSE2");
   compare_enc(enc_dsp_c(), enc_dsp_sse2(), "SSE2");
+  compare_dec(dsp_dec_c(), dsp_dec_sse2(), "SSE2");
 #else
   std::printf("no SIMD kernels in this build: C references only\n");
 #endif
