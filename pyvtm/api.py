@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
+                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree", "cclm",
                   "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table", "isp")
 
@@ -236,7 +236,9 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
             search effort; fast and medium search alike, medium adds
-            dependent quantisation and ISP), and the tool switches ``mtt``
+            dependent quantisation and ISP), ``split_search`` (the medium
+            preset's split-search operating point, 0..4, -1 (default) the
+            recommended one: see encoder.cpp effort_for()), and the tool switches ``mtt``
             (binary/ternary splits), ``dual_tree`` (separate luma/chroma
             trees), ``cclm`` (cross-component chroma prediction), ``mip``
             (matrix-based intra prediction of luma) and ``mrl`` (luma
