@@ -108,15 +108,16 @@ struct SearchEffort {
   bool dq_lambda = false;
 };
 
-// EncoderConfig::split_search -1 at medium.
+// EncoderConfig::split_search -1 at medium (the operating points: effort_for()).
 constexpr int kDefaultMediumSplitSearch = 2;
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
     case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0, 2, 0.05, -1.0}; break;
-    // fast and medium search alike; medium adds dependent quantisation and
-    // ISP (EncoderConfig::dep_quant / isp = -1). With MIP and MRL (train
+    // fast and medium start alike; medium adds dependent quantisation and
+    // ISP (EncoderConfig::dep_quant / isp = -1) and its split-search
+    // operating point (below; point 0 keeps this one). With MIP and MRL (train
     // crops, against the earlier medium search {2, 1, false, 2, 2, 8, false,
     // 0.05, 0.0} with neither tool): this search with MIP + MRL +1.73%
     // BD-rate Y for 0.62x the time; + DQ -0.90% for 0.79x; + DQ + ISP
@@ -148,19 +149,28 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // slow, 2 of the 4 crops: Y -0.05%, YUV +0.3%: not used there).
   if (cfg.preset == 1) {
     // Medium: the split-search operating point (EncoderConfig::split_search).
-    // Train crops, BD-rate Y / YUV and encode time against the earlier
-    // medium search (point 0: depth 1, TT after the winning same-direction
-    // BT, no lambda adjustment):
-    //   1: depth 1, qt_prunes_mtt                      @P1@
-    //   2: depth 2, qt_prunes_mtt, TT rules            @P2@
-    //   3: depth 3, qt_prunes_mtt, TT rules, cbf stop, depth 3 only for small nodes  @P3@
-    //   4: depth 3, qt_prunes_mtt, TT rules, cbf stop  @P4@
-    // (depth 2 alone: -2.34% / -2.18% for 1.89x; depth 2 + qt_prunes_mtt
-    // + lambda: -2.37% / -2.28% for 1.28x; split_gain 1.1 instead of
-    // qt_prunes_mtt: -2.25% for 1.74x; grad_ratio 1.2 instead: -2.30% for
-    // 1.79x; the reference encoder's chroma-tree rules (cheap no-split
-    // chroma CU with an unsplit co-located luma CU, halves' variances) at
-    // depth 1: +0.15% for 0.98x.)
+    // Train crops (bdcmp.py), BD-rate Y / YUV and encode time against point 0
+    // (the earlier medium search: depth 1, no lambda adjustment; byte-
+    // identical to it), the time ratio noisy (+-10%, shared machine):
+    //   1: depth 1, qt_prunes_mtt, DQ lambda       -0.07% / -0.06%, 0.81x, 0.82x
+    //   2: depth 2, qt_prunes_mtt, DQ lambda       -2.37% / -2.28%, 1.28x, 1.42x
+    //   3: depth 3 (from depth 2 only for nodes of <= 128 samples), the
+    //      rules of 2 and split_gain 1.1, grad_ratio 1.2, tt_needs_deeper,
+    //      cbf_stop_depth 2                         -3.17% / -2.81%, 1.63x
+    //   4: 3 with depth 3 for every node           -3.37% / -2.82%, 2.06x
+    // Also measured: depth 2 alone -2.34% / -2.18% for 1.89x; depth 2 +
+    // lambda + split_gain 1.1 -2.25% / -2.09% for 1.74x, + grad_ratio 1.2
+    // -2.30% / -2.21% for 1.79x (neither saves much time at depth 2); depth 1
+    // + qt_prunes_mtt + split_gain + grad_ratio (no lambda) +0.38% / +0.68%
+    // for 0.72x; point 4 without split_gain / grad_ratio / tt_needs_deeper
+    // -3.42% / -3.18% for 2.6x, point 3 likewise -3.20% / -3.05% for 2.4x;
+    // point 4 with TT tried whenever the same-direction BT cost at most the
+    // no-split and the other BT cost (not only when it was the best so far)
+    // -3.59% / -3.04% for 1.97x (not kept: looser, yet better; worth a
+    // second look); the reference encoder's chroma-tree rules (no vertical /
+    // quad split of a chroma node cheaper than 0.55 bits per sample whose
+    // co-located luma CU is as wide, and the reverse; halves' variances) at
+    // depth 1: +0.15% / +0.16% for 0.98x.
     const int point = cfg.split_search < 0 ? kDefaultMediumSplitSearch : cfg.split_search;
     e.dq_lambda = point >= 1;
     if (point >= 1) e.qt_prunes_mtt = true;

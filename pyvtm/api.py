@@ -235,10 +235,12 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             preset's), ``rdo_split`` (default True), ``rdoq`` (default True),
             ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
-            search effort; fast and medium search alike, medium adds
-            dependent quantisation and ISP), ``split_search`` (the medium
-            preset's split-search operating point, 0..4, -1 (default) the
-            recommended one: see encoder.cpp effort_for()), and the tool switches ``mtt``
+            search effort; medium adds dependent quantisation, ISP and a
+            deeper split search to fast's), ``split_search`` (the medium
+            preset's split-search operating point, 0..4: 0 the earlier
+            depth-1 search, 2..4 multi-type depth 2 or 3 with pruning; -1
+            (default) point 2; see encoder.cpp effort_for()), and the tool
+            switches ``mtt``
             (binary/ternary splits), ``dual_tree`` (separate luma/chroma
             trees), ``cclm`` (cross-component chroma prediction), ``mip``
             (matrix-based intra prediction of luma) and ``mrl`` (luma
