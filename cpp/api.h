@@ -43,7 +43,7 @@ struct EncoderConfig {
   int preset = 1;              // search effort: 0 fast, 1 medium, 2 slow
   // Operating point of the medium preset's split search (encoder.cpp
   // effort_for(): deeper multi-type trees with more pruning as it grows),
-  // 0..4; -1: the default. Ignored by fast and slow.
+  // 0..5; -1: the default. Ignored by fast and slow.
   int split_search = -1;
   bool mtt = true;             // multi-type tree (binary/ternary splits), SPS MaxMttDepth 3
   bool dual_tree = true;       // separate luma/chroma coding trees below 64x64 (sps_qtbtt_dual_tree_intra_flag)

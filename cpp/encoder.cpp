@@ -158,6 +158,8 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     //      rules of 2 and split_gain 1.1, grad_ratio 1.2, tt_needs_deeper,
     //      cbf_stop_depth 2                         -3.17% / -2.81%, 1.63x
     //   4: 3 with depth 3 for every node           -3.37% / -2.82%, 2.06x
+    //   5: 2 with split_gain 1.1, grad_ratio 1.2, tt_needs_deeper
+    //                                              -2.16% / -1.58%, 1.12x
     // Also measured: depth 2 alone -2.34% / -2.18% for 1.89x; depth 2 +
     // lambda + split_gain 1.1 -2.25% / -2.09% for 1.74x, + grad_ratio 1.2
     // -2.30% / -2.21% for 1.79x (neither saves much time at depth 2); depth 1
@@ -174,13 +176,14 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     const int point = cfg.split_search < 0 ? kDefaultMediumSplitSearch : cfg.split_search;
     e.dq_lambda = point >= 1;
     if (point >= 1) e.qt_prunes_mtt = true;
-    if (point >= 2) e.max_mtt_depth = point == 2 ? 2 : 3;
+    if (point >= 2) e.max_mtt_depth = point == 2 || point == 5 ? 2 : 3;
     if (point >= 3) {
       e.cbf_stop_depth = 2;
       e.split_gain = 1.1;
       e.grad_ratio = 1.2;
       e.tt_needs_deeper = true;
     }
+    if (point == 5) e.cbf_stop_depth = 0;  // (never reached at depth 2 anyway)
     if (point == 3) e.deep_mtt_max_area = 128;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
@@ -1910,7 +1913,7 @@ EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg
   if (cfg.max_cu_log2 != 7) throw std::invalid_argument("only a CTU size of 128 is supported");
   if (cfg.min_cu_log2 < 2 || cfg.min_cu_log2 > 7) throw std::invalid_argument("min_cu_log2 must be in 2..7");
   if (cfg.preset < 0 || cfg.preset > 2) throw std::invalid_argument("preset must be 0 (fast), 1 (medium) or 2 (slow)");
-  if (cfg.split_search < -1 || cfg.split_search > 4) throw std::invalid_argument("split_search must be -1 (default) or 0..4");
+  if (cfg.split_search < -1 || cfg.split_search > 5) throw std::invalid_argument("split_search must be -1 (default) or 0..5");
   if (cfg.intra_rd_candidates < 0 || cfg.intra_rd_candidates > 67)
     throw std::invalid_argument("intra_rd_candidates must be in 0..67 (0: the preset's)");
   const size_t ls = size_t(src.width) * src.height, cs = size_t(src.chroma_width()) * src.chroma_height();

@@ -236,7 +236,7 @@ def test_bad_preset():
     with pytest.raises(ValueError, match="preset"):
         pyvtm.encode(smooth_img(16, 16), 32, preset="fastest")
     with pytest.raises(ValueError, match="split_search"):
-        pyvtm.encode(smooth_img(16, 16), 32, split_search=5)
+        pyvtm.encode(smooth_img(16, 16), 32, split_search=6)
 
 
 def test_unsupported_option_value_is_value_error():
@@ -617,8 +617,8 @@ def test_intra_tools_together(conformance, kodak_rgb, preset):
 
 # Operating points of the medium preset's split search (split_search, encoder.cpp effort_for()): each through
 # FFmpeg on a textured crop and on odd sizes. Below the 8x8 MinQtSizeY a 4x4 luma CU needs multi-type depth 2,
-# so the deeper points (2..4, 2 the default) show them and points 0 and 1 (depth 1) cannot.
-@pytest.mark.parametrize("point", [0, 1, 2, 3, 4])
+# so the deeper points (2..5, 2 the default) show them and points 0 and 1 (depth 1) cannot.
+@pytest.mark.parametrize("point", [0, 1, 2, 3, 4, 5])
 def test_medium_split_search(conformance, kodak_rgb, point):
     import pyvtm
 
