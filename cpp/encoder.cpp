@@ -153,13 +153,13 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     // (the earlier medium search: depth 1, no lambda adjustment; byte-
     // identical to it), the time ratio noisy (+-10%, shared machine):
     //   1: depth 1, qt_prunes_mtt, DQ lambda       -0.07% / -0.06%, 0.81x, 0.82x
-    //   2: depth 2, qt_prunes_mtt, DQ lambda       -2.37% / -2.28%, 1.28x, 1.42x
+    //   2: depth 2, qt_prunes_mtt, DQ lambda       -2.37% / -2.28%, 1.28x-1.45x
     //   3: depth 3 (from depth 2 only for nodes of <= 128 samples), the
     //      rules of 2 and split_gain 1.1, grad_ratio 1.2, tt_needs_deeper,
-    //      cbf_stop_depth 2                         -3.17% / -2.81%, 1.63x
-    //   4: 3 with depth 3 for every node           -3.37% / -2.82%, 2.06x
+    //      cbf_stop_depth 2                         -3.17% / -2.81%, 1.60x-1.63x
+    //   4: 3 with depth 3 for every node           -3.37% / -2.82%, 1.84x-2.06x
     //   5: 2 with split_gain 1.1, grad_ratio 1.2, tt_needs_deeper
-    //                                              -2.16% / -1.58%, 1.12x
+    //                                              -2.16% / -1.58%, 1.11x-1.12x
     // Also measured: depth 2 alone -2.34% / -2.18% for 1.89x; depth 2 +
     // lambda + split_gain 1.1 -2.25% / -2.09% for 1.74x, + grad_ratio 1.2
     // -2.30% / -2.21% for 1.79x (neither saves much time at depth 2); depth 1
