@@ -41,6 +41,10 @@ struct EncoderConfig {
   int min_cu_log2 = 2;         // smallest CU side the search uses (4)
   int intra_rd_candidates = 0; // luma modes kept after the SATD stages for full RD (0: the preset's)
   int preset = 1;              // search effort: 0 fast, 1 medium, 2 slow
+  // Operating point of the medium preset's split search (encoder.cpp
+  // effort_for(): deeper multi-type trees with more pruning as it grows),
+  // 0..5; -1: the default. Ignored by fast and slow.
+  int split_search = -1;
   bool mtt = true;             // multi-type tree (binary/ternary splits), SPS MaxMttDepth 3
   bool dual_tree = true;       // separate luma/chroma coding trees below 64x64 (sps_qtbtt_dual_tree_intra_flag)
   bool cclm = true;            // cross-component linear model chroma prediction
@@ -135,6 +139,7 @@ struct DecodeOptions {
 struct SyntaxCounts {
   int coding_units = 0;
   int non_square_cus = 0;         // CbWidth != CbHeight
+  int luma_cus_4x4 = 0;           // luma (or single-tree) CUs of 4x4 (with MinQtSizeY 8: MttDepth 2)
   int chroma_tree_cus = 0;        // DUAL_TREE_CHROMA CUs of the dual tree
   int local_dual_tree_cus = 0;    // chroma CUs of a local dual tree (single tree)
   int splits[6] = {0, 0, 0, 0, 0, 0};  // per SplitMode: none, TT_HOR, BT_HOR, TT_VER, BT_VER, QT

@@ -182,6 +182,7 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
   for (const CodingUnit &cu : ctu.cus) {
     c.coding_units++;
     c.non_square_cus += cu.w != cu.h;
+    c.luma_cus_4x4 += cu.tree != DUAL_TREE_CHROMA && cu.w == 4 && cu.h == 4;
     if (cu.tree == DUAL_TREE_CHROMA) (dual_tree ? c.chroma_tree_cus : c.local_dual_tree_cus)++;
     if (cu.tree != DUAL_TREE_LUMA && cu.cclm_mode_flag) c.cclm[cu.cclm_mode_idx]++;
     if (cu.lfnst_idx) {

@@ -82,14 +82,44 @@ struct SearchEffort {
   double mip_margin = 0.0;  // ... when their SATD cost is within (1 + margin) x the last regular RD candidate's
   int isp_modes = 1;        // with ISP: the best plain modes tried with both splits ...
   double isp_margin = 0.1;  // ... those costing at most (1 + margin) x the best plain mode
+  // Split pruning (search_tree). All off: every split the depths allow.
+  // qt_prunes_mtt: no binary / ternary split of a node whose quad split
+  // chose a further quad split in some child (the area wants smaller CUs).
+  bool qt_prunes_mtt = false;
+  // split_gain: a split is not tried when even a content cost of best /
+  // split_gain plus its split flags and one bit per child could not beat the
+  // best cost so far (cheap, well-predicted nodes; 0: off).
+  double split_gain = 0.0;
+  // grad_ratio: a square node at multi-type depth 0 whose summed horizontal
+  // sample differences exceed grad_ratio x the vertical ones (and
+  // grad_ratio / sqrt(2) x both diagonal ones) tries no horizontal
+  // multi-type split, and the reverse (0: off).
+  double grad_ratio = 0.0;
+  // With !tt_always, TT_HOR (TT_VER) is tried only when BT_HOR (BT_VER) is
+  // the best split so far, and with tt_needs_deeper only when a binary half
+  // was split again in the same direction or could not be split deeper.
+  bool tt_needs_deeper = false;
+  // No multi-type split at depth >= cbf_stop_depth of a luma node whose
+  // no-split CU coded no luma residual and won so far (0: off).
+  int cbf_stop_depth = 0;
+  // The deepest multi-type depth is tried only for nodes of at most this
+  // many luma samples (0: any).
+  int deep_mtt_max_area = 0;
+  // With dependent quantisation, lambda x 2^(0.25 / 3) (the reference
+  // encoders' adjustment for the quantiser's different slope).
+  bool dq_lambda = false;
 };
+
+// EncoderConfig::split_search -1 at medium (the operating points: effort_for()).
+constexpr int kDefaultMediumSplitSearch = 2;
 
 SearchEffort effort_for(const EncoderConfig &cfg) {
   SearchEffort e;
   switch (cfg.preset) {
     case 2: e = {3, 3, true, 4, 8, 2, true, -1.0, -1.0, 2, 0.05, -1.0}; break;
-    // fast and medium search alike; medium adds dependent quantisation and
-    // ISP (EncoderConfig::dep_quant / isp = -1). With MIP and MRL (train
+    // fast and medium start alike; medium adds dependent quantisation and
+    // ISP (EncoderConfig::dep_quant / isp = -1) and its split-search
+    // operating point (below; point 0 keeps this one). With MIP and MRL (train
     // crops, against the earlier medium search {2, 1, false, 2, 2, 8, false,
     // 0.05, 0.0} with neither tool): this search with MIP + MRL +1.73%
     // BD-rate Y for 0.62x the time; + DQ -0.90% for 0.79x; + DQ + ISP
@@ -116,6 +146,48 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // -0.77%, for about 3% less encode time: not used.)
   e.mip_rd = cfg.preset == 2 ? 2 : 1;
   e.mip_margin = 0.0;
+  // Dependent quantisation: lambda x 2^(0.25 / 3) as in the reference
+  // encoders (train crops, medium: -0.27% BD-rate Y, -0.20% YUV, same time;
+  // slow, 2 of the 4 crops: Y -0.05%, YUV +0.3%: not used there).
+  if (cfg.preset == 1) {
+    // Medium: the split-search operating point (EncoderConfig::split_search).
+    // Train crops (bdcmp.py), BD-rate Y / YUV and encode time against point 0
+    // (the earlier medium search: depth 1, no lambda adjustment; byte-
+    // identical to it), the time ratio noisy (+-10%, shared machine):
+    //   1: depth 1, qt_prunes_mtt, DQ lambda       -0.07% / -0.06%, 0.81x, 0.82x
+    //   2: depth 2, qt_prunes_mtt, DQ lambda       -2.37% / -2.28%, 1.28x-1.45x
+    //   3: depth 3 (from depth 2 only for nodes of <= 128 samples), the
+    //      rules of 2 and split_gain 1.1, grad_ratio 1.2, tt_needs_deeper,
+    //      cbf_stop_depth 2                         -3.17% / -2.81%, 1.60x-1.63x
+    //   4: 3 with depth 3 for every node           -3.37% / -2.82%, 1.84x-2.06x
+    //   5: 2 with split_gain 1.1, grad_ratio 1.2, tt_needs_deeper
+    //                                              -2.16% / -1.58%, 1.11x-1.12x
+    // Also measured: depth 2 alone -2.34% / -2.18% for 1.89x; depth 2 +
+    // lambda + split_gain 1.1 -2.25% / -2.09% for 1.74x, + grad_ratio 1.2
+    // -2.30% / -2.21% for 1.79x (neither saves much time at depth 2); depth 1
+    // + qt_prunes_mtt + split_gain + grad_ratio (no lambda) +0.38% / +0.68%
+    // for 0.72x; point 4 without split_gain / grad_ratio / tt_needs_deeper
+    // -3.42% / -3.18% for 2.6x, point 3 likewise -3.20% / -3.05% for 2.4x;
+    // point 4 with TT tried whenever the same-direction BT cost at most the
+    // no-split and the other BT cost (not only when it was the best so far)
+    // -3.59% / -3.04% for 1.97x (not kept: looser, yet better; worth a
+    // second look); the reference encoder's chroma-tree rules (no vertical /
+    // quad split of a chroma node cheaper than 0.55 bits per sample whose
+    // co-located luma CU is as wide, and the reverse; halves' variances) at
+    // depth 1: +0.15% / +0.16% for 0.98x.
+    const int point = cfg.split_search < 0 ? kDefaultMediumSplitSearch : cfg.split_search;
+    e.dq_lambda = point >= 1;
+    if (point >= 1) e.qt_prunes_mtt = true;
+    if (point >= 2) e.max_mtt_depth = point == 2 || point == 5 ? 2 : 3;
+    if (point >= 3) {
+      e.cbf_stop_depth = 2;
+      e.split_gain = 1.1;
+      e.grad_ratio = 1.2;
+      e.tt_needs_deeper = true;
+    }
+    if (point == 5) e.cbf_stop_depth = 0;  // (never reached at depth 2 anyway)
+    if (point == 3) e.deep_mtt_max_area = 128;
+  }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
   return e;
@@ -255,6 +327,7 @@ class PictureEncoder {
   unsigned forced_mrl_counter_ = 0;  // EncoderTestKnobs::force_mrl
   TsTools ts_;             // transform skip / BDPCM switches written into the SPS
   int qp_prime_ts_min_ = 4;
+  SplitMode last_split_ = SPLIT_NONE;  // search_tree(): the split chosen at the node it searched
 };
 
 // EncoderConfig with the preset's choices for the tools left at -1:
@@ -324,6 +397,7 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg_in, 
   tools_.explicit_mts_intra = cfg.mts && eff_.explicit_mts;
   tools_.lfnst = cfg.lfnst;
   lambda_ = 0.57 * std::pow(2.0, (cfg.qp + 6.0 * (kBitDepth - 8) - 12.0) / 3.0);
+  if (cfg.dep_quant && eff_.dq_lambda) lambda_ *= std::pow(2.0, 0.25 / 3.0);
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
   // 8.7.1: Qp'C = Clip3(-QpBdOffset, 63, ChromaQpTable[QpY] + offsets) + QpBdOffset
@@ -1465,6 +1539,10 @@ bool PictureEncoder::encoder_allows_split(const CtNode &n, SplitMode s) const {
   if (cw < min_side || chh < min_side) return false;
   if (split_is_mtt(s) && n.mtt_depth >= (n.tree == DUAL_TREE_CHROMA ? eff_.max_mtt_depth_c : eff_.max_mtt_depth))
     return false;
+  // The deepest multi-type depth (from depth 1 on) only for small nodes.
+  if (split_is_mtt(s) && eff_.deep_mtt_max_area > 0 && n.mtt_depth > 0 && n.w * n.h > eff_.deep_mtt_max_area &&
+      n.mtt_depth + 1 == (n.tree == DUAL_TREE_CHROMA ? eff_.max_mtt_depth_c : eff_.max_mtt_depth))
+    return false;
   // Chroma blocks with a side of 2 samples (8x2, 4x2, ...: legal in VVC) are
   // not produced; the decoder refuses them (decoder.cpp).
   if (n.tree == DUAL_TREE_CHROMA && (cw < 8 || chh < 8)) return false;
@@ -1480,6 +1558,7 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
   const int ch = n.tree == DUAL_TREE_CHROMA ? 1 : 0;
   const AllowedSplits a = allowed_splits(n, lim_);
   const SplitNeighbours nb = maps_.neighbours(ch, n.x, n.y);
+  const bool inside = node_inside(n, lim_);
   SplitMode order[6] = {SPLIT_NONE, SPLIT_QT, SPLIT_BT_HOR, SPLIT_BT_VER, SPLIT_TT_HOR, SPLIT_TT_VER};
   std::vector<SplitMode> cands;
   for (SplitMode s : order) {
@@ -1488,8 +1567,25 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
   }
   if (cands.empty()) {
     // Only possible inside the picture with every split pruned: code a leaf.
-    if (!node_inside(n, lim_)) throw std::logic_error("encoder: no split allowed at a picture-edge node");
+    if (!inside) throw std::logic_error("encoder: no split allowed at a picture-edge node");
     cands.push_back(SPLIT_NONE);
+  }
+  bool skip_hor = false, skip_ver = false;  // grad_ratio
+  if (eff_.grad_ratio > 0 && inside && n.mtt_depth == 0 && n.w == n.h && n.w <= lim_.max_bt[ch]) {
+    const Plane &o = org_[0];  // (luma samples also for a chroma-tree node)
+    int64_t gh = 0, gv = 0, gd = 0, gu = 0;
+    for (int y = n.y; y < n.y + n.h - 1; y++) {
+      const Pel *r0 = o.row(y) + n.x, *r1 = o.row(y + 1) + n.x;
+      for (int x = 0; x < n.w - 1; x++) {
+        gh += std::abs(r0[x + 1] - r0[x]);
+        gv += std::abs(r1[x] - r0[x]);
+        gd += std::abs(r0[x + 1] - r1[x]);
+        gu += std::abs(r1[x + 1] - r0[x]);
+      }
+    }
+    const double t1 = eff_.grad_ratio, t2 = eff_.grad_ratio / std::sqrt(2.0);
+    skip_hor = gh > t1 * gv && gh > t2 * gd && gh > t2 * gu;
+    skip_ver = gv > t1 * gh && gv > t2 * gd && gv > t2 * gu;
   }
   double best_cost = kInf;
   SplitMode best_split = SPLIT_NONE;
@@ -1497,29 +1593,61 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
   ContextSet best_ctx;
   AreaState best_state;
   bool state_is_best = false;  // pic_/maps_ hold the best candidate's state
+  bool bt_deeper[2] = {false, false};  // [0] BT_HOR, [1] BT_VER
+  bool qt_deeper = false, none_no_luma_res = false;
+  const int max_mtt = n.tree == DUAL_TREE_CHROMA ? eff_.max_mtt_depth_c : eff_.max_mtt_depth;
   for (size_t ci = 0; ci < cands.size(); ci++) {
     const SplitMode s = cands[ci];
-    if ((s == SPLIT_TT_HOR || s == SPLIT_TT_VER) && !eff_.tt_always && node_inside(n, lim_) &&
-        best_split != (s == SPLIT_TT_HOR ? SPLIT_BT_HOR : SPLIT_BT_VER))
-      continue;
-    if (ci > 0) clear_area(n);
-    state_is_best = false;
+    const bool tt = s == SPLIT_TT_HOR || s == SPLIT_TT_VER;
+    const bool hor = s == SPLIT_BT_HOR || s == SPLIT_TT_HOR;
+    if (inside && split_is_mtt(s)) {
+      // A quad split whose children split by QT again: no multi-type split.
+      if (eff_.qt_prunes_mtt && qt_deeper) continue;
+      if (hor ? skip_hor : skip_ver) continue;
+      // The no-split CU won with no luma residual: no deeper multi-type split.
+      if (eff_.cbf_stop_depth > 0 && n.mtt_depth >= eff_.cbf_stop_depth && none_no_luma_res &&
+          best_split == SPLIT_NONE)
+        continue;
+    }
+    if (tt && !eff_.tt_always && inside) {
+      if (best_split != (hor ? SPLIT_BT_HOR : SPLIT_BT_VER)) continue;
+      if (eff_.tt_needs_deeper && !bt_deeper[hor ? 0 : 1] && n.mtt_depth + 1 < max_mtt) continue;
+    }
     ContextSet c = ctx;
     CabacWriter e(true);
     e.start();
     write_split_mode(e, c, n, a, s, nb, lim_);
     double cost = lambda_ * bits_of(e);
+    if (eff_.split_gain > 0 && s != SPLIT_NONE && inside && best_cost < kInf) {
+      const int kids = s == SPLIT_QT ? 4 : tt ? 3 : 2;
+      if (best_cost / eff_.split_gain + cost + lambda_ * kids >= best_cost) continue;
+    }
+    if (ci > 0) clear_area(n);
+    state_is_best = false;
     CtuRecord r;
     r.splits.push_back(uint8_t(s));
+    bool deeper = false;  // some child split again (QT: by QT; BT: in the same direction)
     if (s == SPLIT_NONE) {
       cost += search_cu(n, c, r);
+      if (ch == 0) {
+        none_no_luma_res = true;
+        for (const TransformUnit &tu : r.tus) none_no_luma_res &= !tu.cbf[0];
+      }
     } else {
       const SplitStep st = split_step(n, s, lim_, maps_);
-      for (int i = 0; i < st.num_kids && cost < best_cost; i++) cost += search_tree(st.kids[i], c, r);
+      for (int i = 0; i < st.num_kids && cost < best_cost; i++) {
+        cost += search_tree(st.kids[i], c, r);
+        const SplitMode k = last_split_;
+        if (s == SPLIT_QT) deeper |= k == SPLIT_QT;
+        else if (s == SPLIT_BT_HOR) deeper |= k == SPLIT_BT_HOR || k == SPLIT_TT_HOR;
+        else if (s == SPLIT_BT_VER) deeper |= k == SPLIT_BT_VER || k == SPLIT_TT_VER;
+      }
       if (cost < best_cost && st.local_chroma) {
         r.splits.push_back(uint8_t(SPLIT_NONE));  // the chroma node's coding_tree() codes no split
         cost += search_cu(st.chroma, c, r);
       }
+      if (s == SPLIT_QT) qt_deeper = deeper;
+      if (s == SPLIT_BT_HOR || s == SPLIT_BT_VER) bt_deeper[s == SPLIT_BT_HOR ? 0 : 1] = deeper;
     }
     if (cost < best_cost) {
       best_cost = cost;
@@ -1533,6 +1661,7 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
   if (!state_is_best) restore_area(best_state);
   ctx = best_ctx;
   rec.append(best_rec);
+  last_split_ = best_split;
   return best_cost;
 }
 void PictureEncoder::apply_cnn_in_loop_filter(CnnifSei &sei) {
@@ -1823,6 +1952,7 @@ EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg
   if (cfg.max_cu_log2 != 7) throw std::invalid_argument("only a CTU size of 128 is supported");
   if (cfg.min_cu_log2 < 2 || cfg.min_cu_log2 > 7) throw std::invalid_argument("min_cu_log2 must be in 2..7");
   if (cfg.preset < 0 || cfg.preset > 2) throw std::invalid_argument("preset must be 0 (fast), 1 (medium) or 2 (slow)");
+  if (cfg.split_search < -1 || cfg.split_search > 5) throw std::invalid_argument("split_search must be -1 (default) or 0..5");
   if (cfg.intra_rd_candidates < 0 || cfg.intra_rd_candidates > 67)
     throw std::invalid_argument("intra_rd_candidates must be in 0..67 (0: the preset's)");
   const size_t ls = size_t(src.width) * src.height, cs = size_t(src.chroma_width()) * src.chroma_height();

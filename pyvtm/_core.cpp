@@ -60,7 +60,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, bool mtt, bool dual_tree,
+                        bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, int dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int isp, int lmcs, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
@@ -86,6 +86,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.ccalf = ccalf;
   cfg.chroma_qp_offset = chroma_qp_offset;
   cfg.preset = preset;
+  cfg.split_search = split_search;
   cfg.mtt = mtt;
   cfg.dual_tree = dual_tree;
   cfg.cclm = cclm;
@@ -179,6 +180,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     py::dict syn;
     syn["coding_units"] = c.coding_units;
     syn["non_square_cus"] = c.non_square_cus;
+    syn["luma_cus_4x4"] = c.luma_cus_4x4;
     syn["chroma_tree_cus"] = c.chroma_tree_cus;
     syn["local_dual_tree_cus"] = c.local_dual_tree_cus;
     static const char *kSplit[6] = {"none", "tt_hor", "bt_hor", "tt_ver", "bt_ver", "qt"};
@@ -304,7 +306,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking, py::arg("sao") = d.sao,
         py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
-        py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset, py::arg("mtt") = d.mtt,
+        py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset,
+        py::arg("split_search") = d.split_search, py::arg("mtt") = d.mtt,
         py::arg("dual_tree") = d.dual_tree, py::arg("cclm") = d.cclm, py::arg("mrl") = d.mrl, py::arg("mip") = d.mip, py::arg("dep_quant") = d.dep_quant,
         py::arg("sign_hiding") = d.sign_hiding, py::arg("mts") = d.mts, py::arg("lfnst") = d.lfnst,
         py::arg("transform_skip") = d.transform_skip, py::arg("bdpcm") = d.bdpcm,
@@ -359,7 +362,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree",
+                                            "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree",
                                             "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs",
                                             "colour_primaries", "transfer_characteristics",

@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "mtt", "dual_tree", "cclm",
+                  "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree", "cclm",
                   "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table", "isp", "lmcs")
 
@@ -235,8 +235,12 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             preset's), ``rdo_split`` (default True), ``rdoq`` (default True),
             ``deblocking`` (default True), ``chroma_qp_offset`` (-12..12,
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
-            search effort; fast and medium search alike, medium adds
-            dependent quantisation and ISP), and the tool switches ``mtt``
+            search effort; medium adds dependent quantisation, ISP and a
+            deeper split search to fast's), ``split_search`` (the medium
+            preset's split-search operating point, 0..5: 0 the earlier
+            depth-1 search, 2..5 multi-type depth 2 or 3 with pruning; -1
+            (default) point 2; see encoder.cpp effort_for()), and the tool
+            switches ``mtt``
             (binary/ternary splits), ``dual_tree`` (separate luma/chroma
             trees), ``cclm`` (cross-component chroma prediction), ``mip``
             (matrix-based intra prediction of luma) and ``mrl`` (luma

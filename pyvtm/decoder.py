@@ -43,7 +43,9 @@ class DecodedPicture:
             when the stream has no VUI).
         seconds: wall time of the C++ decoder call.
         syntax: what the coding tree holds: ``coding_units``,
-            ``non_square_cus``, ``chroma_tree_cus`` (dual tree),
+            ``non_square_cus``, ``luma_cus_4x4`` (luma CUs of 4x4: below
+            the 8x8 MinQtSizeY they need multi-type depth 2),
+            ``chroma_tree_cus`` (dual tree),
             ``local_dual_tree_cus``, ``splits`` (count per split mode:
             none, qt, bt_hor, bt_ver, tt_hor, tt_ver), ``cclm`` (chroma
             CUs with the LT, L and T CCLM modes), ``lfnst`` (CUs with

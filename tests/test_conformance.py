@@ -235,6 +235,8 @@ def test_bad_preset():
 
     with pytest.raises(ValueError, match="preset"):
         pyvtm.encode(smooth_img(16, 16), 32, preset="fastest")
+    with pytest.raises(ValueError, match="split_search"):
+        pyvtm.encode(smooth_img(16, 16), 32, split_search=6)
 
 
 def test_unsupported_option_value_is_value_error():
@@ -727,3 +729,21 @@ def test_lmcs_default_off(conformance, kodak_rgb):
     res = conformance(img, 32)
     assert _lmcs_syntax(res)["lmcs"] == 0
     assert res.bitstream == conformance(img, 32, lmcs=False).bitstream
+# Operating points of the medium preset's split search (split_search, encoder.cpp effort_for()): each through
+# FFmpeg on a textured crop and on odd sizes. Below the 8x8 MinQtSizeY a 4x4 luma CU needs multi-type depth 2,
+# so the deeper points (2..5, 2 the default) show them and points 0 and 1 (depth 1) cannot.
+@pytest.mark.parametrize("point", [0, 1, 2, 3, 4, 5])
+def test_medium_split_search(conformance, kodak_rgb, point):
+    import pyvtm
+
+    img = kodak_rgb(23)[200:328, 300:492]  # 192x128, textured
+    res = conformance(img, 22, preset="medium", split_search=point)
+    n4x4 = pyvtm.decode_picture(res.bitstream).syntax["luma_cus_4x4"]
+    if point >= 2:
+        assert n4x4 > 0
+    else:
+        assert n4x4 == 0
+    if point == 2:
+        assert conformance(img, 22, preset="medium").bitstream == res.bitstream
+    for h, w in ((51, 77), (24, 40), (16, 264)):
+        conformance(rng_img(h, w, seed=point), 32, preset="medium", split_search=point)

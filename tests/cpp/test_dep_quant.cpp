@@ -267,7 +267,7 @@ Usage encode_round_trip(const Picture &pic, const EncoderConfig &cfg, const std:
 void encoder_round_trips() {
   struct Case { int w, h, qp, preset; bool mtt, dual; };
   const Case cases[] = {{192, 128, 22, 1, true, true},  {192, 128, 37, 1, true, true}, {128, 96, 27, 0, true, true},
-                        {128, 96, 32, 2, true, true},   {77, 51, 30, 1, true, true},   {40, 24, 32, 1, true, false},
+                        {128, 96, 32, 2, true, true},   {77, 51, 30, 1, true, true},   {40, 24, 27, 1, true, false},
                         {1024, 16, 32, 0, true, true},  {96, 64, 27, 1, false, false}};
   for (int tool = 0; tool < 2; tool++) {
     Usage total;

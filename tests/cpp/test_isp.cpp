@@ -258,6 +258,10 @@ void test_isp_search() {
     EncoderConfig cfg;
     cfg.qp = 27;
     cfg.preset = preset;
+    // Medium: the earlier (depth-1) split search, whose larger CUs take ISP
+    // on this small picture (the default medium search: test_conformance.py
+    // test_isp_search).
+    cfg.split_search = 0;
     cfg.isp = true;
     const Picture pic = blocky_picture(96, 64, 5, 8);
     std::vector<CtuRecord> enc_recs, dec_recs;
