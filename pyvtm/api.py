@@ -239,7 +239,7 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             deeper split search to fast's), ``split_search`` (the medium
             preset's split-search operating point, 0..5: 0 the earlier
             depth-1 search, 2..5 multi-type depth 2 or 3 with pruning; -1
-            (default) point 2; see encoder.cpp effort_for()), and the tool
+            (default) point 5; see encoder.cpp effort_for()), and the tool
             switches ``mtt``
             (binary/ternary splits), ``dual_tree`` (separate luma/chroma
             trees), ``cclm`` (cross-component chroma prediction), ``mip``

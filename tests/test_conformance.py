@@ -729,9 +729,11 @@ def test_lmcs_default_off(conformance, kodak_rgb):
     res = conformance(img, 32)
     assert _lmcs_syntax(res)["lmcs"] == 0
     assert res.bitstream == conformance(img, 32, lmcs=False).bitstream
+
+
 # Operating points of the medium preset's split search (split_search, encoder.cpp effort_for()): each through
 # FFmpeg on a textured crop and on odd sizes. Below the 8x8 MinQtSizeY a 4x4 luma CU needs multi-type depth 2,
-# so the deeper points (2..5, 2 the default) show them and points 0 and 1 (depth 1) cannot.
+# so the deeper points (2..5, 5 the default) show them and points 0 and 1 (depth 1) cannot.
 @pytest.mark.parametrize("point", [0, 1, 2, 3, 4, 5])
 def test_medium_split_search(conformance, kodak_rgb, point):
     import pyvtm
@@ -743,7 +745,7 @@ def test_medium_split_search(conformance, kodak_rgb, point):
         assert n4x4 > 0
     else:
         assert n4x4 == 0
-    if point == 2:
+    if point == 5:
         assert conformance(img, 22, preset="medium").bitstream == res.bitstream
     for h, w in ((51, 77), (24, 40), (16, 264)):
         conformance(rng_img(h, w, seed=point), 32, preset="medium", split_search=point)
