@@ -179,16 +179,15 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     // co-located luma CU is as wide, and the reverse; halves' variances) at
     // depth 1: +0.15% / +0.16% for 0.98x.
     const int point = cfg.split_search < 0 ? kDefaultMediumSplitSearch : cfg.split_search;
-    e.dq_lambda = point >= 1;
-    if (point >= 1) e.qt_prunes_mtt = true;
-    if (point >= 2) e.max_mtt_depth = point == 2 || point == 5 ? 2 : 3;
-    if (point >= 3) {
-      e.cbf_stop_depth = 2;
+    const bool depth3 = point == 3 || point == 4;
+    e.dq_lambda = e.qt_prunes_mtt = point >= 1;
+    if (point >= 2) e.max_mtt_depth = depth3 ? 3 : 2;
+    if (point >= 3) {  // 3, 4 and 5
       e.split_gain = 1.1;
       e.grad_ratio = 1.2;
       e.tt_needs_deeper = true;
     }
-    if (point == 5) e.cbf_stop_depth = 0;  // (never reached at depth 2 anyway)
+    if (depth3) e.cbf_stop_depth = 2;
     if (point == 3) e.deep_mtt_max_area = 128;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
@@ -859,6 +858,26 @@ void PictureEncoder::cu_mpm(CodingUnit &cu, int mpm[6]) {
 }
 
 // Rough rate of a luma mode for the SATD stages: MPMs are cheap.
+// Summed absolute differences between neighbouring samples of a w x h block:
+// along rows (hor), down columns (ver) and along both diagonals, over the
+// (w - 1) x (h - 1) sample pairs that stay inside the block.
+struct BlockGradients {
+  int64_t hor = 0, ver = 0, diag = 0, anti = 0;
+};
+static BlockGradients block_gradients(const Pel *src, ptrdiff_t stride, int w, int h) {
+  BlockGradients g;
+  for (int y = 0; y + 1 < h; y++) {
+    const Pel *r0 = src + y * stride, *r1 = r0 + stride;
+    for (int x = 0; x + 1 < w; x++) {
+      g.hor += std::abs(r0[x + 1] - r0[x]);
+      g.ver += std::abs(r1[x] - r0[x]);
+      g.diag += std::abs(r0[x + 1] - r1[x]);
+      g.anti += std::abs(r1[x + 1] - r0[x]);
+    }
+  }
+  return g;
+}
+
 static double luma_mode_bits(int mode, const int mpm[6]) {
   for (int i = 0; i < 6; i++)
     if (mpm[i] == mode) return i == 0 ? 1.5 : 2.0 + i;
@@ -1575,20 +1594,11 @@ double PictureEncoder::search_tree(const CtNode &n, ContextSet &ctx, CtuRecord &
   }
   bool skip_hor = false, skip_ver = false;  // grad_ratio
   if (eff_.grad_ratio > 0 && inside && n.mtt_depth == 0 && n.w == n.h && n.w <= lim_.max_bt[ch]) {
-    const Plane &o = org_[0];  // (luma samples also for a chroma-tree node)
-    int64_t gh = 0, gv = 0, gd = 0, gu = 0;
-    for (int y = n.y; y < n.y + n.h - 1; y++) {
-      const Pel *r0 = o.row(y) + n.x, *r1 = o.row(y + 1) + n.x;
-      for (int x = 0; x < n.w - 1; x++) {
-        gh += std::abs(r0[x + 1] - r0[x]);
-        gv += std::abs(r1[x] - r0[x]);
-        gd += std::abs(r0[x + 1] - r1[x]);
-        gu += std::abs(r1[x + 1] - r0[x]);
-      }
-    }
+    // (luma samples also for a chroma-tree node)
+    const BlockGradients g = block_gradients(org_[0].row(n.y) + n.x, org_[0].stride, n.w, n.h);
     const double t1 = eff_.grad_ratio, t2 = eff_.grad_ratio / std::sqrt(2.0);
-    skip_hor = gh > t1 * gv && gh > t2 * gd && gh > t2 * gu;
-    skip_ver = gv > t1 * gh && gv > t2 * gd && gv > t2 * gu;
+    skip_hor = g.hor > t1 * g.ver && g.hor > t2 * g.diag && g.hor > t2 * g.anti;
+    skip_ver = g.ver > t1 * g.hor && g.ver > t2 * g.diag && g.ver > t2 * g.anti;
   }
   double best_cost = kInf;
   SplitMode best_split = SPLIT_NONE;
