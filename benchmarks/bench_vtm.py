@@ -6,8 +6,9 @@ per picture and their mean), next to VVenC medium encoded in the same run and
 the VVenC medium/faster anchor points, with encode seconds per picture and
 the ratio pyvtm seconds / VVenC-medium seconds; with ``--tools`` (b) the same
 for pyvtm with each default tool (mtt, dual_tree, cclm, rdoq, deblocking, sao, alf, ccalf,
-sign_hiding, mts, lfnst, joint_cbcr) switched off and each opt-in tool (dep_quant,
-chroma_qp_table, mip) switched on, one at a time.
+sign_hiding, mts, lfnst, joint_cbcr, and chroma_qp_table: the identity instead
+of VVenC's table) switched off and each opt-in tool (lmcs) switched on, one at
+a time.
 
 Everything follows ``shared/anchors/README.md``: the 8-bit 4:2:0 source from
 the float full-range BT.601 matrix with 2x2 box-averaged chroma, PSNR-Y/U/V on
@@ -59,10 +60,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ("kodim01", "kodim05", "kodim15", "kodim23")
 DEFAULT_QPS = (22, 27, 32, 37)
 TOOLS = ("mtt", "dual_tree", "cclm", "mip", "mrl", "isp", "rdoq", "deblocking", "sao", "alf", "ccalf", "dep_quant",
-         "sign_hiding", "mts", "lfnst", "joint_cbcr")
+         "sign_hiding", "mts", "lfnst", "joint_cbcr", "chroma_qp_table")
 # Tools that are off by default: measured switched on, one at a time.
-# (dep_quant and isp are on by default at medium and slow, off at fast.)
-OPT_IN_TOOLS = ("chroma_qp_table", "lmcs")
+# (dep_quant and isp are on by default at medium and slow, off at fast;
+# chroma_qp_table is VVenC's table at medium, "off" is the identity.)
+OPT_IN_TOOLS = ("lmcs",)
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_yuv", "PSNR-YUV"), ("psnr_rgb", "PSNR-RGB"))
 ANCHOR_FILES = {"VTM": "vtm_23.13_ai.json", "VVenC-medium": "vvenc_medium.json",
                 "VVenC-faster": "vvenc_faster.json"}

@@ -81,10 +81,12 @@ struct EncoderConfig {
   // 0 off, -1 the preset's (off).
   int lmcs = -1;
   bool joint_cbcr = true;       // joint Cb-Cr residual coding (train crops, medium: BD-rate Y -0.4%, RGB -1.3%)
-  // The reference encoder's chroma QP mapping table for SDR content (else the
-  // identity): coarser chroma below QP 37, finer above; moves bits from chroma
-  // to luma (train crops: BD-rate Y -1.1% but YUV +1.3%, RGB +2.7%), so off.
-  bool chroma_qp_table = false;
+  // The chroma QP mapping table of the SPS (7.4.3.4), which moves bits
+  // between luma and chroma: 0 the identity, 1 VTM's all-intra table for SDR
+  // content (QpInValCb 17 27 32 44 / QpOutValCb 17 29 34 41), 2 VVenC's
+  // (17 22 34 42 / 17 23 35 39, which VVenC writes at every preset), -1 the
+  // preset's: VVenC's at medium, the identity at fast and slow.
+  int chroma_qp_table = -1;
   int chroma_qp_offset = 0;    // pps_cb_qp_offset = pps_cr_qp_offset, -12..12
   ColourDescription colour;
 };

@@ -189,6 +189,21 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     }
     if (depth3) e.cbf_stop_depth = 2;
     if (point == 3) e.deep_mtt_max_area = 128;
+    // The chroma tree of the dual tree: multi-type depth 3 and 4 chroma modes
+    // in full RD (else 1 and 2). Kodak reference pictures against VTM, BD-rate
+    // Y / U / V / YUV / RGB and s per picture (pairs run side by side), with
+    // the identity table: depth 1, 2 modes +7.06 / -4.45 / -5.65 / +4.48 /
+    // +3.34, 11.97 s; depth 2 +6.83 / -6.30 / -6.89 / +3.98 / +2.91, 12.50 s;
+    // 4 modes +6.99 / -6.32 / -7.26 / +4.03 / +2.81, 12.31 s; depth 2 + 4
+    // modes +6.88 / -8.77 / -8.70 / +3.53 / +2.41, 12.90 s; depth 3 + 4 modes
+    // +6.81 / -9.20 / -9.30 / +3.39 / +2.20, 13.66 s; depth 2 + 8 modes +6.79
+    // / -9.23 / -8.30 / +3.48 / +2.29, 13.92 s. The better chroma then pays
+    // for VVenC's chroma QP table (EncoderConfig::chroma_qp_table): depth 3 +
+    // 4 modes + that table +5.89 / -0.59 / -0.71 / +4.57 / +4.11, 13.87 s
+    // (with VTM's table +5.39 / +8.64 / +8.58 / +5.91 / +6.11; VVenC's table
+    // alone at depth 1, 2 modes: +6.28 / ... / +5.40).
+    e.max_mtt_depth_c = 3;
+    e.chroma_rd = 4;
   }
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;
@@ -338,6 +353,7 @@ EncoderConfig with_preset_tools(EncoderConfig c) {
   if (c.dep_quant < 0) c.dep_quant = c.preset != 0;
   if (c.isp < 0) c.isp = c.preset != 0;
   if (c.lmcs < 0) c.lmcs = 0;
+  if (c.chroma_qp_table < 0) c.chroma_qp_table = c.preset == 1 ? 2 : 0;
   return c;
 }
 
@@ -403,8 +419,10 @@ PictureEncoder::PictureEncoder(const Picture &src, const EncoderConfig &cfg_in, 
   sqrt_lambda_ = std::sqrt(lambda_);
   qp_[0] = cfg.qp + kQpBdOffset;
   // 8.7.1: Qp'C = Clip3(-QpBdOffset, 63, ChromaQpTable[QpY] + offsets) + QpBdOffset
-  // with the identity table or the reference encoder's SDR table.
-  chroma_map_ = cfg.chroma_qp_table ? vtm_sdr_chroma_qp_mapping() : ChromaQpMapping();
+  // with the identity table, VTM's SDR table or VVenC's.
+  chroma_map_ = cfg.chroma_qp_table == 1   ? vtm_sdr_chroma_qp_mapping()
+                : cfg.chroma_qp_table == 2 ? vvenc_chroma_qp_mapping()
+                                           : ChromaQpMapping();
   const int joint_offset = cfg.joint_cbcr ? kJointCbCrQpOffset : 0;
   for (int i = 0; i < 3; i++) {
     int table[64 + kQpBdOffset];
@@ -1966,6 +1984,8 @@ EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg
   if (cfg.min_cu_log2 < 2 || cfg.min_cu_log2 > 7) throw std::invalid_argument("min_cu_log2 must be in 2..7");
   if (cfg.preset < 0 || cfg.preset > 2) throw std::invalid_argument("preset must be 0 (fast), 1 (medium) or 2 (slow)");
   if (cfg.split_search < -1 || cfg.split_search > 5) throw std::invalid_argument("split_search must be -1 (default) or 0..5");
+  if (cfg.chroma_qp_table < -1 || cfg.chroma_qp_table > 2)
+    throw std::invalid_argument("chroma_qp_table must be -1 (the preset's), 0 (identity), 1 (VTM's) or 2 (VVenC's)");
   if (cfg.intra_rd_candidates < 0 || cfg.intra_rd_candidates > 67)
     throw std::invalid_argument("intra_rd_candidates must be in 0..67 (0: the preset's)");
   const size_t ls = size_t(src.width) * src.height, cs = size_t(src.chroma_width()) * src.chroma_height();

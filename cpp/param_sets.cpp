@@ -89,6 +89,11 @@ ChromaQpMapping vtm_sdr_chroma_qp_mapping() {
   return chroma_qp_mapping_from_pivots(qp_in, qp_out, 4);
 }
 
+ChromaQpMapping vvenc_chroma_qp_mapping() {
+  static const int qp_in[4] = {17, 22, 34, 42}, qp_out[4] = {17, 23, 35, 39};
+  return chroma_qp_mapping_from_pivots(qp_in, qp_out, 4);
+}
+
 // 7.4.3.4, equations of ChromaQpTable (sh as the reference decoders compute
 // it: (sps_delta_qp_in_val_minus1 + 1) >> 1).
 bool derive_chroma_qp_table(const ChromaQpMapping &m, int i, int qp_bd_offset, int *table) {

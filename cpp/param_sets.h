@@ -30,6 +30,9 @@ ChromaQpMapping chroma_qp_mapping_from_pivots(const int *qp_in, const int *qp_ou
 // (cfg/encoder_intra_vtm.cfg: QpInValCb 17 27 32 44, QpOutValCb 17 29 34 41,
 // SameCQPTablesForAllChroma 1).
 ChromaQpMapping vtm_sdr_chroma_qp_mapping();
+// VVenC's table (vvencCfg.cpp, its default at every preset: qpInValCb
+// 17 22 34 42, qpOutValCb 17 23 35 39, the same for Cr and joint CbCr).
+ChromaQpMapping vvenc_chroma_qp_mapping();
 // 7.4.3.4: ChromaQpTable[i][qPi + QpBdOffset] for qPi = -QpBdOffset..63 into
 // table (64 + QpBdOffset entries). Returns false when the pivots leave the QP
 // range (qpInVal / qpOutVal above 63, start below -QpBdOffset).

@@ -62,7 +62,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
                         bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, int dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
-                        bool bdpcm, bool joint_cbcr, bool chroma_qp_table, int isp, int lmcs, int colour_primaries,
+                        bool bdpcm, bool joint_cbcr, int chroma_qp_table, int isp, int lmcs, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
                         const std::string &cnnif_model, const std::string &cnnmc_model) {
   if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be positive");

@@ -28,9 +28,16 @@ CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_spli
 TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip",
                 "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs")
 
-_BOOL_OPTIONS = ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
+#: Chroma QP mapping tables of the SPS (``chroma_qp_table=`` option): the
+#: identity, VTM's all-intra table for SDR content, VVenC's (the medium
+#: preset's default; fast and slow: the identity). True means "vtm", False
+#: "identity".
+CHROMA_QP_TABLES = {"identity": 0, "vtm": 1, "vvenc": 2}
+
+_BOOL_OPTIONS = tuple(t for t in ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
+                      if t != "chroma_qp_table")
 #: Tools whose default depends on the preset (-1 in the C++ config: the preset's choice).
-_PRESET_TOOLS = ("dep_quant", "isp", "lmcs")
+_PRESET_TOOLS = ("dep_quant", "isp", "lmcs", "chroma_qp_table")
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}
@@ -186,6 +193,16 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
             if v not in PRESETS:
                 raise ValueError(f"preset must be one of {list(PRESETS)}, got {v!r}")
             out[k] = PRESETS[v]
+        elif k == "chroma_qp_table":
+            if isinstance(v, (bool, np.bool_)):
+                out[k] = CHROMA_QP_TABLES["vtm" if v else "identity"]
+            elif isinstance(v, str) and v in CHROMA_QP_TABLES:
+                out[k] = CHROMA_QP_TABLES[v]
+            elif isinstance(v, str):
+                raise ValueError(f"chroma_qp_table must be a bool or one of {list(CHROMA_QP_TABLES)}, got {v!r}")
+            else:
+                raise TypeError(f"option chroma_qp_table must be a bool or one of {list(CHROMA_QP_TABLES)}, "
+                                f"got {type(v).__name__}")
         elif k in _BOOL_OPTIONS:
             if not isinstance(v, (bool, np.bool_)):
                 raise TypeError(f"option {k} must be a bool, got {type(v).__name__}")
@@ -252,9 +269,12 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             sub-partitions): default on at medium and slow, off at fast
             (True / False force them); ``lmcs`` (luma mapping with chroma
             scaling, a per-picture model from the source luma; default
-            off); ``transform_skip``, ``bdpcm``,
-            ``chroma_qp_table`` (default False: see the README's tool
-            table).
+            off); ``transform_skip``, ``bdpcm``; ``chroma_qp_table``, the
+            SPS chroma QP mapping table: "identity", "vtm" (VTM's
+            all-intra table; also True) or "vvenc" (VVenC's), default
+            "vvenc" at medium and "identity" at fast and slow (False:
+            "identity"; it moves bits between luma and chroma, see the
+            README's tool table).
 
     Raises:
         TypeError: wrong input type / dtype, qp or option of wrong type.

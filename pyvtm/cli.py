@@ -31,7 +31,6 @@ _RESIDUAL_TOOLS = {
     "transform_skip": "transform skip",
     "bdpcm": "block DPCM (with transform skip)",
     "joint_cbcr": "joint Cb-Cr residual coding",
-    "chroma_qp_table": "the reference encoder's chroma QP mapping table",
     "lmcs": "luma mapping with chroma scaling (LMCS)",
 }
 # Intra prediction tools with --TOOL / --no-TOOL switches (EncoderConfig fields).
@@ -85,6 +84,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     for tool in (*_INTRA_TOOLS, *_RESIDUAL_TOOLS):
         if getattr(args, tool) is not None:
             opts[tool] = getattr(args, tool)
+    if args.chroma_qp_table is not None:
+        opts["chroma_qp_table"] = args.chroma_qp_table
     models = {}
     for spec in args.model or []:
         kind, sep, name = spec.partition("=")
@@ -183,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     for tool, what in (*_INTRA_TOOLS.items(), *_RESIDUAL_TOOLS.items()):
         e.add_argument("--" + tool.replace("_", "-"), action=argparse.BooleanOptionalAction, default=None,
                        help=what + " (default: the encoder's)")
+    e.add_argument("--chroma-qp-table", nargs="?", const="vtm", choices=["identity", "vtm", "vvenc"],
+                   help="SPS chroma QP mapping table: identity, vtm (VTM's all-intra table; the value when "
+                        "none is given) or vvenc (VVenC's); default: vvenc at medium, identity at fast and slow")
+    e.add_argument("--no-chroma-qp-table", dest="chroma_qp_table", action="store_const", const="identity",
+                   help="the identity chroma QP mapping (as --chroma-qp-table identity)")
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")

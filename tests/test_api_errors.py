@@ -183,10 +183,17 @@ def test_unknown_option():
         pyvtm.encode(RGB, ctu_size=64)
 
 
-@pytest.mark.parametrize("opt,val", [("max_cu_log2", 6.5), ("rdo_split", 1), ("min_cu_log2", "2")])
+@pytest.mark.parametrize("opt,val", [("max_cu_log2", 6.5), ("rdo_split", 1), ("min_cu_log2", "2"),
+                                     ("chroma_qp_table", 2), ("chroma_qp_table", None)])
 def test_option_wrong_type(opt, val):
     with pytest.raises(TypeError, match=opt):
         pyvtm.encode(RGB, **{opt: val})
+
+
+@pytest.mark.parametrize("val", ["VVenC", "hevc", ""])
+def test_chroma_qp_table_unknown_name(val):
+    with pytest.raises(ValueError, match=r"chroma_qp_table must be a bool or one of \['identity', 'vtm', 'vvenc'\]"):
+        pyvtm.encode(RGB, chroma_qp_table=val)
 
 
 # --- the binding itself ----------------------------------------------------

@@ -52,7 +52,10 @@ def test_encode_sample(tmp_path):
 
 
 @pytest.mark.parametrize("flags,opts", [(["--preset", "fast", "--no-cclm"], dict(preset="fast", cclm=False)),
-                                        (["--no-mtt", "--no-dual-tree"], dict(mtt=False, dual_tree=False))])
+                                        (["--no-mtt", "--no-dual-tree"], dict(mtt=False, dual_tree=False)),
+                                        (["--chroma-qp-table"], dict(chroma_qp_table="vtm")),
+                                        (["--no-chroma-qp-table"], dict(chroma_qp_table="identity")),
+                                        (["--chroma-qp-table", "identity"], dict(chroma_qp_table=False))])
 def test_encode_tool_flags(tmp_path, flags, opts):
     """The CLI's preset/tool flags reach the encoder: same bytes as the API with those options."""
     out = tmp_path / "out.266"

@@ -362,9 +362,12 @@ def test_sao_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
 # Chroma QP mapping table and joint Cb-Cr residual coding (issue 9), alone and
 # together, with the coding-tree variants and PPS chroma QP offsets that
 # change the chroma QPs (Qp'Cb/Cr/CbCr, the deblocking QpC) they interact with.
-CHROMA_MATRIX = ([("medium", j, t, True, 0) for j in (True, False) for t in (True, False)]
+# chroma_qp_table: True = "vtm", False = "identity", or a name.
+CHROMA_MATRIX = ([("medium", j, t, True, 0) for j in (True, False) for t in (True, False, "vvenc")]
                  + [("medium", True, True, False, 0), ("medium", True, True, True, 5),
-                    ("medium", True, True, False, -7), ("fast", True, True, True, 0), ("slow", True, True, True, -2)])
+                    ("medium", True, True, False, -7), ("fast", True, True, True, 0), ("slow", True, True, True, -2),
+                    ("medium", True, "vvenc", False, -3), ("fast", True, "vvenc", True, 2),
+                    ("slow", True, "vvenc", False, 0)])
 
 
 @pytest.mark.parametrize("preset,joint_cbcr,chroma_qp_table,dual_tree,chroma_qp_offset", CHROMA_MATRIX)
@@ -377,8 +380,36 @@ def test_chroma_tool_matrix(conformance, kodak_rgb, qp, preset, joint_cbcr, chro
 
 
 @pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
-def test_chroma_tools_odd_sizes(conformance, h, w):
-    conformance(smooth_img(h, w), 27, joint_cbcr=True, chroma_qp_table=True, chroma_qp_offset=3)
+@pytest.mark.parametrize("table", [True, "vvenc"])
+def test_chroma_tools_odd_sizes(conformance, h, w, table):
+    conformance(smooth_img(h, w), 27, joint_cbcr=True, chroma_qp_table=table, chroma_qp_offset=3)
+
+
+def test_chroma_qp_table_preset_defaults(conformance, kodak_rgb):
+    """The medium preset writes VVenC's chroma QP table, fast and slow the identity; the three tables give
+    different streams that move bits from chroma to luma in their order (at QP 27 Qp'C is 27, 28 and 29)."""
+    import pyvtm
+
+    img = kodak_rgb(5)[64:256, 256:512]  # 256x192, colourful
+    src = pyvtm.rgb_to_ycbcr(img)
+
+    def chroma_sse(res):
+        return sum(float(np.sum((res.recon_ycbcr[c].astype(np.int64) - src[c].astype(np.int64)) ** 2))
+                   for c in (1, 2))
+
+    res = {t: conformance(img, 27, chroma_qp_table=t) for t in ("identity", "vvenc", "vtm")}
+    assert pyvtm.encode(img, 27).bitstream == res["vvenc"].bitstream  # medium's default
+    assert pyvtm.encode(img, 27, chroma_qp_table=True).bitstream == res["vtm"].bitstream
+    assert pyvtm.encode(img, 27, chroma_qp_table=False).bitstream == res["identity"].bitstream
+    for preset in ("fast", "slow"):
+        assert (pyvtm.encode(img, 27, preset=preset).bitstream
+                == pyvtm.encode(img, 27, preset=preset, chroma_qp_table="identity").bitstream)
+        assert (pyvtm.encode(img, 27, preset=preset).bitstream
+                != pyvtm.encode(img, 27, preset=preset, chroma_qp_table="vvenc").bitstream)
+    sse = {t: chroma_sse(r) for t, r in res.items()}
+    bits = {t: r.bits for t, r in res.items()}
+    assert sse["identity"] < sse["vvenc"] < sse["vtm"], sse
+    assert bits["identity"] > bits["vvenc"] > bits["vtm"], bits
 
 
 def test_joint_cbcr_modes_through_ffmpeg(conformance, kodak_rgb):

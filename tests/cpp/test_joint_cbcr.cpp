@@ -81,6 +81,32 @@ void test_chroma_qp_tables() {
     check(pyvtm::chroma_qp_prime(t.data(), -12, -12, kQpBd) == 0, "Qp'C clipped to -QpBdOffset");
     check(pyvtm::chroma_qp_prime(t.data(), 70, 0, kQpBd) == 60 + kQpBd, "QpY clipped to 63 before the table");
   }
+  // VVenC's table: pivots (17,17) (22,23) (34,35) (42,39). By hand
+  // (7.4.3.4): 17..22: 17 + (6m + 2) / 5; 22..34: 23 + m; 34..42:
+  // 35 + (4m + 4) / 8; above 42 slope 1.
+  {
+    const pyvtm::ChromaQpMapping m = pyvtm::vvenc_chroma_qp_mapping();
+    check(m.same_table && m.start_minus26[0] == -9 && m.delta_qp_in_minus1[0] == std::vector<int>({4, 11, 7}) &&
+              m.delta_qp_diff_val[0] == std::vector<int>({4 ^ 6, 11 ^ 12, 7 ^ 4}),
+          "VVenC mapping syntax values");
+    bool ok = false;
+    const std::vector<int> t = table_of(m, 0, &ok);
+    check(ok, "VVenC table derives");
+    std::vector<int> expect(64 + kQpBd);
+    for (int q = -kQpBd; q <= 17; q++) expect[size_t(q + kQpBd)] = q;
+    const int seg0[5] = {18, 19, 21, 22, 23};
+    const int seg2[8] = {36, 36, 37, 37, 38, 38, 39, 39};
+    for (int i = 0; i < 5; i++) expect[size_t(18 + i + kQpBd)] = seg0[i];
+    for (int q = 23; q <= 34; q++) expect[size_t(q + kQpBd)] = q + 1;
+    for (int i = 0; i < 8; i++) expect[size_t(35 + i + kQpBd)] = seg2[i];
+    for (int q = 43; q <= 63; q++) expect[size_t(q + kQpBd)] = 39 + (q - 42);
+    for (int q = -kQpBd; q <= 63; q++)
+      check(at(t, q) == expect[size_t(q + kQpBd)],
+            "VVenC ChromaQpTable[" + std::to_string(q) + "] = " + std::to_string(at(t, q)) + ", expected " +
+                std::to_string(expect[size_t(q + kQpBd)]));
+    check(pyvtm::chroma_qp_prime(t.data(), 27, 0, kQpBd) == 28 + kQpBd, "VVenC Qp'C at QpY 27");
+    check(pyvtm::chroma_qp_prime(t.data(), 37, 0, kQpBd) == 37 + kQpBd, "VVenC Qp'C at QpY 37");
+  }
   // A table starting below zero with a flat and a steep segment:
   // pivots (-5,-5) (3,-3) (6,10): -5 + (2m + 4) / 8 then -3 + (13m + 1) / 3.
   {
@@ -223,12 +249,15 @@ void test_joint_residuals() {
 int count_joint(const pyvtm::DecodeResult &d, int mode) { return d.syntax.joint_cbcr[mode - 1]; }
 
 void test_roundtrips() {
-  struct Case { int w, h, qp, force, sign; bool table, dual; int offset; int preset; };
+  // table: EncoderConfig::chroma_qp_table (0 identity, 1 VTM's, 2 VVenC's, -1 the preset's).
+  struct Case { int w, h, qp, force, sign, table; bool dual; int offset; int preset; };
   const Case cases[] = {
-      {96, 64, 32, 1, 0, true, true, 0, 1},  {96, 64, 32, 2, 1, true, true, 0, 1},
-      {96, 64, 27, 3, 0, false, true, 0, 1}, {96, 64, 27, 4, 1, true, false, 0, 1},
-      {77, 51, 22, 4, 0, true, true, -4, 0}, {64, 48, 22, 4, 1, true, false, 5, 2}, {48, 40, 22, 4, 0, true, true, -2, 2},
-      {136, 72, 32, 0, -1, true, true, 0, 1},  // the encoder's own decisions
+      {96, 64, 32, 1, 0, 1, true, 0, 1},   {96, 64, 27, 2, 1, 1, true, 0, 1},
+      {96, 64, 27, 3, 0, 0, true, 0, 1},   {96, 64, 27, 4, 1, 1, false, 0, 1},
+      {77, 51, 22, 4, 0, 1, true, -4, 0},  {64, 48, 22, 4, 1, 1, false, 5, 2}, {48, 40, 22, 4, 0, 1, true, -2, 2},
+      {96, 64, 27, 4, 0, 2, true, 0, 1},   {96, 64, 22, 4, 1, 2, false, 3, 0},
+      {136, 72, 32, 0, -1, 1, true, 0, 1},   // the encoder's own decisions
+      {136, 72, 32, 0, -1, -1, true, 0, 1},  // ... with the medium preset's table (VVenC's)
   };
   for (const Case &c : cases) {
     pyvtm::EncoderConfig cfg;
