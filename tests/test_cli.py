@@ -93,3 +93,17 @@ def test_info(tmp_path):
 def test_no_command(tmp_path):
     p = run_cli([], cwd=tmp_path)
     assert p.returncode == 2
+
+
+def test_parse_options_tool_switches():
+    """key=0/1 of every tool switch (as `pyvtm allocate --opt` / `pyvtm eval` pass them) becomes a bool that
+    encode() accepts; chroma_qp_table keeps its names."""
+    from pyvtm.api import TOOL_OPTIONS, _check_options
+    from pyvtm.utils.runner import parse_options
+
+    for tool in TOOL_OPTIONS:
+        for v in (0, 1):
+            opts = parse_options([f"{tool}={v}"])
+            assert opts == {tool: bool(v)}, (tool, opts)
+            _check_options(opts)
+    assert parse_options(["chroma_qp_table=vvenc,mip=0"]) == {"chroma_qp_table": "vvenc", "mip": False}

@@ -159,12 +159,15 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
 
     Values: true/false/yes/no/on/off are bools, then ints, floats, else
     strings. An int 0/1 given for a boolean option of ``pyvtm.encode``
-    (``rdo_split``, ``rdoq``, ``deblocking``, ``cnnif``, ``cnnmc``, ``mtt``, ``dual_tree``, ``cclm``) becomes a bool.
+    (``rdo_split``, ``rdoq``, ``deblocking``, ``cnnif``, ``cnnmc`` and every
+    tool switch of :data:`pyvtm.api.TOOL_OPTIONS`) becomes a bool;
+    ``chroma_qp_table`` takes a name (identity, vtm, vvenc) or 0/1.
     Items may also be comma-separated (``"rdoq=0,deblocking=0"``).
     """
     out: dict[str, Any] = {}
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc", "mtt", "dual_tree", "cclm", "dep_quant",
-                 "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr"}
+    from ..api import TOOL_OPTIONS
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc",
+                 *TOOL_OPTIONS} - {"chroma_qp_table"}
     for item in items or ():
         for part in str(item).split(","):
             part = part.strip()
