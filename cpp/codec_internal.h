@@ -31,6 +31,10 @@ struct EncoderTestKnobs {
   // (the split alternating with the position, the other one or none where
   // the chosen one cannot be coded); 0: RD decision.
   int force_isp = 0;
+  // With explicit MTS: this many bits taken off the estimated rate of
+  // mts_idx 4 (DCT-VIII both ways, which seldom wins) in the luma mode
+  // decision, so that tests see it; 0: plain RD.
+  int mts4_test_bias = 0;
   // With EncoderConfig::lmcs: nonzero codes every picture with the fixed
   // model lmcs_test_model(force_lmcs_model, lmcs_test_crs) (odd bins widened
   // by that many codewords, even bins narrowed by half of it) instead of the

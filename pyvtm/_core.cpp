@@ -358,6 +358,14 @@ PYBIND11_MODULE(_core, m) {
       "Tests only: force_lmcs_model=d codes with the fixed LMCS model lmcs_test_model(d, lmcs_test_crs) (needs "
       "lmcs=True; 0: the encoder's model); lmcs_chroma_scaling=0 turns chroma residual scaling off; "
       "force_joint_cbcr=1..3 / 4 (cycling) forces joint Cb-Cr residuals where a chroma TB is coded.");
+  m.def(
+      "_set_encoder_test_knobs",
+      [](int mts4_test_bias) {
+        pyvtm::g_encoder_test_knobs = pyvtm::EncoderTestKnobs();
+        pyvtm::g_encoder_test_knobs.mts4_test_bias = mts4_test_bias;
+      },
+      py::kw_only(), py::arg("mts4_test_bias"),
+      "Tests only: with explicit MTS, mts4_test_bias bits off the rate of mts_idx 4 in the luma mode decision.");
   m.def("cnn_model_info", &cnn_model_info, py::arg("path"), "Metadata of a pyvtm CNN model file (C++ reader).");
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");

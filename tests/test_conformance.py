@@ -227,7 +227,19 @@ def test_every_transform_tool_index_through_ffmpeg(conformance, kodak_rgb):
         lfnst_chroma += syn["lfnst_chroma"]
         mts = [a + b for a, b in zip(mts, syn["mts"])]
     assert all(v > 0 for v in lfnst) and lfnst_chroma > 0, (lfnst, lfnst_chroma)
-    assert all(v > 0 for v in mts), mts
+    assert all(v > 0 for v in mts[:3]), mts
+    # mts_idx 4 (DCT-VIII both ways) seldom wins: with its rate lowered (a
+    # test knob) the encoder chooses it, and FFmpeg must decode it the same.
+    if mts[3] == 0:
+        from pyvtm import _core
+
+        _core._set_encoder_test_knobs(mts4_test_bias=8)
+        try:
+            res = conformance(kodak_rgb(5)[128:256, 192:448], 22, mts=True, lfnst=True, preset="slow")
+        finally:
+            _core._set_encoder_test_knobs()
+        mts[3] += pyvtm.decode_picture(res.bitstream).syntax["mts"][3]
+    assert mts[3] > 0, mts
 
 
 def test_bad_preset():

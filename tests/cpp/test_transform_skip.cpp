@@ -302,7 +302,7 @@ void test_encode_decode() {
       {"ts+bdpcm mixed", 136, 72, 22, 1, true, true, true, 40, false},
       {"ts+bdpcm mixed single tree", 77, 51, 27, 0, true, true, false, 40, false},
       {"bdpcm only (slow)", 40, 24, 32, 2, false, true, true, 40, false},
-      {"ts+bdpcm mixed slow (MTS, LFNST)", 96, 64, 27, 2, true, true, true, 14, false},
+      {"ts+bdpcm mixed slow (MTS, LFNST)", 96, 64, 27, 2, true, true, true, 20, false},
       {"ts+bdpcm mixed slow single tree", 96, 64, 22, 2, true, true, false, 20, false},
       {"ts+bdpcm graphics", 128, 96, 27, 1, true, true, true, 0, true},
   };
