@@ -156,7 +156,7 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // / -0.48%, 1.10x; the best 2 -0.20 / ... / -0.36%; every full-RD
   // candidate -0.35 / -0.93 / +0.23 / -0.35 / -0.42%, 1.16x (the same with
   // candidates within 1.05x of the best cost -0.10 / ... / -0.14%, 1.10x).
-  e.lfnst_modes = cfg.preset == 0 ? 1 : cfg.preset == 1 ? 3 : 64;
+  e.lfnst_modes = cfg.preset == 0 ? 1 : cfg.preset == 1 ? 3 : std::numeric_limits<int>::max();
   e.mip_rd = cfg.preset == 2 ? 2 : 1;
   e.mip_margin = 0.0;
   // Dependent quantisation: lambda x 2^(0.25 / 3) as in the reference

@@ -37,7 +37,7 @@ CHROMA_QP_TABLES = {"identity": 0, "vtm": 1, "vvenc": 2}
 _BOOL_OPTIONS = tuple(t for t in ("rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf") + TOOL_OPTIONS
                       if t != "chroma_qp_table")
 #: Tools whose default depends on the preset (-1 in the C++ config: the preset's choice).
-_PRESET_TOOLS = ("dep_quant", "isp", "lmcs", "chroma_qp_table")
+_PRESET_TOOLS = ("dep_quant", "isp", "lmcs")
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}

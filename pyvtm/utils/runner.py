@@ -166,8 +166,7 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     from ..api import TOOL_OPTIONS
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc",
-                 *TOOL_OPTIONS} - {"chroma_qp_table"}
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "sao", "alf", "ccalf", "cnnif", "cnnmc", *TOOL_OPTIONS}
     for item in items or ():
         for part in str(item).split(","):
             part = part.strip()
@@ -178,8 +177,6 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
             k, v = part.split("=", 1)
             k = k.strip().replace("-", "_")
             val = _parse_value(v)
-            if k == "chroma_qp_table" and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
-                val = bool(val)  # chroma_qp_table=identity|vtm|vvenc or 0/1 (False/True = identity/vtm)
             if k in bool_opts and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):
                 val = bool(val)
             if k == "postfilter" and isinstance(val, int) and not isinstance(val, bool) and val in (0, 1):

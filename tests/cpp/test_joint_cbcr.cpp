@@ -42,6 +42,14 @@ std::vector<int> table_of(const pyvtm::ChromaQpMapping &m, int i, bool *ok = nul
 }
 int at(const std::vector<int> &t, int qpi) { return t[size_t(qpi + kQpBd)]; }
 
+// Every entry of a derived table against the hand-computed one.
+void check_table(const std::vector<int> &t, const std::vector<int> &expect, const std::string &name) {
+  for (int q = -kQpBd; q <= 63; q++)
+    check(at(t, q) == expect[size_t(q + kQpBd)], name + " ChromaQpTable[" + std::to_string(q) + "] = " +
+                                                    std::to_string(at(t, q)) + ", expected " +
+                                                    std::to_string(expect[size_t(q + kQpBd)]));
+}
+
 void test_chroma_qp_tables() {
   // Identity (the default mapping).
   {
@@ -70,10 +78,7 @@ void test_chroma_qp_tables() {
     for (int i = 0; i < 5; i++) expect[size_t(28 + i + kQpBd)] = seg1[i];
     for (int i = 0; i < 12; i++) expect[size_t(33 + i + kQpBd)] = seg2[i];
     for (int q = 45; q <= 63; q++) expect[size_t(q + kQpBd)] = 41 + (q - 44);
-    for (int q = -kQpBd; q <= 63; q++)
-      check(at(t, q) == expect[size_t(q + kQpBd)],
-            "SDR ChromaQpTable[" + std::to_string(q) + "] = " + std::to_string(at(t, q)) + ", expected " +
-                std::to_string(expect[size_t(q + kQpBd)]));
+    check_table(t, expect, "SDR");
     // 8.7.1: the offsets apply after the table, then the clip.
     check(pyvtm::chroma_qp_prime(t.data(), 30, 0, kQpBd) == 32 + kQpBd, "Qp'C at QpY 30");
     check(pyvtm::chroma_qp_prime(t.data(), 30, 3, kQpBd) == 35 + kQpBd, "Qp'C = table[QpY] + offset (not table[QpY + offset])");
@@ -100,10 +105,7 @@ void test_chroma_qp_tables() {
     for (int q = 23; q <= 34; q++) expect[size_t(q + kQpBd)] = q + 1;
     for (int i = 0; i < 8; i++) expect[size_t(35 + i + kQpBd)] = seg2[i];
     for (int q = 43; q <= 63; q++) expect[size_t(q + kQpBd)] = 39 + (q - 42);
-    for (int q = -kQpBd; q <= 63; q++)
-      check(at(t, q) == expect[size_t(q + kQpBd)],
-            "VVenC ChromaQpTable[" + std::to_string(q) + "] = " + std::to_string(at(t, q)) + ", expected " +
-                std::to_string(expect[size_t(q + kQpBd)]));
+    check_table(t, expect, "VVenC");
     check(pyvtm::chroma_qp_prime(t.data(), 27, 0, kQpBd) == 28 + kQpBd, "VVenC Qp'C at QpY 27");
     check(pyvtm::chroma_qp_prime(t.data(), 37, 0, kQpBd) == 37 + kQpBd, "VVenC Qp'C at QpY 37");
   }
