@@ -158,6 +158,7 @@ struct SyntaxCounts {
   int lfnst_chroma = 0;           // of those, chroma CUs (their Cb / Cr TBs use LFNST)
   int mts[4] = {0, 0, 0, 0};      // CUs with mts_idx 1..4
   int isp[2] = {0, 0};            // CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT
+  int isp_narrow = 0;             // of those, with sub-partitions 1 or 2 samples wide or tall
   // ALF: luma CTBs filtered with a fixed filter set / an APS filter set;
   // Cb / Cr CTBs with ALF, chroma CTBs using an alternative filter > 0;
   // Cb / Cr CTBs with CCALF.

@@ -190,7 +190,12 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
       c.lfnst_chroma += cu.tree == DUAL_TREE_CHROMA;
     }
     if (cu.mts_idx) c.mts[cu.mts_idx - 1]++;
-    if (cu.isp_split) c.isp[cu.isp_split - 1]++;
+    if (cu.isp_split) {
+      c.isp[cu.isp_split - 1]++;
+      int x, y, w, h;
+      isp_subpartition(cu, 0, x, y, w, h);
+      c.isp_narrow += std::min(w, h) < 4;
+    }
     for (int ch = 0; ch < 2; ch++) c.bdpcm[ch] += cu.bdpcm_flag[ch];
     if (cu.tree != DUAL_TREE_CHROMA && cu.intra_luma_ref_idx) c.mrl[cu.intra_luma_ref_idx - 1]++;
     if (cu.tree != DUAL_TREE_CHROMA && cu.intra_mip_flag) {

@@ -10,9 +10,11 @@
 // current scan position.
 #include "dep_quant.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 #include <vector>
 
 #include "common.h"
@@ -79,29 +81,41 @@ struct Decision {
 // Scan geometry of one coded region (Min(W, 32) x Min(H, 32)), shared by all
 // calls: position of each scan index and the template neighbours
 // (9.3.4.2.8: (x+1, y), (x+2, y), (x+1, y+1), (x, y+1), (x, y+2)) inside its
-// subblock (scan index there) and outside it (j: 0 the subblock to the right,
-// 1 below, 2 below-right; scan index inside that subblock).
+// subblock (scan index there) and outside it (j, see kOutRight.., and the
+// scan index inside that subblock). Subblocks of 16 positions (7.3.11.11):
+// 4x4, or 1x16 / 2x8 / 16x1 / 8x2 in TBs one or two samples wide or tall.
+enum : uint8_t { kOutRight, kOutBelow, kOutBelowRight, kOutRight2, kOutBelow2, kNumOut };
 struct DqShape {
   int sbw = 0, sbh = 0, total = 0;
+  int lsw = 2, lsh = 2;  // log2SbW, log2SbH
   std::vector<uint8_t> px, py, num_in, num_out;
   // in_n: num_in neighbours, then index 16 (a zero AbsLevel) up to 5.
   std::vector<std::array<uint8_t, 5>> in_n, out_j, out_n;
   std::vector<int8_t> sb_index;  // subblock (ys * sbw + xs) -> its scan index
 };
 
+// log2SbW / log2SbH of 7.3.11.11 for a coded region of at least 16 positions.
+inline int dq_log2_sb_w(int zw, int zh) { return zw < 2 ? zw : zh < 2 ? 4 - zh : 2; }
+inline int dq_log2_sb_h(int zw, int zh) { return zw < 2 ? 4 - zw : zh < 2 ? zh : 2; }
+
+// zo_w, zo_h: log2ZoTbWidth / log2ZoTbHeight, 0..5, zo_w + zo_h >= 4.
 const DqShape &dq_shape(int zo_w, int zo_h) {
   static const auto *shapes = [] {
-    auto *t = new DqShape[16];
-    for (int lw = 2; lw <= 5; lw++)
-      for (int lh = 2; lh <= 5; lh++) {
-        DqShape &sh = t[(lw - 2) * 4 + (lh - 2)];
+    auto *t = new DqShape[36];
+    for (int lw = 0; lw <= 5; lw++)
+      for (int lh = 0; lh <= 5; lh++) {
+        if (lw + lh < 4) continue;
+        DqShape &sh = t[lw * 6 + lh];
         const int nzw = 1 << lw, nzh = 1 << lh;
-        sh.sbw = 1 << (lw - 2);
-        sh.sbh = 1 << (lh - 2);
+        const int lsw = dq_log2_sb_w(lw, lh), lsh = dq_log2_sb_h(lw, lh);
+        sh.lsw = lsw;
+        sh.lsh = lsh;
+        sh.sbw = 1 << (lw - lsw);
+        sh.sbh = 1 << (lh - lsh);
         sh.total = nzw * nzh;
-        const ScanPos *scan_sb = diag_scan(lw - 2, lh - 2), *scan4 = diag_scan(2, 2);
+        const ScanPos *scan_sb = diag_scan(lw - lsw, lh - lsh), *scan16 = diag_scan(lsw, lsh);
         int n_of[16];
-        for (int m = 0; m < 16; m++) n_of[scan4[m].y * 4 + scan4[m].x] = m;
+        for (int m = 0; m < 16; m++) n_of[(scan16[m].y << lsw) + scan16[m].x] = m;
         sh.sb_index.assign(size_t(sh.sbw * sh.sbh), 0);
         for (int i = 0; i < sh.sbw * sh.sbh; i++) sh.sb_index[scan_sb[i].y * sh.sbw + scan_sb[i].x] = int8_t(i);
         const size_t n = size_t(sh.total);
@@ -114,19 +128,24 @@ const DqShape &dq_shape(int zo_w, int zo_h) {
         sh.out_n.resize(n);
         for (int s = 0; s < sh.total; s++) {
           const int xs = scan_sb[s >> 4].x, ys = scan_sb[s >> 4].y;
-          const int x = (xs << 2) + scan4[s & 15].x, y = (ys << 2) + scan4[s & 15].y;
+          const int x = (xs << lsw) + scan16[s & 15].x, y = (ys << lsh) + scan16[s & 15].y;
           sh.px[size_t(s)] = uint8_t(x);
           sh.py[size_t(s)] = uint8_t(y);
           const int nb[5][2] = {{x + 1, y}, {x + 2, y}, {x + 1, y + 1}, {x, y + 1}, {x, y + 2}};
           for (const auto &c : nb) {
             if (c[0] >= nzw || c[1] >= nzh) continue;
-            const int nn = n_of[(c[1] & 3) * 4 + (c[0] & 3)];
-            const int dx = (c[0] >> 2) - xs, dy = (c[1] >> 2) - ys;
+            const int nn = n_of[((c[1] & ((1 << lsh) - 1)) << lsw) + (c[0] & ((1 << lsw) - 1))];
+            const int dx = (c[0] >> lsw) - xs, dy = (c[1] >> lsh) - ys;
             if (!dx && !dy) {
               sh.in_n[size_t(s)][sh.num_in[size_t(s)]++] = uint8_t(nn);
             } else {
+              // (A neighbour two subblocks away only in 1-wide / 1-tall subblocks.)
               const int k = sh.num_out[size_t(s)]++;
-              sh.out_j[size_t(s)][k] = uint8_t(dx && dy ? 2 : (dx ? 0 : 1));
+              sh.out_j[size_t(s)][k] = uint8_t(dx && dy ? kOutBelowRight
+                                               : dx == 2 ? kOutRight2
+                                               : dy == 2 ? kOutBelow2
+                                               : dx      ? kOutRight
+                                                         : kOutBelow);
               sh.out_n[size_t(s)][k] = uint8_t(nn);
             }
           }
@@ -134,7 +153,7 @@ const DqShape &dq_shape(int zo_w, int zo_h) {
       }
     return t;
   }();
-  return shapes[(zo_w - 2) * 4 + (zo_h - 2)];
+  return shapes[zo_w * 6 + zo_h];
 }
 
 // Bin costs of one TB's quantisation, filled on first use per context: the
@@ -187,10 +206,11 @@ class BinCosts {
 // coded before, the AbsLevels and sb_coded_flags of its path (copied from
 // the state it came from when a subblock ends).
 int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
-                       const ContextSet &cs, double lambda, int32_t *level) {
+                       const ContextSet &cs, double lambda, int32_t *level, double *rate_bits) {
   const int tw = 1 << log2w;
   const int zo_w = log2_zo_tb_size(log2w), zo_h = log2_zo_tb_size(log2h);
   const int nzw = 1 << zo_w, nzh = 1 << zo_h;
+  if (zo_w + zo_h < 4) throw std::invalid_argument("dep_quant_quantize: TBs of fewer than 16 samples");
   // Lattice step Delta / 2 of qP + 1 in forward_transform() units.
   const QuantParams qpar = quant_params(log2w, log2h, qp + 1, bit_depth);
   const double inv_step = 2.0 * qpar.scale / std::ldexp(1.0, qpar.qbits);
@@ -201,7 +221,7 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   std::fill(level, level + (size_t(1) << (log2w + log2h)), 0);
   const DqShape &sh = dq_shape(zo_w, zo_h);
   const int sbw = sh.sbw, sbh = sh.sbh;
-  const ScanPos *scan_sb = diag_scan(zo_w - 2, zo_h - 2);
+  const ScanPos *scan_sb = diag_scan(zo_w - sh.lsw, zo_h - sh.lsh);
   const int total = sh.total;
   const uint8_t *px = sh.px.data(), *py = sh.py.data();
 
@@ -273,28 +293,33 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
       // (inner subblock), the template terms from their completed subblocks.
       const int xs = scan_sb[sb].x, ys = scan_sb[sb].y;
       err0_sb = 0;
-      // The right, below and below-right subblocks hold the template
-      // neighbours outside this one; each path's levels there come from its history.
-      int nb_sb[3] = {-1, -1, -1};
-      if (xs + 1 < sbw) nb_sb[0] = sh.sb_index[size_t(ys * sbw + xs + 1)];
-      if (ys + 1 < sbh) nb_sb[1] = sh.sb_index[size_t((ys + 1) * sbw + xs)];
-      if (xs + 1 < sbw && ys + 1 < sbh) nb_sb[2] = sh.sb_index[size_t((ys + 1) * sbw + xs + 1)];
-      const int reach = std::max(nb_sb[0], std::max(nb_sb[1], nb_sb[2]));
-      const uint8_t *nb_lv[4][3];
+      // The right, below and below-right subblocks (and, for 1-wide / 1-tall
+      // subblocks, the next but one) hold the template neighbours outside
+      // this one; each path's levels there come from its history.
+      int nb_sb[kNumOut] = {-1, -1, -1, -1, -1};
+      if (xs + 1 < sbw) nb_sb[kOutRight] = sh.sb_index[size_t(ys * sbw + xs + 1)];
+      if (ys + 1 < sbh) nb_sb[kOutBelow] = sh.sb_index[size_t((ys + 1) * sbw + xs)];
+      if (xs + 1 < sbw && ys + 1 < sbh) nb_sb[kOutBelowRight] = sh.sb_index[size_t((ys + 1) * sbw + xs + 1)];
+      if (sh.lsw == 0 && xs + 2 < sbw) nb_sb[kOutRight2] = sh.sb_index[size_t(ys * sbw + xs + 2)];
+      if (sh.lsh == 0 && ys + 2 < sbh) nb_sb[kOutBelow2] = sh.sb_index[size_t((ys + 2) * sbw + xs)];
+      int reach = -1;
+      for (int j = 0; j < kNumOut; j++) reach = std::max(reach, nb_sb[j]);
+      const uint8_t *nb_lv[4][kNumOut];
       for (int st = 0; st < 4; st++) {
         j_entry[st] = J[st];
         origin[st] = st;
         rem_entry[st] = rem[st];
         sbl[st] = kZero;
         csbf_of[st] = 0;
-        for (int j = 0; j < 3; j++) nb_lv[st][j] = kZero.v;
+        for (int j = 0; j < kNumOut; j++) nb_lv[st][j] = kZero.v;
         if (J[st] >= kInf) continue;
         for (int k = sb + 1, cur = st; k <= reach && cur >= 0; k++) {
-          for (int j = 0; j < 3; j++)
+          for (int j = 0; j < kNumOut; j++)
             if (nb_sb[j] == k) nb_lv[st][j] = hist[k][cur].v;
           cur = par[k][cur];
         }
-        for (int j = 0; j < 2; j++)
+        // csbfCtx: the right and the below subblock (9.3.4.2.5).
+        for (int j : {int(kOutRight), int(kOutBelow)})
           for (int m = 0; m < 16; m++) csbf_of[st] |= nb_lv[st][j][m] != 0;
         if (sb > 0) J[st] += sb_bits[csbf_of[st]][1];
       }
@@ -304,13 +329,12 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
         if (J[st] >= kInf) continue;
         int same = -1;
         for (int p = 0; p < st && same < 0; p++)
-          if (J[p] < kInf && nb_lv[p][0] == nb_lv[st][0] && nb_lv[p][1] == nb_lv[st][1] && nb_lv[p][2] == nb_lv[st][2])
-            same = p;
+          if (J[p] < kInf && std::equal(nb_lv[p], nb_lv[p] + kNumOut, nb_lv[st])) same = p;
         if (same >= 0) {
           std::copy_n(out_tpl[same], 16, out_tpl[st]);
           continue;
         }
-        if (nb_lv[st][0] == kZero.v && nb_lv[st][1] == kZero.v && nb_lv[st][2] == kZero.v) {
+        if (std::all_of(nb_lv[st], nb_lv[st] + kNumOut, [&](const uint8_t *v) { return v == kZero.v; })) {
           std::fill_n(out_tpl[st], 16, 0u);
           continue;
         }
@@ -495,10 +519,16 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
   if (best < 0) return 0;
   // Back-tracking from scan position 0 up to the last significant position.
   int nz = 0, st = best, s = 0;
+  double d_sum = 0;
   while (s <= last_scan) {
-    if ((s & 15) == 0 && (s >> 4) > 0 && zero_sb[s >> 4][st]) { s += 16; continue; }
+    if ((s & 15) == 0 && (s >> 4) > 0 && zero_sb[s >> 4][st]) {
+      for (int m = 0; m < 16; m++) d_sum += qv[s + m] * qv[s + m];
+      s += 16;
+      continue;
+    }
     const Decision &dd = dec[size_t(s) * 4 + st];
     const int t = trans_level(dd.k, dd.prev < 0 ? 0 : dd.prev);
+    d_sum += (qv[s] - t) * (qv[s] - t);
     if (t) {
       const int pos = py[s] * tw + px[s];
       level[pos] = coeff[pos] < 0 ? -t : t;
@@ -508,6 +538,8 @@ int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c
     st = dd.prev;
     s++;
   }
+  for (s++; s <= last_scan; s++) d_sum += qv[s] * qv[s];
+  if (rate_bits) *rate_bits = jb - d_sum * dscale;
   return nz;
 }
 

@@ -9,7 +9,9 @@
 namespace pyvtm {
 
 // Trellis (Viterbi over the four QStates along the reverse diagonal scan)
-// choosing TransCoeffLevel values of a W x H TB (raster, stride W) for
+// choosing TransCoeffLevel values of a W x H TB (raster, stride W; at least
+// 16 samples: 4x4 subblocks, or the 1x16 / 2x8 / 16x1 / 8x2 ones of
+// narrow TBs such as ISP sub-partitions) for
 // dependent quantisation: each state allows the levels of its quantiser
 // (QState 0/1: even TransCoeffLevel, 2/3: odd or zero), the AbsLevel parity
 // moves the state (QStateTransTable). Cost D + lambda * R with rates from the
@@ -22,9 +24,11 @@ namespace pyvtm {
 // starts at any position up to the last |coeff| >= Delta / 2. Only the
 // Min(W, 32) x Min(H, 32) zero-out region gets
 // nonzero levels. qp is qP of 8.7.3 (without the + 1 of DQ, which this
-// applies). Returns the number of nonzero levels.
+// applies). Returns the number of nonzero levels; rate_bits (optional):
+// the trellis's own estimate of the residual_coding() bits of those levels
+// (contexts as in cs, not adapted along the TB; no coded flag).
 int dep_quant_quantize(const int32_t *coeff, int log2w, int log2h, int qp, int c_idx, int bit_depth,
-                       const ContextSet &cs, double lambda, int32_t *level);
+                       const ContextSet &cs, double lambda, int32_t *level, double *rate_bits = nullptr);
 
 // Sign data hiding, encoder side: in every 4x4 subblock whose sign is
 // hidden (lastSigScanPosSb - firstSigScanPosSb > 3) and whose parity of

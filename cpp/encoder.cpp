@@ -83,6 +83,17 @@ struct SearchEffort {
   // Luma lfnst_idx 1 and 2 are tried on this many of the best full-RD
   // candidates (plain, MIP or MRL, by their lfnst_idx 0 cost).
   int lfnst_modes = 1;
+  // MPMs of the CU (intra_luma_mpm_idx order) that join the full-RD luma
+  // candidates: the first two always, the others (up to mpm_rd in all)
+  // when among the mpm_rd_top best modes of the SATD stages (0: always;
+  // at most the 8 the SATD ranking keeps).
+  int mpm_rd = 2;
+  int mpm_rd_top = 0;
+  // With dependent quantisation: the rate of a TB in the search is the DQ
+  // trellis's own estimate (contexts as at the TB's start; the residual
+  // bins of the TBs chosen then adapt the contexts), not a second pass of
+  // the residual writer over its levels.
+  bool trellis_rate = false;
   int isp_modes = 1;        // with ISP: the best plain modes tried with both splits ...
   double isp_margin = 0.1;  // ... those costing at most (1 + margin) x the best plain mode
   // Split pruning (search_tree). All off: every split the depths allow.
@@ -140,6 +151,10 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // -0.62% BD-rate Y for 1.33x the time, 2 modes -1.16% for 1.55x, 2 modes
   // with the second only when the first came within 5% of the best plain J
   // -0.91% for 1.42x; fast search, 1 mode within 10%: -1.52% for 1.37x.
+  // With DQ, sub-partitions 1 or 2 samples wide or tall (8xN, 4xN CUs; the
+  // trellis on their 1x16 / 2x8 subblocks) are tried as well (Kodak
+  // reference pictures against VTM, medium: BD-rate Y +5.63% -> +5.18%,
+  // RGB +3.63% -> +3.36%, 1.15x time; before, ISP skipped them under DQ).
   e.isp_modes = cfg.preset == 2 ? 3 : 1;
   e.isp_margin = cfg.preset == 2 ? 1e9 : 0.1;  // slow: all of its isp_modes
   // MIP: the best MIP mode(s) by SATD join the full-RD luma candidates when
@@ -157,6 +172,19 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // candidate -0.35 / -0.93 / +0.23 / -0.35 / -0.42%, 1.16x (the same with
   // candidates within 1.05x of the best cost -0.10 / ... / -0.14%, 1.10x).
   e.lfnst_modes = cfg.preset == 0 ? 1 : cfg.preset == 1 ? 3 : std::numeric_limits<int>::max();
+  // The MPMs in full RD (Kodak reference pictures against VTM, medium with
+  // ISP on narrow sub-partitions, pairs of runs side by side, BD-rate Y / U /
+  // V / YUV / RGB against the first two MPMs only): all six -0.37 / -0.23 /
+  // +0.17 / -0.31 / -0.39%, 1.23x time; those among the best 8 SATD modes
+  // -0.22 / -0.51 / -0.05 / -0.26 / -0.34%, 1.05x. With the trellis rates
+  // below, medium with the first four among the best 8: -0.13% Y / -0.18%
+  // RGB for 1.03x (1.02x VVenC medium's time), so medium keeps two; slow
+  // takes all six.
+  e.mpm_rd = cfg.preset == 2 ? 6 : 2;
+  e.mpm_rd_top = 0;
+  // Trellis rates in the medium search (same comparison, with the best-8
+  // MPMs): -0.06 / +0.17 / +0.39 / +0.03 / +0.06%, 0.90x time.
+  e.trellis_rate = cfg.preset == 1;
   e.mip_rd = cfg.preset == 2 ? 2 : 1;
   e.mip_margin = 0.0;
   // Dependent quantisation: lambda x 2^(0.25 / 3) as in the reference
@@ -299,12 +327,23 @@ class PictureEncoder {
   // EncoderConfig::ts_test_bias >= kTsForce: transform skip / BDPCM chosen wherever tried.
   bool ts_forced() const { return cfg_.ts_test_bias >= kTsForce; }
   uint64_t sse(int comp, int x, int y, int w, int h, const Pel *pred) const;
-  // The slice's quantiser for one transformed TB: the DQ trellis, RDOQ or
-  // plain quantisation, then the sign-hiding parity fix-up. Returns the
-  // number of nonzero levels.
+  // The slice's quantiser for one transformed TB: the DQ trellis (any TB
+  // size; rate_bits: its rate estimate, see dep_quant_quantize), RDOQ or
+  // plain quantisation (narrow TBs), then the sign-hiding parity fix-up.
+  // Returns the number of nonzero levels.
   int quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx, double lam,
-                  int32_t *levels) const;
+                  int32_t *levels, double *rate_bits = nullptr) const;
   void cu_mpm(CodingUnit &cu, int mpm[6]);
+  bool trellis_rate() const { return eff_.trellis_rate && rc_params_.dep_quant; }
+  // With trellis_rate(): the residual bins of a chosen TB adapt ctx.
+  void adapt_residual_ctx(ContextSet &ctx, const CtuRecord &cur, const TransformUnit &tu, int comp) const {
+    if (!trellis_rate() || !tu.cbf[comp] || tu.transform_skip_flag[comp]) return;
+    const int sh = comp ? 1 : 0;
+    CabacWriter e(true);
+    e.start();
+    write_residual_coding(e, ctx, cur.coeffs.data() + tu.coeff_offset[comp], floor_log2(uint32_t(tu.w >> sh)),
+                          floor_log2(uint32_t(tu.h >> sh)), comp, rc_params_, nullptr);
+  }
   bool encoder_allows_leaf(const CtNode &n) const;
   bool encoder_allows_split(const CtNode &n, SplitMode s) const;
 
@@ -566,18 +605,18 @@ int64_t joint_cbcr_residual(const int32_t *res_cb, const int32_t *res_cr, int n,
 }
 
 int PictureEncoder::quantize_tb(const int32_t *coeff, int log2w, int log2h, int qp, int comp, const ContextSet &ctx,
-                                double lam, int32_t *levels) const {
+                                double lam, int32_t *levels, double *rate_bits) const {
+  if (rc_params_.dep_quant)
+    return dep_quant_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels, rate_bits);
   if (log2w < 2 || log2h < 2) {
-    // Narrow ISP TBs (1xN, 2xN, Nx1, Nx2): plain quantisation (the trellis
-    // and RDOQ work on 4x4 subblocks; no ISP with narrow sub-partitions
-    // under dependent quantisation), then the sign-hiding parity fix-up.
+    // Narrow ISP TBs (1xN, 2xN, Nx1, Nx2) without DQ: plain quantisation
+    // (RDOQ works on 4x4 subblocks), then the sign-hiding parity fix-up.
     const int nz = quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
     if (rc_params_.sign_hiding && nz) fix_hidden_sign_parity(levels, log2w, log2h, rc_params_);
     return nz;
   }
-  int nz = rc_params_.dep_quant ? dep_quant_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
-           : cfg_.rdoq          ? rdoq_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
-                                : quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
+  int nz = cfg_.rdoq ? rdoq_quantize(coeff, log2w, log2h, qp, comp, kBitDepth, ctx, lam, levels)
+                     : quantize(coeff, log2w, log2h, qp, kBitDepth, levels);
   if (rc_params_.sign_hiding && nz) nz = sign_hiding_adjust(coeff, log2w, log2h, qp, kBitDepth, lam, levels);
   return nz;
 }
@@ -650,8 +689,29 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     forward_transform(resid, log2w, log2h, kBitDepth, coeff, tp.mode.tr_type_hor, tp.mode.tr_type_ver);
     if (tp.mode.lfnst_idx) forward_lfnst(coeff, log2w, log2h, tp.mode.lfnst_idx, tp.mode.lfnst_pred_mode);
     if (tp.lfnst_zero_out) lfnst_zero_out(coeff, log2w, log2h);
-    nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels);
-    if (nz) {
+    const bool trate = trellis_rate() && !(tc && tc->ts_flag_present);
+    double rate = 0;
+    nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels, trate ? &rate : nullptr);
+    if (nz && trate) {
+      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
+      const uint64_t d = recon_sse();
+      ContextModel f1 = flag;
+      CabacWriter e1(true);
+      e1.start();
+      if (!tp.cbf_inferred) e1.encode_bin(f1, 1);
+      const uint64_t fb = e1.frac_bits() + uint64_t(std::max(0.0, rate) * (1 << kFracBitsShift));
+      const double cost = double(d) + lam * double(fb) / (1 << kFracBitsShift);
+      if (cost < best_cost) {
+        if (tp.info) residual_coding_info(levels, log2w, log2h, comp, *tp.info);
+        best_cost = cost;
+        best_ctx = ctx;
+        best_ctx.m[flag_ctx] = f1;
+        best_bits = uint32_t(fb);
+        best_dist = d;
+      } else {
+        nz = 0;
+      }
+    } else if (nz) {
       reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
       const uint64_t d = recon_sse();
       ContextSet c1 = ctx;
@@ -997,8 +1057,17 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
   // SATD cost of the last regular mode kept for full RD: the bar of the MIP and MRL candidates.
   const double last_cost =
       rk.regular.empty() ? 0.0 : rk.regular[size_t(std::min(eff_.luma_rd, int(rk.regular.size())) - 1)].first;
-  for (int i = 0; i < 2; i++)
-    if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
+  // The MPMs (candModeList) not kept yet: the first two always, the others
+  // when among the best mpm_rd_top modes of the SATD stages.
+  for (int i = 0; i < eff_.mpm_rd; i++) {
+    if (std::find(out.begin(), out.end(), mpm[i]) != out.end()) continue;
+    if (i >= 2 && eff_.mpm_rd_top > 0) {
+      const int top = std::min(eff_.mpm_rd_top, int(rk.regular.size()));
+      if (std::none_of(rk.regular.begin(), rk.regular.begin() + top, [&](const auto &r) { return r.second == mpm[i]; }))
+        continue;
+    }
+    out.push_back(mpm[i]);
+  }
   // MIP candidates for full RD: the best ones whose SATD cost is within the
   // margin of the last regular RD candidate's.
   if (!rk.regular.empty())
@@ -1234,7 +1303,6 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
       const int n = num_intra_subpartitions(split, cu.w, cu.h);
       int x, y, w, h;
       isp_subpartition(tc, 0, x, y, w, h);
-      if (rc_params_.dep_quant && (w < 4 || h < 4)) return kInf;  // (the DQ trellis needs 4x4 subblocks)
       ContextSet c = ctx;
       CabacWriter e(true);
       e.start();
@@ -1361,6 +1429,7 @@ double PictureEncoder::search_luma(CodingUnit &cu, ContextSet &ctx, CtuRecord &c
     if (tu.cbf[0]) {
       tu.coeff_offset[0] = uint32_t(cur.coeffs.size());
       cur.coeffs.insert(cur.coeffs.end(), best_lv.begin() + long(off), best_lv.begin() + long(off + n));
+      adapt_residual_ctx(ctx, cur, tu, 0);
     }
     off += n;
   }
@@ -1538,6 +1607,7 @@ double PictureEncoder::search_chroma(CodingUnit &cu, ContextSet &ctx, CtuRecord 
       if (tu_codes_residual(tu, 1 + k)) {
         tu.coeff_offset[1 + k] = uint32_t(cur.coeffs.size());
         cur.coeffs.insert(cur.coeffs.end(), best_lv[k].begin() + long(off), best_lv[k].begin() + long(off + n));
+        if (!tu.joint_cbcr) adapt_residual_ctx(ctx, cur, tu, 1 + k);
       }
     }
     off += n;

@@ -305,6 +305,32 @@ void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, i
   if ((last_sub_block > 0 || last_scan_pos > 0) && c_idx == 0) info.mts_dc_only = false;
 }
 
+void residual_coding_info(const int32_t *levels, int log2w, int log2h, int c_idx, ResidualCodingInfo &info) {
+  const ResidualLayout L(log2w, log2h);
+  info = ResidualCodingInfo{};
+  int last_sb = -1, last_pos = -1;
+  for (int s = L.num_sb - 1; s >= 0 && last_sb < 0; s--)
+    for (int n = 15; n >= 0; n--)
+      if (levels[L.yc(L.scan_sb[s].y, L.scan4[n]) * L.w + L.xc(L.scan_sb[s].x, L.scan4[n])]) {
+        last_sb = s;
+        last_pos = n;
+        break;
+      }
+  if (last_sb < 0) return;
+  const ScanPos &lp = L.scan4[last_pos];
+  info.last_x = L.xc(L.scan_sb[last_sb].x, lp);
+  info.last_y = L.yc(L.scan_sb[last_sb].y, lp);
+  residual_info_from_last(last_sb, last_pos, log2w, log2h, c_idx, info);
+  if (c_idx) return;
+  for (int i = 0; i <= last_sb && !info.mts_zero_out_sig; i++) {
+    const int xs = L.scan_sb[i].x, ys = L.scan_sb[i].y;
+    if (xs <= 3 && ys <= 3) continue;
+    bool coded = i == 0 || i == last_sb;
+    for (int n = 0; n < 16 && !coded; n++) coded = levels[L.yc(ys, L.scan4[n]) * L.w + L.xc(xs, L.scan4[n])] != 0;
+    info.mts_zero_out_sig = coded;
+  }
+}
+
 void write_residual_coding(CabacWriter &w, ContextSet &cs, const int32_t *levels, int log2w, int log2h,
                            int c_idx, const ResidualCodingParams &p, ResidualCodingInfo *info) {
   const ResidualLayout L(log2w, log2h);

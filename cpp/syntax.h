@@ -85,6 +85,9 @@ struct ResidualCodingInfo {
 // (lastSubBlock, lastScanPos); mts_zero_out_sig is left to the caller.
 void residual_info_from_last(int last_sub_block, int last_scan_pos, int log2w, int log2h, int c_idx,
                              ResidualCodingInfo &info);
+// The ResidualCodingInfo write_residual_coding() gives for these levels
+// (regular residual coding), without coding them.
+void residual_coding_info(const int32_t *levels, int log2w, int log2h, int c_idx, ResidualCodingInfo &info);
 
 // SPS switches of MTS and LFNST (7.4.3.4); transform_tools.h derives from them.
 struct TransformTools {

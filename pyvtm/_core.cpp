@@ -201,6 +201,7 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["sao_merge"] = c.sao_merge;
     syn["joint_cbcr"] = py::make_tuple(c.joint_cbcr[0], c.joint_cbcr[1], c.joint_cbcr[2]);
     syn["isp"] = py::make_tuple(c.isp[0], c.isp[1]);
+    syn["isp_narrow"] = c.isp_narrow;  // of those, with 1- or 2-sample-wide / -tall sub-partitions
     syn["dep_quant"] = c.dep_quant;
     syn["sign_hiding"] = c.sign_hiding;
     syn["hidden_signs"] = c.hidden_signs;

@@ -56,7 +56,8 @@ class DecodedPicture:
             with intra_mip_flag), ``mip_transposed`` (of those, with
             intra_mip_transposed_flag), ``mrl`` (CUs with
             intra_luma_ref_idx 1, 2: multiple reference lines),
-            ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT), ``lmcs``
+            ``isp`` (CUs with ISP_HOR_SPLIT, ISP_VER_SPLIT), ``isp_narrow`` (of those,
+            with sub-partitions 1 or 2 samples wide or tall), ``lmcs``
             (slices with sh_lmcs_used_flag: luma mapping with chroma
             scaling) and ``lmcs_chroma_scaling`` (of those, with
             ph_chroma_residual_scale_flag).

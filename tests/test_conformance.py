@@ -610,9 +610,13 @@ class _ForcedIsp:
         _core._set_encoder_test_knobs(force_isp=0)
 
 
-def _isp_counts(res):
+def pyvtm_decode_syntax(res):
     import pyvtm
-    return pyvtm.decode_picture(res.bitstream).syntax["isp"]
+    return pyvtm.decode_picture(res.bitstream).syntax
+
+
+def _isp_counts(res):
+    return pyvtm_decode_syntax(res)["isp"]
 
 
 @pytest.mark.parametrize("preset,opts", ISP_MATRIX)
@@ -622,6 +626,11 @@ def test_isp_forced_matrix(conformance, kodak_rgb, preset, opts):
         res = conformance(img, 27, preset=preset, isp=True, mts=True, lfnst=True, **opts)
     hor, ver = _isp_counts(res)
     assert hor > 0 and ver > 0, (hor, ver)
+    # Sub-partitions 1 or 2 samples wide / tall (8xN, 4xN CUs, and the
+    # transposes) with and without dependent quantisation (its trellis codes
+    # their 1x16 / 2x8 / 16x1 / 8x2 subblocks).
+    syn = pyvtm_decode_syntax(res)
+    assert syn["isp_narrow"] > 0 and syn["dep_quant"] == (preset != "fast" or opts.get("dep_quant", False)), syn
 
 
 @pytest.mark.parametrize("h,w", [(51, 77), (24, 40), (16, 1024)])
@@ -639,6 +648,8 @@ def test_isp_search(conformance, kodak_rgb, preset):
     img = kodak_rgb(8)[0:64, 0:128] if preset == "slow" else kodak_rgb(8)[0:128, 0:192]
     res = conformance(img, 27, preset=preset, isp=True)
     assert sum(_isp_counts(res)) > 0
+    if preset != "fast":  # narrow sub-partitions under dependent quantisation too
+        assert pyvtm_decode_syntax(res)["isp_narrow"] > 0
     assert _isp_counts(conformance(img, 27, preset=preset, isp=False)) == (0, 0)
     if preset != "fast":  # on by default: the same stream
         assert conformance(img, 27, preset=preset).bitstream == res.bitstream
