@@ -83,12 +83,9 @@ struct SearchEffort {
   // Luma lfnst_idx 1 and 2 are tried on this many of the best full-RD
   // candidates (plain, MIP or MRL, by their lfnst_idx 0 cost).
   int lfnst_modes = 1;
-  // MPMs of the CU (intra_luma_mpm_idx order) that join the full-RD luma
-  // candidates: the first two always, the others (up to mpm_rd in all)
-  // when among the mpm_rd_top best modes of the SATD stages (0: always;
-  // at most the 8 the SATD ranking keeps).
+  // The first mpm_rd MPMs of the CU (intra_luma_mpm_idx order) join the
+  // full-RD luma candidates.
   int mpm_rd = 2;
-  int mpm_rd_top = 0;
   // With dependent quantisation: the rate of a TB in the search is the DQ
   // trellis's own estimate (contexts as at the TB's start; the residual
   // bins of the TBs chosen then adapt the contexts), not a second pass of
@@ -181,7 +178,6 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // RGB for 1.03x (1.02x VVenC medium's time), so medium keeps two; slow
   // takes all six.
   e.mpm_rd = cfg.preset == 2 ? 6 : 2;
-  e.mpm_rd_top = 0;
   // Trellis rates in the medium search (same comparison, with the best-8
   // MPMs): -0.06 / +0.17 / +0.39 / +0.03 / +0.06%, 0.90x time.
   e.trellis_rate = cfg.preset == 1;
@@ -689,29 +685,10 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
     forward_transform(resid, log2w, log2h, kBitDepth, coeff, tp.mode.tr_type_hor, tp.mode.tr_type_ver);
     if (tp.mode.lfnst_idx) forward_lfnst(coeff, log2w, log2h, tp.mode.lfnst_idx, tp.mode.lfnst_pred_mode);
     if (tp.lfnst_zero_out) lfnst_zero_out(coeff, log2w, log2h);
-    const bool trate = trellis_rate() && !(tc && tc->ts_flag_present);
+    // (trellis_rate(): the residual's bits are the trellis's estimate.)
     double rate = 0;
-    nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels, trate ? &rate : nullptr);
-    if (nz && trate) {
-      reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
-      const uint64_t d = recon_sse();
-      ContextModel f1 = flag;
-      CabacWriter e1(true);
-      e1.start();
-      if (!tp.cbf_inferred) e1.encode_bin(f1, 1);
-      const uint64_t fb = e1.frac_bits() + uint64_t(std::max(0.0, rate) * (1 << kFracBitsShift));
-      const double cost = double(d) + lam * double(fb) / (1 << kFracBitsShift);
-      if (cost < best_cost) {
-        if (tp.info) residual_coding_info(levels, log2w, log2h, comp, *tp.info);
-        best_cost = cost;
-        best_ctx = ctx;
-        best_ctx.m[flag_ctx] = f1;
-        best_bits = uint32_t(fb);
-        best_dist = d;
-      } else {
-        nz = 0;
-      }
-    } else if (nz) {
+    nz = quantize_tb(coeff, log2w, log2h, qp_[comp], comp, ctx, lam, levels, trellis_rate() ? &rate : nullptr);
+    if (nz) {
       reconstruct_tb(pic_, comp, x, y, log2w, log2h, pred, levels, qp_[comp], tb_mode);
       const uint64_t d = recon_sse();
       ContextSet c1 = ctx;
@@ -719,7 +696,12 @@ bool PictureEncoder::code_tb(int comp, int x, int y, int log2w, int log2h, int m
       e1.start();
       if (!tp.cbf_inferred) e1.encode_bin(c1.m[flag_ctx], 1);
       if (tc && tc->ts_flag_present) write_transform_skip_flag(e1, c1, comp, 0);
-      write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_, tp.info);
+      if (trellis_rate()) {
+        e1.add_frac_bits(uint64_t(std::max(0.0, rate) * (1 << kFracBitsShift)));
+        if (tp.info) residual_coding_info(levels, log2w, log2h, comp, *tp.info);
+      } else {
+        write_residual_coding(e1, c1, levels, log2w, log2h, comp, rc_params_, tp.info);
+      }
       const double cost = double(d) + lam * bits_of(e1);
       if (cost < best_cost) {
         best_cost = cost;
@@ -1057,17 +1039,9 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
   // SATD cost of the last regular mode kept for full RD: the bar of the MIP and MRL candidates.
   const double last_cost =
       rk.regular.empty() ? 0.0 : rk.regular[size_t(std::min(eff_.luma_rd, int(rk.regular.size())) - 1)].first;
-  // The MPMs (candModeList) not kept yet: the first two always, the others
-  // when among the best mpm_rd_top modes of the SATD stages.
-  for (int i = 0; i < eff_.mpm_rd; i++) {
-    if (std::find(out.begin(), out.end(), mpm[i]) != out.end()) continue;
-    if (i >= 2 && eff_.mpm_rd_top > 0) {
-      const int top = std::min(eff_.mpm_rd_top, int(rk.regular.size()));
-      if (std::none_of(rk.regular.begin(), rk.regular.begin() + top, [&](const auto &r) { return r.second == mpm[i]; }))
-        continue;
-    }
-    out.push_back(mpm[i]);
-  }
+  // The first mpm_rd MPMs (candModeList) not kept yet.
+  for (int i = 0; i < eff_.mpm_rd; i++)
+    if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
   // MIP candidates for full RD: the best ones whose SATD cost is within the
   // margin of the last regular RD candidate's.
   if (!rk.regular.empty())
