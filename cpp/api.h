@@ -53,6 +53,9 @@ struct EncoderConfig {
   bool rdo_split = true;       // split decisions by RD cost (false: fixed 32x32)
   bool rdoq = true;            // rate-distortion optimised quantisation
   bool deblocking = true;      // deblocking filter (8.8.3)
+  // With deblocking: the PPS beta / tc offsets per component chosen for the
+  // least SSE after deblocking (-3..3 each); false: all offsets 0.
+  bool deblocking_offsets = true;
   bool sao = true;             // sample adaptive offset (8.8.4), decided per CTB after deblocking
   bool alf = true;             // adaptive loop filter (8.8.5), one APS per picture, decided per CTB after SAO
   bool ccalf = true;           // cross-component ALF (8.8.5.7), with alf only
@@ -166,6 +169,9 @@ struct SyntaxCounts {
   int alf_chroma[2] = {0, 0};
   int alf_chroma_alt = 0;
   int ccalf[2] = {0, 0};
+  // Deblocking (sh_deblocking_filter_disabled_flag = 0): the slice's
+  // {luma, cb, cr}_{beta, tc}_offset_div2; all 0 without deblocking.
+  int deblock_beta_offset_div2[3] = {0, 0, 0}, deblock_tc_offset_div2[3] = {0, 0, 0};
   int transform_skip[3] = {0, 0, 0};  // coded TBs with transform_skip_flag = 1 (Y, Cb, Cr; BDPCM included)
   int bdpcm[2] = {0, 0};              // CUs with intra_bdpcm_luma_flag / intra_bdpcm_chroma_flag
   int mrl[2] = {0, 0};                // CUs with intra_luma_ref_idx 1, 2 (multiple reference lines)

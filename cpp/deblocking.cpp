@@ -1,7 +1,13 @@
 #include "deblocking.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "dsp.h"
 
 namespace pyvtm {
 namespace {
@@ -304,6 +310,48 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
         }
     }
   }
+}
+
+void deblock_set_offsets(DeblockParams &p, const DeblockOffsets &o) {
+  p.beta_offset_div2 = o.beta_div2[0];
+  p.tc_offset_div2 = o.tc_div2[0];
+  for (int c = 0; c < 2; c++) {
+    p.chroma_beta_offset_div2[c] = o.beta_div2[c + 1];
+    p.chroma_tc_offset_div2[c] = o.tc_div2[c + 1];
+  }
+}
+
+DeblockOffsets deblock_choose_offsets(const Plane rec[3], const Plane org[3], const DeblockParams &p, int range) {
+  if (range < 0 || range > 6) throw std::invalid_argument("deblock_choose_offsets: range outside 0..6");
+  // (0, 0) first, then by growing |beta| + |tc|: a strict improvement is needed to move away from 0.
+  std::vector<std::pair<int, int>> cand;
+  for (int b = -range; b <= range; b++)
+    for (int t = -range; t <= range; t++) cand.emplace_back(b, t);
+  std::stable_sort(cand.begin(), cand.end(), [](const std::pair<int, int> &a, const std::pair<int, int> &b) {
+    return std::abs(a.first) + std::abs(a.second) < std::abs(b.first) + std::abs(b.second);
+  });
+  DeblockOffsets best;
+  bool first = true;
+  Plane tmp[3];
+  for (const auto &[b, t] : cand) {
+    for (int c = 0; c < 3; c++) tmp[c] = rec[c];
+    DeblockParams q = p;
+    DeblockOffsets o;
+    for (int c = 0; c < 3; c++) { o.beta_div2[c] = b; o.tc_div2[c] = t; }
+    deblock_set_offsets(q, o);
+    deblock_picture(tmp, q);
+    for (int c = 0; c < 3; c++) {
+      const int w = c ? p.width / 2 : p.width, h = c ? p.height / 2 : p.height;
+      const uint64_t e = enc_dsp().sse(org[c].data.data(), org[c].stride, tmp[c].data.data(), tmp[c].stride, w, h);
+      if (first || e < best.sse[c]) {
+        best.sse[c] = e;
+        best.beta_div2[c] = b;
+        best.tc_div2[c] = t;
+      }
+    }
+    first = false;
+  }
+  return best;
 }
 
 }  // namespace pyvtm

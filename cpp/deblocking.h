@@ -60,6 +60,21 @@ struct DeblockParams {
 // Filters all vertical edges of the picture, then all horizontal edges.
 void deblock_picture(Plane planes[3], const DeblockParams &p);
 
+// Encoder: the slice_{luma,cb,cr}_{beta,tc}_offset_div2 that deblocking
+// needs for the least squared error against the source, per component,
+// among -range..range each (range <= 6); the other fields of p as for
+// deblock_picture(). rec, org: the picture before deblocking and the source
+// (the SSE covers p.width x p.height luma samples). Each component is
+// independent of the others' offsets, so one deblock_picture() per (beta, tc)
+// pair serves all three; ties keep the smaller |offset|s, (0, 0) first.
+struct DeblockOffsets {
+  int beta_div2[3] = {0, 0, 0}, tc_div2[3] = {0, 0, 0};  // Y, Cb, Cr
+  uint64_t sse[3] = {0, 0, 0};                           // after deblocking with them
+};
+DeblockOffsets deblock_choose_offsets(const Plane rec[3], const Plane org[3], const DeblockParams &p, int range);
+// p with the offsets of o.
+void deblock_set_offsets(DeblockParams &p, const DeblockOffsets &o);
+
 // maxFilterLengthP / maxFilterLengthQ of one edge segment.
 struct FilterLengths {
   int p, q;

@@ -366,6 +366,10 @@ DecodeResult decode_picture(const NalUnit &nal, const SliceHeaderInfo &sh, const
     dp.chroma_qp_offset[1] = pps.cr_qp_offset;
     attach_edge_maps(recon.edges(), dp);
     deblock_picture(recon.planes(), dp);
+    for (int c = 0; c < 3; c++) {
+      counts.deblock_beta_offset_div2[c] = sh.beta_offset_div2[c];
+      counts.deblock_tc_offset_div2[c] = sh.tc_offset_div2[c];
+    }
   }
   if (lay.sao.any()) {
     // 8.8.4: the SAO picture from the deblocked one, CTB by CTB.

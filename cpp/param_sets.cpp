@@ -286,7 +286,12 @@ std::vector<uint8_t> write_pps(const SequenceParams &s, const SliceParams &sl) {
   bw.write_se(sl.slice_qp - 26);  // pps_init_qp_minus26
   bw.write(0, 1);  // pps_cu_qp_delta_enabled_flag
   const int joint_offset = s.joint_cbcr ? sl.joint_cbcr_qp_offset : 0;
-  const bool chroma_offsets = sl.chroma_qp_offset != 0 || joint_offset != 0;
+  // Chroma deblocking offsets other than the luma ones need the chroma tool offsets too (7.4.3.5 infers them).
+  bool chroma_dbk = false;
+  for (int c = 1; c < 3; c++)
+    chroma_dbk |= sl.deblock_beta_offset_div2[c] != sl.deblock_beta_offset_div2[0] ||
+                  sl.deblock_tc_offset_div2[c] != sl.deblock_tc_offset_div2[0];
+  const bool chroma_offsets = sl.chroma_qp_offset != 0 || joint_offset != 0 || (sl.deblocking && chroma_dbk);
   bw.write(chroma_offsets, 1);  // pps_chroma_tool_offsets_present_flag
   if (chroma_offsets) {
     bw.write_se(sl.chroma_qp_offset);  // pps_cb_qp_offset
@@ -300,10 +305,13 @@ std::vector<uint8_t> write_pps(const SequenceParams &s, const SliceParams &sl) {
   bw.write(0, 1);  // pps_deblocking_filter_override_enabled_flag
   bw.write(!sl.deblocking, 1);  // pps_deblocking_filter_disabled_flag
   if (sl.deblocking) {
-    bw.write_se(0);  // pps_luma_beta_offset_div2
-    bw.write_se(0);  // pps_luma_tc_offset_div2
+    bw.write_se(sl.deblock_beta_offset_div2[0]);  // pps_luma_beta_offset_div2
+    bw.write_se(sl.deblock_tc_offset_div2[0]);    // pps_luma_tc_offset_div2
     if (chroma_offsets)
-      for (int i = 0; i < 4; i++) bw.write_se(0);  // pps_cb/cr_beta/tc_offset_div2
+      for (int c = 1; c < 3; c++) {
+        bw.write_se(sl.deblock_beta_offset_div2[c]);  // pps_cb/cr_beta_offset_div2
+        bw.write_se(sl.deblock_tc_offset_div2[c]);    // pps_cb/cr_tc_offset_div2
+      }
   }
   bw.write(0, 1);  // pps_picture_header_extension_present_flag
   bw.write(0, 1);  // pps_slice_header_extension_present_flag
@@ -750,6 +758,10 @@ PpsInfo read_pps(const std::vector<uint8_t> &rbsp) {
     }
   }
   p.slice.deblocking = !p.deblocking_disabled;
+  for (int c = 0; c < 3; c++) {
+    p.slice.deblock_beta_offset_div2[c] = p.beta_offset_div2[c];
+    p.slice.deblock_tc_offset_div2[c] = p.tc_offset_div2[c];
+  }
   // pps_rpl_info_in_ph_flag .. pps_qp_delta_info_in_ph_flag: only with partitioning (inferred 0).
   p.picture_header_extension_present = br.read_flag("pps_picture_header_extension_present_flag");
   p.slice_header_extension_present = br.read_flag("pps_slice_header_extension_present_flag");

@@ -79,7 +79,9 @@ struct SequenceParams {
 
 struct SliceParams {
   int slice_qp = 32;
-  bool deblocking = true;  // deblocking filter on, offsets 0
+  bool deblocking = true;  // deblocking filter on
+  // pps_{luma,cb,cr}_{beta,tc}_offset_div2 (by component Y, Cb, Cr).
+  int deblock_beta_offset_div2[3] = {0, 0, 0}, deblock_tc_offset_div2[3] = {0, 0, 0};
   int chroma_qp_offset = 0;  // pps_cb_qp_offset = pps_cr_qp_offset
   bool ts_residual_coding_disabled = false;  // sh_ts_residual_coding_disabled_flag
   bool sao_luma = false, sao_chroma = false;  // sh_sao_luma_used_flag / sh_sao_chroma_used_flag

@@ -60,7 +60,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
+                        bool rdoq, bool deblocking, bool deblocking_offsets, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, int dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, int chroma_qp_table, int isp, int lmcs, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
@@ -81,6 +81,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.rdo_split = rdo_split;
   cfg.rdoq = rdoq;
   cfg.deblocking = deblocking;
+  cfg.deblocking_offsets = deblocking_offsets;
   cfg.sao = sao;
   cfg.alf = alf;
   cfg.ccalf = ccalf;
@@ -212,6 +213,10 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["alf_chroma"] = py::make_tuple(c.alf_chroma[0], c.alf_chroma[1]);  // CTBs: Cb, Cr
     syn["alf_chroma_alt"] = c.alf_chroma_alt;
     syn["ccalf"] = py::make_tuple(c.ccalf[0], c.ccalf[1]);  // CTBs: Cb, Cr
+    // ((beta, tc) offset_div2 of Y, Cb, Cr) the slice deblocks with; zeros without deblocking.
+    syn["deblocking_offsets"] = py::make_tuple(py::make_tuple(c.deblock_beta_offset_div2[0], c.deblock_tc_offset_div2[0]),
+                                               py::make_tuple(c.deblock_beta_offset_div2[1], c.deblock_tc_offset_div2[1]),
+                                               py::make_tuple(c.deblock_beta_offset_div2[2], c.deblock_tc_offset_div2[2]));
     out["syntax"] = syn;
   }
   out["colour"] = py::make_tuple(res.colour.colour_primaries, res.colour.transfer_characteristics,
@@ -305,7 +310,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("encode_picture", &encode_picture, py::arg("y"), py::arg("cb"), py::arg("cr"), py::arg("width"),
         py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
-        py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking, py::arg("sao") = d.sao,
+        py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
+        py::arg("deblocking_offsets") = d.deblocking_offsets, py::arg("sao") = d.sao,
         py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset,
         py::arg("split_search") = d.split_search, py::arg("mtt") = d.mtt,
@@ -371,7 +377,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree",
+                                            "rdoq", "deblocking", "deblocking_offsets", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree",
                                             "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs",
                                             "colour_primaries", "transfer_characteristics",

@@ -68,6 +68,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["rdoq"] = False
     if args.no_deblocking:
         opts["deblocking"] = False
+    if args.no_deblocking_offsets:
+        opts["deblocking_offsets"] = False
     if args.no_sao:
         opts["sao"] = False
     if args.no_alf:
@@ -192,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rdo-split", action="store_true", help="fixed 32x32 split instead of RD split decisions")
     e.add_argument("--no-rdoq", action="store_true", help="plain quantisation instead of RDOQ")
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
+    e.add_argument("--no-deblocking-offsets", action="store_true",
+                   help="deblocking beta/tc offsets 0 instead of the per-picture choice by squared error")
     e.add_argument("--no-sao", action="store_true", help="disable sample adaptive offset (SAO)")
     e.add_argument("--no-alf", action="store_true", help="disable the adaptive loop filter (ALF, with CCALF)")
     e.add_argument("--no-ccalf", action="store_true", help="disable cross-component ALF (CCALF)")

@@ -803,3 +803,33 @@ def test_medium_split_search(conformance, kodak_rgb, point):
         assert conformance(img, 22, preset="medium").bitstream == res.bitstream
     for h, w in ((51, 77), (24, 40), (16, 264)):
         conformance(rng_img(h, w, seed=point), 32, preset="medium", split_search=point)
+
+
+@pytest.mark.parametrize("qp", [27, 37])
+def test_deblocking_offsets(conformance, kodak_rgb, qp):
+    """The PPS beta / tc offsets the encoder picks per component: decoded bit-exactly by FFmpeg (chroma offsets
+    apart from the luma ones included), each component's error after deblocking below that of offsets 0 where
+    they moved (SAO and ALF off, so the output is the deblocked picture), all zero when switched off."""
+    import pyvtm
+    from pyvtm.metrics import anchor_source_planes
+
+    y, cb, cr = anchor_source_planes(kodak_rgb(5))
+    src = (y[:128, :192], cb[:64, :96], cr[:64, :96])
+    on = conformance(src, qp, sao=False, alf=False)
+    off = conformance(src, qp, sao=False, alf=False, deblocking_offsets=False)
+    o_on = pyvtm.decode_picture(on.bitstream).syntax["deblocking_offsets"]
+    o_off = pyvtm.decode_picture(off.bitstream).syntax["deblocking_offsets"]
+    assert o_off == ((0, 0), (0, 0), (0, 0))
+    assert o_on[0] != (0, 0)
+    assert o_on[1] != o_on[0] or o_on[2] != o_on[0], o_on  # pps_chroma_tool_offsets_present_flag path
+    assert all(-3 <= v <= 3 for pair in o_on for v in pair)
+    for c, (s, a, b) in enumerate(zip(src, on.recon_ycbcr, off.recon_ycbcr)):
+        ref = s.astype(np.int64) * 4
+        e_on = int(((a.astype(np.int64) - ref) ** 2).sum())
+        e_off = int(((b.astype(np.int64) - ref) ** 2).sum())
+        assert e_on < e_off if o_on[c] != (0, 0) else e_on == e_off, (c, o_on[c], e_on, e_off)
+    # The default (SAO and ALF on) and deblocking off write no offsets they do not use.
+    full = conformance(src, qp)
+    assert pyvtm.decode_picture(full.bitstream).syntax["deblocking_offsets"] != ((0, 0), (0, 0), (0, 0))
+    nodbk = conformance(src, qp, deblocking=False)
+    assert pyvtm.decode_picture(nodbk.bitstream).syntax["deblocking_offsets"] == ((0, 0), (0, 0), (0, 0))

@@ -5,12 +5,14 @@
 //  (2) filter lengths per case, counted as modified samples on a step edge;
 //  (3) no edge bit -> no sample changes; plus properties on random
 //      multi-type-tree layouts (changes stay within the filter lengths,
-//      luma / chroma independence, per-component chroma QP).
+//      luma / chroma independence, per-component chroma QP);
+//  (4) the encoder's choice of beta / tc offsets (deblock_choose_offsets).
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -764,6 +766,83 @@ void test_qp_average_across_edge() {
           "QpY 30 | 44 filters unlike 30 | 30 and 44 | 44, component " + std::to_string(comp));
 }
 
+// deblock_choose_offsets: per component the pair of the range with the least
+// SSE after deblocking (brute force over every pair), its SSE as reported;
+// range 0 gives zeros; out-of-range arguments are refused.
+uint64_t plane_sse(const Plane &a, const Plane &b) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < a.data.size(); i++) {
+    const int64_t d = int64_t(a.data[i]) - int64_t(b.data[i]);
+    s += uint64_t(d * d);
+  }
+  return s;
+}
+
+void test_choose_offsets() {
+  int moved[3] = {0, 0, 0};
+  for (int seed = 1; seed <= 6; seed++) {
+    std::mt19937 rng{uint32_t(7000 + seed)};
+    const int log2_ctu = 5 + seed % 3;
+    const int w = 8 * (8 + int(rng() % 12)), h = 8 * (8 + int(rng() % 10));
+    std::vector<std::array<int, 4>> lb, cb;
+    Layout lay = random_mtt_layout(rng, w, h, log2_ctu, &lb, &cb);
+    Plane rec[3], org[3];
+    blocky_from_blocks(rng, w, h, lb, cb, rec);
+    for (int c = 0; c < 3; c++) {  // the source: the ramp without the block offsets and noise
+      const int pw = c ? w / 2 : w, ph = c ? h / 2 : h;
+      org[c].allocate(pw, ph);
+      for (int y = 0; y < ph; y++)
+        for (int x = 0; x < pw; x++) org[c].at(x, y) = Pel(300 + c * 50 + (x + 2 * y) / 3);
+    }
+    const DeblockParams p = lay.params(log2_ctu);
+    const std::string name = "choose offsets seed " + std::to_string(seed);
+    const DeblockOffsets o = deblock_choose_offsets(rec, org, p, 3);
+    uint64_t best[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    for (int b = -3; b <= 3; b++)
+      for (int t = -3; t <= 3; t++) {
+        Plane out[3];
+        copy_planes(rec, out);
+        DeblockParams q = p;
+        q.beta_offset_div2 = b;
+        q.tc_offset_div2 = t;
+        for (int c = 0; c < 2; c++) { q.chroma_beta_offset_div2[c] = b; q.chroma_tc_offset_div2[c] = t; }
+        deblock_picture(out, q);
+        for (int c = 0; c < 3; c++) {
+          const uint64_t e = plane_sse(out[c], org[c]);
+          best[c] = std::min(best[c], e);
+          if (b == o.beta_div2[c] && t == o.tc_div2[c])
+            check(e == o.sse[c], name + ": reported SSE of component " + std::to_string(c));
+        }
+      }
+    for (int c = 0; c < 3; c++) {
+      check(o.sse[c] == best[c], name + ": least SSE of component " + std::to_string(c));
+      moved[c] += o.beta_div2[c] != 0 || o.tc_div2[c] != 0;
+    }
+    // The offsets of each component apply to it alone.
+    {
+      Plane out[3];
+      copy_planes(rec, out);
+      DeblockParams q = p;
+      deblock_set_offsets(q, o);
+      deblock_picture(out, q);
+      for (int c = 0; c < 3; c++) check(plane_sse(out[c], org[c]) == o.sse[c], name + ": mixed offsets, component " + std::to_string(c));
+    }
+    const DeblockOffsets z = deblock_choose_offsets(rec, org, p, 0);
+    for (int c = 0; c < 3; c++) check(z.beta_div2[c] == 0 && z.tc_div2[c] == 0, name + ": range 0");
+  }
+  // Blocks of a smooth ramp: stronger filtering than offsets 0 pays somewhere.
+  for (int c = 0; c < 3; c++) check(moved[c] > 0, "choose offsets: component " + std::to_string(c) + " moved off 0");
+  bool threw = false;
+  try {
+    Plane a[3];
+    for (auto &pl : a) pl.allocate(8, 8);
+    deblock_choose_offsets(a, a, DeblockParams(), 7);
+  } catch (const std::invalid_argument &) {
+    threw = true;
+  }
+  check(threw, "choose offsets: range 7 refused");
+}
+
 }  // namespace
 
 int main() {
@@ -774,6 +853,7 @@ int main() {
   test_no_edges_no_change();
   test_chroma_qp();
   test_qp_average_across_edge();
+  test_choose_offsets();
   if (test_support::g_failures) {
     std::printf("%d failure(s)\n", test_support::g_failures);
     return 1;
