@@ -4,8 +4,10 @@
 // (linear filters, no clipping: alf_luma_clip_flag = alf_chroma_clip_flag = 0).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "alf.h"
 
@@ -445,6 +447,106 @@ void quantise_cc(const CcStats &s, const double w[kCcAlfTaps], double lambda, in
     }
 }
 
+
+// CCALF of one chroma component: up to kCcMaxFilters filters (7.3.2.18:
+// alf_cc_cb_filters_signalled_minus1 0..3) and per CTB the filter or none
+// (alf_ctb_cc_cb_idc), for the largest gain (distortion saved minus lambda x
+// the filters' and the idc's bits). Per filter count: from the CTBs'
+// gains under the previous count's filters, split into that many groups,
+// then alternately a filter per group (least squares, quantised) and each
+// CTB to its best filter or none, while the gain grows. (Kodak reference
+// pictures at medium, against one filter: BD-rate U -0.38%, V -0.20%, RGB
+// -0.06% vs VTM; luma unchanged but for the bits.)
+constexpr int kCcMaxFilters = 4;
+struct CcDecision {
+  int num = 0;                       // filters (0: CCALF off)
+  int f[kCcMaxFilters][kCcAlfTaps] = {};
+  std::vector<uint8_t> idc;          // per CTB: 0 none, k filter k - 1
+  double gain = 0;                   // without the APS overhead
+};
+
+// Bits of alf_ctb_cc_*_idc v of num filters beyond those of v = 0: the first
+// bin is context coded (1 bit here), then TR bypass bins (cMax num).
+inline double cc_idc_bits(int v, int num) { return v == 0 ? 0.0 : double(v - 1 + (v < num ? 1 : 0)); }
+
+CcDecision decide_cc_filters(const std::vector<CcStats> &ccs, double lam) {
+  const int n = int(ccs.size());
+  CcDecision best;
+  best.idc.assign(size_t(n), 0);
+  // gain of CTB i with filter f: distortion saved minus the idc bits.
+  std::vector<uint8_t> idc(size_t(n), 1);  // start: one filter on every CTB
+  for (int num = 1; num <= kCcMaxFilters; num++) {
+    if (num > 1) {
+      // Regroup the CTBs the best solution filters: by their gain under it, in num groups.
+      std::vector<std::pair<double, int>> g;
+      for (int i = 0; i < n; i++) {
+        const uint8_t v = best.idc[size_t(i)];
+        if (v) g.push_back({ccs[size_t(i)].tt - ccs[size_t(i)].dist(best.f[v - 1]), i});
+      }
+      if (int(g.size()) < num) break;
+      std::sort(g.begin(), g.end());
+      std::fill(idc.begin(), idc.end(), uint8_t(0));
+      for (size_t r = 0; r < g.size(); r++) idc[size_t(g[r].second)] = uint8_t(1 + r * size_t(num) / g.size());
+    }
+    CcDecision cur;
+    for (int iter = 0; iter < 8; iter++) {
+      // A filter per group; empty groups are dropped.
+      CcDecision t;
+      for (int k = 1; k <= num; k++) {
+        CcStats s;
+        int used = 0;
+        for (int i = 0; i < n; i++)
+          if (idc[size_t(i)] == k) { s.add(ccs[size_t(i)]); used++; }
+        if (!used) continue;
+        double w[kCcAlfTaps];
+        s.solve(w);
+        quantise_cc(s, w, lam, t.f[t.num]);
+        if (std::all_of(t.f[t.num], t.f[t.num] + kCcAlfTaps, [](int v) { return v == 0; })) continue;
+        ++t.num;
+      }
+      if (!t.num) break;
+      // Each CTB to its best filter or none.
+      t.idc.assign(size_t(n), 0);
+      t.gain = 0;
+      for (int k = 0; k < t.num; k++) t.gain -= lam * cc_bits(t.f[k]);
+      for (int i = 0; i < n; i++) {
+        double bg = 0;
+        for (int k = 0; k < t.num; k++) {
+          const double gk = ccs[size_t(i)].tt - ccs[size_t(i)].dist(t.f[k]) - lam * (1 + cc_idc_bits(k + 1, t.num));
+          if (gk > bg) { bg = gk; t.idc[size_t(i)] = uint8_t(k + 1); }
+        }
+        t.gain += bg;
+      }
+      if (t.gain <= cur.gain + 1e-9 && cur.num) break;
+      cur = t;
+      idc = cur.idc;
+    }
+    if (cur.num && cur.gain > best.gain) best = cur;
+    else if (num > 1) break;  // more filters did not pay
+  }
+  // Filters no CTB chose are dropped, the others numbered by how many CTBs
+  // use them (the most used gets the shortest alf_ctb_cc_*_idc).
+  if (best.num) {
+    int count[kCcMaxFilters + 1] = {0};
+    for (uint8_t v : best.idc) count[v]++;
+    std::vector<int> order;
+    for (int k = 1; k <= best.num; k++)
+      if (count[k]) order.push_back(k);
+      else best.gain += lam * cc_bits(best.f[k - 1]);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return count[a] > count[b]; });
+    CcDecision r = best;
+    int renum[kCcMaxFilters + 1] = {0};
+    r.num = int(order.size());
+    for (int m = 0; m < r.num; m++) {
+      renum[order[size_t(m)]] = m + 1;
+      std::copy(best.f[order[size_t(m)] - 1], best.f[order[size_t(m)] - 1] + kCcAlfTaps, r.f[m]);
+    }
+    for (auto &v : r.idc) v = uint8_t(renum[v]);
+    best = r;
+  }
+  return best;
+}
+
 }  // namespace
 
 bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, int log2_ctb, int bit_depth,
@@ -800,44 +902,15 @@ bool alf_decide(const Plane org[3], const Plane rec[3], int ctus_x, int ctus_y, 
         gather_cc(org[c + 1], alf_c, rec[0], (i % ctus_x) * ctb / 2, (i / ctus_x) * ctb / 2, log2_ctb,
                   ccs[size_t(i)]);
       const double lam = lambda[c + 1];
-      std::vector<uint8_t> on(static_cast<size_t>(n), 1);
-      int f[kCcAlfTaps] = {};
-      double best_gain = 0;
-      std::vector<uint8_t> best_on;
-      int best_f[kCcAlfTaps] = {};
-      for (int iter = 0; iter < 3; iter++) {
-        CcStats s;
-        int used = 0;
-        for (int i = 0; i < n; i++)
-          if (on[size_t(i)]) { s.add(ccs[size_t(i)]); used++; }
-        if (!used) break;
-        double w[kCcAlfTaps];
-        s.solve(w);
-        quantise_cc(s, w, lam, f);
-        // Gain (distortion saved minus CTB flag cost) per CTB.
-        double gain = -lam * (cc_bits(f) + 1);
-        for (int i = 0; i < n; i++) {
-          const double g = ccs[size_t(i)].tt - ccs[size_t(i)].dist(f) - lam * 1;
-          on[size_t(i)] = g > 0;
-          if (g > 0) gain += g;
-        }
-        if (gain > best_gain) {
-          best_gain = gain;
-          best_on = on;
-          std::copy(f, f + kCcAlfTaps, best_f);
-        } else {
-          break;
-        }
-      }
-      const bool nz = std::any_of(best_f, best_f + kCcAlfTaps, [](int v) { return v != 0; });
-      if (best_gain - lam * (aps.luma_signal || aps.chroma_signal || aps.cc_signal[0] ? 0 : kApsOverheadBits) > 0 &&
-          nz) {
+      const CcDecision d = decide_cc_filters(ccs, lam);
+      if (d.gain - lam * (aps.luma_signal || aps.chroma_signal || aps.cc_signal[0] ? 0 : kApsOverheadBits) > 0) {
         aps.cc_signal[c] = true;
-        aps.cc_num_filters[c] = 1;
-        for (int j = 0; j < kCcAlfTaps; j++) aps.cc_coeff[c][0][j] = int16_t(best_f[j]);
+        aps.cc_num_filters[c] = d.num;
+        for (int k = 0; k < d.num; k++)
+          for (int j = 0; j < kCcAlfTaps; j++) aps.cc_coeff[c][k][j] = int16_t(d.f[k][j]);
         sh.cc[c] = true;
         sh.cc_aps_id[c] = 0;
-        for (int i = 0; i < n; i++) params[i].cc_idc[c] = best_on[size_t(i)];
+        for (int i = 0; i < n; i++) params[i].cc_idc[c] = d.idc[size_t(i)];
       }
     }
   }

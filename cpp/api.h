@@ -169,6 +169,7 @@ struct SyntaxCounts {
   int alf_chroma[2] = {0, 0};
   int alf_chroma_alt = 0;
   int ccalf[2] = {0, 0};
+  int ccalf_filter[4] = {0, 0, 0, 0};  // Cb and Cr CTBs with alf_ctb_cc_*_idc 1..4 (the CCALF filter used)
   // Deblocking (sh_deblocking_filter_disabled_flag = 0): the slice's
   // {luma, cb, cr}_{beta, tc}_offset_div2; all 0 without deblocking.
   int deblock_beta_offset_div2[3] = {0, 0, 0}, deblock_tc_offset_div2[3] = {0, 0, 0};

@@ -215,6 +215,7 @@ void count_syntax(const CtuRecord &ctu, bool dual_tree, SyntaxCounts &c) {
     c.alf_chroma[k] += ctu.alf.ctb_flag[k + 1];
     c.alf_chroma_alt += ctu.alf.ctb_flag[k + 1] && ctu.alf.filter_alt_idx[k] > 0;
     c.ccalf[k] += ctu.alf.cc_idc[k] != 0;
+    if (ctu.alf.cc_idc[k]) c.ccalf_filter[ctu.alf.cc_idc[k] - 1]++;
   }
 }
 

@@ -213,6 +213,8 @@ py::dict decode_bitstream(const py::bytes &data, bool probe_only, const std::str
     syn["alf_chroma"] = py::make_tuple(c.alf_chroma[0], c.alf_chroma[1]);  // CTBs: Cb, Cr
     syn["alf_chroma_alt"] = c.alf_chroma_alt;
     syn["ccalf"] = py::make_tuple(c.ccalf[0], c.ccalf[1]);  // CTBs: Cb, Cr
+    // Cb + Cr CTBs per CCALF filter (alf_ctb_cc_*_idc 1..4).
+    syn["ccalf_filter"] = py::make_tuple(c.ccalf_filter[0], c.ccalf_filter[1], c.ccalf_filter[2], c.ccalf_filter[3]);
     // ((beta, tc) offset_div2 of Y, Cb, Cr) the slice deblocks with; zeros without deblocking.
     syn["deblocking_offsets"] = py::make_tuple(py::make_tuple(c.deblock_beta_offset_div2[0], c.deblock_tc_offset_div2[0]),
                                                py::make_tuple(c.deblock_beta_offset_div2[1], c.deblock_tc_offset_div2[1]),

@@ -468,8 +468,21 @@ def test_alf_syntax_paths_through_ffmpeg(conformance, kodak_rgb):
     syn = pyvtm.decode_picture(off.bitstream).syntax
     assert syn["alf_luma"] == (0, 0) and syn["alf_chroma"] == (0, 0) and syn["ccalf"] == (0, 0)
     syn = pyvtm.decode_picture(no_cc.bitstream).syntax
-    assert syn["ccalf"] == (0, 0) and syn["alf_luma"][1] > 0
+    assert syn["ccalf"] == (0, 0) and sum(syn["alf_luma"]) > 0
     assert not np.array_equal(on.recon_ycbcr[0], off.recon_ycbcr[0])
+
+
+def test_ccalf_filters_through_ffmpeg(conformance, kodak_rgb):
+    """CCALF with several filters per component (alf_cc_*_filters_signalled_minus1 > 0, alf_ctb_cc_*_idc up to 3):
+    on a whole Kodak picture (24 CTBs) the encoder's choice uses three filters, decoded bit-exactly by FFmpeg."""
+    import pyvtm
+
+    res = conformance(kodak_rgb(1), 22, preset="fast")
+    syn = pyvtm.decode_picture(res.bitstream).syntax
+    assert sum(syn["ccalf_filter"]) == sum(syn["ccalf"]) > 0
+    assert syn["ccalf_filter"][1] > 0 and syn["ccalf_filter"][2] > 0, syn["ccalf_filter"]
+    # The filters are numbered by use: the first serves the most CTBs.
+    assert syn["ccalf_filter"][0] >= max(syn["ccalf_filter"][1:]), syn["ccalf_filter"]
 
 
 # --- MRL: multiple reference line intra prediction (intra_luma_ref_idx) ------------------------------
