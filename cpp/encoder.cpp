@@ -86,8 +86,10 @@ struct SearchEffort {
   // candidates (plain, MIP or MRL, by their lfnst_idx 0 cost).
   int lfnst_modes = 1;
   // The first mpm_rd MPMs of the CU (intra_luma_mpm_idx order) join the
-  // full-RD luma candidates.
+  // full-RD luma candidates, and the others that are among the mpm_top best
+  // regular modes of the SATD stage (0: none).
   int mpm_rd = 2;
+  int mpm_top = 0;
   // With dependent quantisation: the rate of a TB in the search is the DQ
   // trellis's own estimate (contexts as at the TB's start; the residual
   // bins of the TBs chosen then adapt the contexts), not a second pass of
@@ -177,9 +179,12 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
   // +0.17 / -0.31 / -0.39%, 1.23x time; those among the best 8 SATD modes
   // -0.22 / -0.51 / -0.05 / -0.26 / -0.34%, 1.05x. With the trellis rates
   // below, medium with the first four among the best 8: -0.13% Y / -0.18%
-  // RGB for 1.03x (1.02x VVenC medium's time), so medium keeps two; slow
-  // takes all six.
+  // RGB for 1.03x (1.02x VVenC medium's time), so medium kept two; slow
+  // takes all six. With the deblocking offsets, in which medium ran at 0.89x
+  // VVenC medium's time (bench_vtm.py), medium takes the best-8 MPMs
+  // (against the first two: -0.26 / +0.01 / +0.59 / -0.15 / -0.10%, 1.05x).
   e.mpm_rd = cfg.preset == 2 ? 6 : 2;
+  e.mpm_top = cfg.preset == 1 ? 8 : 0;
   // Trellis rates in the medium search (same comparison, with the best-8
   // MPMs): -0.06 / +0.17 / +0.39 / +0.03 / +0.06%, 0.90x time.
   e.trellis_rate = cfg.preset == 1;
@@ -1044,6 +1049,13 @@ void PictureEncoder::luma_candidates(const CodingUnit &cu, const int mpm[6], std
   // The first mpm_rd MPMs (candModeList) not kept yet.
   for (int i = 0; i < eff_.mpm_rd; i++)
     if (std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
+  // The other MPMs among the best mpm_top regular modes.
+  const int top = std::min(eff_.mpm_top, int(rk.regular.size()));
+  for (int i = eff_.mpm_rd; i < 6 && top > 0; i++) {
+    const bool ranked = std::any_of(rk.regular.begin(), rk.regular.begin() + top,
+                                    [&](const std::pair<double, int> &r) { return r.second == mpm[i]; });
+    if (ranked && std::find(out.begin(), out.end(), mpm[i]) == out.end()) out.push_back(mpm[i]);
+  }
   // MIP candidates for full RD: the best ones whose SATD cost is within the
   // margin of the last regular RD candidate's.
   if (!rk.regular.empty())

@@ -197,7 +197,7 @@ Picture blocky_picture(int w, int h, int seed, int b = 4) {
 void test_forced_isp_round_trip() {
   struct Case { const char *name; int w, h, qp, preset; bool dual, dep_quant, sign_hiding; int blk = 4; };
   const Case cases[] = {
-      {"dual tree medium", 96, 64, 27, 1, true, false, true},
+      {"dual tree medium", 128, 64, 27, 1, true, false, true},
       {"single tree medium", 96, 64, 32, 1, false, false, true},
       {"fast 51x77", 77, 51, 22, 0, true, false, true},
       {"slow (LFNST, MTS)", 64, 64, 27, 2, true, false, true, 16},
@@ -243,7 +243,7 @@ void test_forced_isp_round_trip() {
           for (int t = cu.first_tu; t < cu.first_tu + cu.num_tu; t++)
             narrow += r.tus[size_t(t)].w < 4 || r.tus[size_t(t)].h < 4;
       }
-    check(isp[1] > 0 && isp[2] > 0, std::string(c.name) + ": both ISP splits used");
+    check(isp[1] > 0 && isp[2] > 0, std::string(c.name) + ": both ISP splits used (" + std::to_string(isp[1]) + " hor, " + std::to_string(isp[2]) + " ver)");
     check(dr.syntax.isp[0] == isp[1] && dr.syntax.isp[1] == isp[2], std::string(c.name) + ": decoder's ISP counts");
     if (!c.dep_quant) check(narrow > 0, std::string(c.name) + ": narrow sub-partitions coded");
     std::printf("%-24s %6zu bytes  ISP hor %3d ver %3d  narrow TBs %3d\n", c.name, er.bitstream.size(), isp[1], isp[2],
