@@ -56,6 +56,11 @@ struct EncoderConfig {
   // With deblocking: the PPS beta / tc offsets per component chosen for the
   // least SSE after deblocking (-3..3 each); false: all offsets 0.
   bool deblocking_offsets = true;
+  // With deblocking: deblocking-aware split decisions (the reference
+  // encoders' EncDbOpt / EDO): each no-split CU's cost includes the change in
+  // squared error that deblocking its left, top and inner edges makes to it
+  // and its neighbours. 1 on, 0 off, -1 the preset's.
+  int deblock_aware = -1;
   bool sao = true;             // sample adaptive offset (8.8.4), decided per CTB after deblocking
   bool alf = true;             // adaptive loop filter (8.8.5), one APS per picture, decided per CTB after SAO
   bool ccalf = true;           // cross-component ALF (8.8.5.7), with alf only

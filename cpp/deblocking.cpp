@@ -255,8 +255,14 @@ int deblock_chroma_qp(const DeblockParams &p, int comp, int qp_p, int qp_q) {
 }
 
 void deblock_picture(Plane planes[3], const DeblockParams &p) {
+  deblock_units(planes, p, 0, 0, p.width / 4, p.height / 4, true, true);
+}
+
+void deblock_units(Plane planes[3], const DeblockParams &p, int ux0, int uy0, int ux1, int uy1, bool luma,
+                   bool chroma) {
   const int max_val = (1 << p.bit_depth) - 1;
-  const int uw = p.width / 4, uh = p.height / 4;
+  ux1 = std::min(ux1, p.width / 4);
+  uy1 = std::min(uy1, p.height / 4);
   const ptrdiff_t ms = p.map_stride;
   for (int dir = 0; dir < 2; dir++) {  // 0: vertical edges, 1: horizontal edges (8.8.3.1)
     const bool ver = dir == 0;
@@ -270,8 +276,8 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
     // One Thresholds per QP: the QP rarely changes from one segment to the next.
     int last_qp = -1000;
     Thresholds t{0, 0};
-    for (int uy = ver ? 0 : 1; uy < uh; uy++)  // (the picture boundary is not filtered)
-      for (int ux = ver ? 1 : 0; ux < uw; ux++) {
+    for (int uy = std::max(uy0, ver ? 0 : 1); luma && uy < uy1; uy++)  // (the picture boundary is not filtered)
+      for (int ux = std::max(ux0, ver ? 1 : 0); ux < ux1; ux++) {
         const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
         const int pos = ver ? ux * 4 : uy * 4;
         if (!(p.luma_edge[uq] & bit)) continue;  // no edge
@@ -287,13 +293,15 @@ void deblock_picture(Plane planes[3], const DeblockParams &p) {
         filter_luma_segment(q0, ver ? 1 : y.stride, ver ? y.stride : 1, len.p, len.q, ctu_hor, t, max_val);
       }
     // Chroma: edges on the 8x8 chroma sample grid, 2-line segments.
-    for (int c = 1; c <= 2; c++) {
+    for (int c = 1; chroma && c <= 2; c++) {
       Plane &pc = planes[c];
       int last_qp_c = -1000;
       Thresholds t{0, 0};
       // Units of 4 luma samples: the 8-sample chroma grid is every fourth one.
-      for (int uy = ver ? 0 : 4; uy < uh; uy += ver ? 1 : 4)
-        for (int ux = ver ? 4 : 0; ux < uw; ux += ver ? 4 : 1) {
+      // (the first unit of the range on that grid, at least 4: not the picture boundary)
+      const int cy0 = ver ? uy0 : std::max(4, (uy0 + 3) & ~3), cx0 = ver ? std::max(4, (ux0 + 3) & ~3) : ux0;
+      for (int uy = cy0; uy < uy1; uy += ver ? 1 : 4)
+        for (int ux = cx0; ux < ux1; ux += ver ? 4 : 1) {
           const ptrdiff_t uq = uy * ms + ux, up = uq - to_p;
           const int pos = ver ? ux * 2 : uy * 2;  // in chroma samples
           if (!(p.chroma_edge[uq] & bit)) continue;

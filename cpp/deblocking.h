@@ -60,6 +60,13 @@ struct DeblockParams {
 // Filters all vertical edges of the picture, then all horizontal edges.
 void deblock_picture(Plane planes[3], const DeblockParams &p);
 
+// The same for the edges whose Q side lies in the 4x4 luma units
+// [ux0, ux1) x [uy0, uy1) only (luma and / or chroma edges): the edges of one
+// block and its left and top boundaries, for the encoder's deblocking-aware
+// decisions. The P side samples outside the range are read and modified.
+void deblock_units(Plane planes[3], const DeblockParams &p, int ux0, int uy0, int ux1, int uy1, bool luma,
+                   bool chroma);
+
 // Encoder: the slice_{luma,cb,cr}_{beta,tc}_offset_div2 that deblocking
 // needs for the least squared error against the source, per component,
 // among -range..range each (range <= 6); the other fields of p as for

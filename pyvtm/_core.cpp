@@ -60,7 +60,7 @@ Plane to_array(const std::vector<uint16_t> &v, int w, int h) {
 
 py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int width, int height, int qp,
                         int max_cu_log2, int min_cu_log2, int intra_rd_candidates, bool rdo_split,
-                        bool rdoq, bool deblocking, bool deblocking_offsets, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
+                        bool rdoq, bool deblocking, bool deblocking_offsets, int deblock_aware, bool sao, bool alf, bool ccalf, int chroma_qp_offset, int preset, int split_search, bool mtt, bool dual_tree,
                         bool cclm, bool mrl, bool mip, int dep_quant, bool sign_hiding, bool mts, bool lfnst, bool transform_skip,
                         bool bdpcm, bool joint_cbcr, int chroma_qp_table, int isp, int lmcs, int colour_primaries,
                         int transfer_characteristics, int matrix_coeffs, bool full_range,
@@ -82,6 +82,7 @@ py::dict encode_picture(const Plane &y, const Plane &cb, const Plane &cr, int wi
   cfg.rdoq = rdoq;
   cfg.deblocking = deblocking;
   cfg.deblocking_offsets = deblocking_offsets;
+  cfg.deblock_aware = deblock_aware;
   cfg.sao = sao;
   cfg.alf = alf;
   cfg.ccalf = ccalf;
@@ -313,7 +314,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("height"), py::kw_only(), py::arg("qp") = d.qp, py::arg("max_cu_log2") = d.max_cu_log2,
         py::arg("min_cu_log2") = d.min_cu_log2, py::arg("intra_rd_candidates") = d.intra_rd_candidates,
         py::arg("rdo_split") = d.rdo_split, py::arg("rdoq") = d.rdoq, py::arg("deblocking") = d.deblocking,
-        py::arg("deblocking_offsets") = d.deblocking_offsets, py::arg("sao") = d.sao,
+        py::arg("deblocking_offsets") = d.deblocking_offsets, py::arg("deblock_aware") = d.deblock_aware,
+        py::arg("sao") = d.sao,
         py::arg("alf") = d.alf, py::arg("ccalf") = d.ccalf,
         py::arg("chroma_qp_offset") = d.chroma_qp_offset, py::arg("preset") = d.preset,
         py::arg("split_search") = d.split_search, py::arg("mtt") = d.mtt,
@@ -379,7 +381,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("torch_runtime_version", &pyvtm::torch_runtime_version,
         "Version of the libtorch the extension was built against.");
   m.attr("CONFIG_OPTIONS") = py::make_tuple("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split",
-                                            "rdoq", "deblocking", "deblocking_offsets", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree",
+                                            "rdoq", "deblocking", "deblocking_offsets", "deblock_aware", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree",
                                             "cclm", "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst",
                                             "transform_skip", "bdpcm", "joint_cbcr", "chroma_qp_table", "isp", "lmcs",
                                             "colour_primaries", "transfer_characteristics",

@@ -19,7 +19,7 @@ MAX_DIMENSION = 16384
 
 #: Extra keyword options of :func:`encode` (fields of the C++ EncoderConfig).
 CODING_OPTIONS = ("max_cu_log2", "min_cu_log2", "intra_rd_candidates", "rdo_split", "rdoq",
-                  "deblocking", "deblocking_offsets", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree", "cclm",
+                  "deblocking", "deblocking_offsets", "deblock_aware", "sao", "alf", "ccalf", "chroma_qp_offset", "preset", "split_search", "mtt", "dual_tree", "cclm",
                   "mrl", "mip", "dep_quant", "sign_hiding", "mts", "lfnst", "transform_skip", "bdpcm", "joint_cbcr",
                   "chroma_qp_table", "isp", "lmcs")
 
@@ -34,10 +34,11 @@ TOOL_OPTIONS = ("mtt", "dual_tree", "cclm", "mrl", "mip", "dep_quant", "sign_hid
 #: "identity".
 CHROMA_QP_TABLES = {"identity": 0, "vtm": 1, "vvenc": 2}
 
-_BOOL_OPTIONS = tuple(t for t in ("rdo_split", "rdoq", "deblocking", "deblocking_offsets", "sao", "alf", "ccalf") + TOOL_OPTIONS
+_BOOL_OPTIONS = tuple(t for t in ("rdo_split", "rdoq", "deblocking", "deblocking_offsets", "deblock_aware", "sao", "alf",
+                                  "ccalf") + TOOL_OPTIONS
                       if t != "chroma_qp_table")
 #: Tools whose default depends on the preset (-1 in the C++ config: the preset's choice).
-_PRESET_TOOLS = ("dep_quant", "isp", "lmcs")
+_PRESET_TOOLS = ("dep_quant", "isp", "lmcs", "deblock_aware")
 
 #: Speed presets of the encoder search (``preset=`` option).
 PRESETS = {"fast": 0, "medium": 1, "slow": 2}
@@ -253,6 +254,10 @@ def encode(img, qp: int = 32, *, cnnif: bool = False, cnnmc: bool = False, model
             ``deblocking`` (default True), ``deblocking_offsets`` (default
             True: the PPS beta / tc offsets of each component that give the
             least squared error after deblocking, -3..3 each; False: all 0),
+            ``deblock_aware`` (deblocking-aware split decisions, as the
+            reference encoders' EDO: each coding unit's cost includes the
+            change in squared error that deblocking its left, top and inner
+            edges makes; default: on at medium and slow, off at fast),
             ``chroma_qp_offset`` (-12..12,
             default 0), ``preset`` ("fast", "medium" (default) or "slow":
             search effort; medium adds dependent quantisation, ISP and a

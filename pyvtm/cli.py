@@ -70,6 +70,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         opts["deblocking"] = False
     if args.no_deblocking_offsets:
         opts["deblocking_offsets"] = False
+    if args.deblock_aware is not None:
+        opts["deblock_aware"] = args.deblock_aware
     if args.no_sao:
         opts["sao"] = False
     if args.no_alf:
@@ -196,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-deblocking", action="store_true", help="disable the deblocking filter")
     e.add_argument("--no-deblocking-offsets", action="store_true",
                    help="deblocking beta/tc offsets 0 instead of the per-picture choice by squared error")
+    e.add_argument("--deblock-aware", action=argparse.BooleanOptionalAction, default=None,
+                   help="deblocking-aware split decisions: each CU's cost includes what deblocking its edges "
+                        "changes (default: on at medium and slow, off at fast)")
     e.add_argument("--no-sao", action="store_true", help="disable sample adaptive offset (SAO)")
     e.add_argument("--no-alf", action="store_true", help="disable the adaptive loop filter (ALF, with CCALF)")
     e.add_argument("--no-ccalf", action="store_true", help="disable cross-component ALF (CCALF)")

@@ -819,6 +819,33 @@ def test_medium_split_search(conformance, kodak_rgb, point):
     for h, w in ((51, 77), (24, 40), (16, 264)):
         conformance(rng_img(h, w, seed=point), 32, preset="medium", split_search=point)
 
+@pytest.mark.parametrize("qp", [27, 37])
+def test_deblock_aware(conformance, kodak_rgb, qp):
+    """Deblocking-aware split decisions (``deblock_aware``, the reference encoders' EDO): on at medium, off at
+    fast; they change the coding tree (another stream, decoded bit-exactly by FFmpeg, in the dual tree and in a
+    single tree), and do nothing without deblocking."""
+    import pyvtm
+    from pyvtm.metrics import anchor_source_planes
+
+    y, cb, cr = anchor_source_planes(kodak_rgb(5))
+    src = (y[:128, :192], cb[:64, :96], cr[:64, :96])
+    on = conformance(src, qp)
+    off = conformance(src, qp, deblock_aware=False)
+    assert on.bitstream == pyvtm.encode(src, qp, deblock_aware=True).bitstream  # medium's default
+    assert on.bitstream != off.bitstream
+    n_on, n_off = (pyvtm.decode_picture(r.bitstream).syntax for r in (on, off))
+    assert (n_on["coding_units"], n_on["splits"]) != (n_off["coding_units"], n_off["splits"])
+    single = conformance(src, qp, dual_tree=False)
+    assert single.bitstream != conformance(src, qp, dual_tree=False, deblock_aware=False).bitstream
+    fast = pyvtm.encode(src, qp, preset="fast")
+    assert fast.bitstream == pyvtm.encode(src, qp, preset="fast", deblock_aware=False).bitstream
+    assert fast.bitstream != conformance(src, qp, preset="fast", deblock_aware=True).bitstream
+    # Without deblocking there is nothing to be aware of.
+    assert (pyvtm.encode(src, qp, deblocking=False).bitstream
+            == pyvtm.encode(src, qp, deblocking=False, deblock_aware=False).bitstream)
+    with pytest.raises(TypeError):
+        pyvtm.encode(src, qp, deblock_aware=1)
+
 
 @pytest.mark.parametrize("qp", [27, 37])
 def test_deblocking_offsets(conformance, kodak_rgb, qp):

@@ -166,7 +166,7 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     from ..api import TOOL_OPTIONS
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "deblocking_offsets", "sao", "alf", "ccalf", "cnnif", "cnnmc", *TOOL_OPTIONS}
+    bool_opts = {"rdo_split", "rdoq", "deblocking", "deblocking_offsets", "deblock_aware", "sao", "alf", "ccalf", "cnnif", "cnnmc", *TOOL_OPTIONS}
     for item in items or ():
         for part in str(item).split(","):
             part = part.strip()

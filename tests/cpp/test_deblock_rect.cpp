@@ -6,7 +6,10 @@
 //  (3) no edge bit -> no sample changes; plus properties on random
 //      multi-type-tree layouts (changes stay within the filter lengths,
 //      luma / chroma independence, per-component chroma QP);
-//  (4) the encoder's choice of beta / tc offsets (deblock_choose_offsets).
+//  (4) the encoder's choice of beta / tc offsets (deblock_choose_offsets);
+//  (5) deblock_units (the encoder's deblocking of one block's edges): the
+//      whole range is deblock_picture, one block's range is deblock_picture
+//      with only that block's edge bits.
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -845,6 +848,57 @@ void test_choose_offsets() {
 
 }  // namespace
 
+// ---------------------------------------------------------------------------
+// (5) deblock_units.
+
+void test_deblock_units() {
+  for (int seed = 1; seed <= 12; seed++) {
+    std::mt19937 rng{uint32_t(7000 + seed)};
+    const int log2_ctu = 5 + seed % 3;
+    const int w = 8 * (8 + int(rng() % 24)), h = 8 * (8 + int(rng() % 20));
+    std::vector<std::array<int, 4>> lb, cb;
+    Layout lay = random_mtt_layout(rng, w, h, log2_ctu, &lb, &cb);
+    Plane before[3], a[3], b[3];
+    blocky_from_blocks(rng, w, h, lb, cb, before);
+    const DeblockParams p = lay.params(log2_ctu);
+    const std::string name = "deblock_units seed " + std::to_string(seed);
+    copy_planes(before, a);
+    copy_planes(before, b);
+    deblock_picture(a, p);
+    deblock_units(b, p, 0, 0, w / 4, h / 4, true, true);
+    check(hash_planes(a) == hash_planes(b), name + ": the whole range is deblock_picture");
+    // Blocks of each tree, a few per picture (chroma blocks in chroma samples).
+    int changed = 0;
+    for (int k = 0; k < 6; k++) {
+      const bool chroma = k & 1;
+      const std::vector<std::array<int, 4>> &blocks = chroma ? cb : lb;
+      const std::array<int, 4> bl = blocks[rng() % blocks.size()];
+      const int s = chroma ? 2 : 1;  // to luma samples
+      const int ux0 = bl[0] * s / 4, uy0 = bl[1] * s / 4, ux1 = (bl[0] + bl[2]) * s / 4, uy1 = (bl[1] + bl[3]) * s / 4;
+      // Reference: the layout with the edge bits of that block (that tree) only.
+      Layout only = lay;
+      for (int uy = 0; uy < h / 4; uy++)
+        for (int ux = 0; ux < w / 4; ux++) {
+          const size_t i = size_t(uy) * lay.stride + ux;
+          const bool in = ux >= ux0 && ux < ux1 && uy >= uy0 && uy < uy1;
+          if (!in || chroma) only.le[i] = 0;
+          if (!in || !chroma) only.ce[i] = 0;
+        }
+      copy_planes(before, a);
+      copy_planes(before, b);
+      deblock_picture(a, only.params(log2_ctu));
+      deblock_units(b, p, ux0, uy0, ux1, uy1, !chroma, chroma);
+      const std::string bn = name + (chroma ? " chroma" : " luma") + " block " + std::to_string(bl[0]) + "," +
+                             std::to_string(bl[1]) + " " + std::to_string(bl[2]) + "x" + std::to_string(bl[3]);
+      check(hash_planes(a) == hash_planes(b), bn + ": equals the picture with only its edges");
+      changed += hash_planes(b) != hash_planes(before);
+      check(chroma ? b[0].data == before[0].data : (b[1].data == before[1].data && b[2].data == before[2].data),
+            bn + ": the other tree's components untouched");
+    }
+    check(changed > 0, name + ": some block's edges change the picture");
+  }
+}
+
 int main() {
   test_square_layouts_match_former_filter();
   test_luma_filter_lengths();
@@ -854,6 +908,7 @@ int main() {
   test_chroma_qp();
   test_qp_average_across_edge();
   test_choose_offsets();
+  test_deblock_units();
   if (test_support::g_failures) {
     std::printf("%d failure(s)\n", test_support::g_failures);
     return 1;
