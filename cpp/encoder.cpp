@@ -370,9 +370,9 @@ class PictureEncoder {
   void apply_cnn_in_loop_filter(CnnifSei &sei);
   // Deblocking-aware decisions (EncoderConfig::deblock_aware): the change in
   // squared error (luma + chroma_weight_ x chroma) that deblocking the edges
-  // of the coding unit just searched (left, top, inner; slice offsets 0)
-  // makes in it and its left / top neighbours, with the TB maps of the
-  // search (edo_maps_, kept in step with the best candidates).
+  // of the coding unit just searched (left, top, inner; the offsets
+  // kEdoLuma*, chroma 0) makes in it and its left / top neighbours, with the
+  // TB maps of the search (edo_maps_, kept in step with the best candidates).
   bool edo_on() const { return edo_maps_.stride > 0; }
   double deblock_offset(const CodingUnit &cu);
 
@@ -1695,7 +1695,7 @@ double PictureEncoder::deblock_offset(const CodingUnit &cu) {
     for (int j = 0; j < h; j++) std::copy_n(pl.row(y + j) + x, w, saved[c].data() + size_t(j) * w);
     before[c] = enc_dsp().sse(org_[c].row(y) + x, org_[c].stride, saved[c].data(), w, w, h);
   }
-  deblock_units(pic_.plane, edo_params_, x0 >> 2, y0 >> 2, (x1 + 3) >> 2, (y1 + 3) >> 2, luma, chroma);
+  deblock_units(pic_.plane, edo_params_, x0 >> 2, y0 >> 2, x1 >> 2, y1 >> 2, luma, chroma);  // (sizes: multiples of 8)
   double delta = 0;
   for (int c = 0; c < 3; c++) {
     if (c ? !chroma : !luma) continue;

@@ -165,8 +165,8 @@ def parse_options(items: Optional[Iterable[str]]) -> dict[str, Any]:
     Items may also be comma-separated (``"rdoq=0,deblocking=0"``).
     """
     out: dict[str, Any] = {}
-    from ..api import TOOL_OPTIONS
-    bool_opts = {"rdo_split", "rdoq", "deblocking", "deblocking_offsets", "deblock_aware", "sao", "alf", "ccalf", "cnnif", "cnnmc", *TOOL_OPTIONS}
+    from ..api import _BOOL_OPTIONS
+    bool_opts = {*_BOOL_OPTIONS, "chroma_qp_table", "cnnif", "cnnmc"}
     for item in items or ():
         for part in str(item).split(","):
             part = part.strip()

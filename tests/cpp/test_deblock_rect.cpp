@@ -607,15 +607,34 @@ std::vector<uint8_t> reach(const DeblockParams &p, int comp) {
   return m;
 }
 
+// A random dual-tree picture: layout (CTU 32, 64 or 128 by the seed), its
+// luma / chroma block lists, and blocky planes over them.
+struct RandomPicture {
+  int log2_ctu, w, h;
+  std::vector<std::array<int, 4>> lb, cb;
+  Layout lay;
+  Plane planes[3];
+};
+
+RandomPicture random_picture(std::mt19937 &rng, int seed) {
+  const int log2_ctu = 5 + seed % 3;
+  const int w = 8 * (8 + int(rng() % 24));
+  const int h = 8 * (8 + int(rng() % 20));
+  std::vector<std::array<int, 4>> lb, cb;
+  Layout lay = random_mtt_layout(rng, w, h, log2_ctu, &lb, &cb);
+  RandomPicture r{log2_ctu, w, h, lb, cb, lay, {}};
+  blocky_from_blocks(rng, w, h, r.lb, r.cb, r.planes);
+  return r;
+}
+
 void test_random_mtt_layouts() {
   for (int seed = 1; seed <= 24; seed++) {
     std::mt19937 rng{uint32_t(1000 + seed)};
-    const int log2_ctu = 5 + seed % 3;
-    const int w = 8 * (8 + int(rng() % 24)), h = 8 * (8 + int(rng() % 20));
-    std::vector<std::array<int, 4>> lb, cb;
-    Layout lay = random_mtt_layout(rng, w, h, log2_ctu, &lb, &cb);
+    const RandomPicture rp = random_picture(rng, seed);
+    const int log2_ctu = rp.log2_ctu, w = rp.w, h = rp.h;
+    const Layout &lay = rp.lay;
     Plane before[3], after[3];
-    blocky_from_blocks(rng, w, h, lb, cb, before);
+    copy_planes(rp.planes, before);
     copy_planes(before, after);
     DeblockParams p = lay.params(log2_ctu);
     p.chroma_qp_offset[0] = int(rng() % 7) - 3;
@@ -854,12 +873,12 @@ void test_choose_offsets() {
 void test_deblock_units() {
   for (int seed = 1; seed <= 12; seed++) {
     std::mt19937 rng{uint32_t(7000 + seed)};
-    const int log2_ctu = 5 + seed % 3;
-    const int w = 8 * (8 + int(rng() % 24)), h = 8 * (8 + int(rng() % 20));
-    std::vector<std::array<int, 4>> lb, cb;
-    Layout lay = random_mtt_layout(rng, w, h, log2_ctu, &lb, &cb);
-    Plane before[3], a[3], b[3];
-    blocky_from_blocks(rng, w, h, lb, cb, before);
+    const RandomPicture rp = random_picture(rng, seed);
+    const int log2_ctu = rp.log2_ctu, w = rp.w, h = rp.h;
+    const Layout &lay = rp.lay;
+    const std::vector<std::array<int, 4>> &lb = rp.lb, &cb = rp.cb;
+    const Plane *before = rp.planes;
+    Plane a[3], b[3];
     const DeblockParams p = lay.params(log2_ctu);
     const std::string name = "deblock_units seed " + std::to_string(seed);
     copy_planes(before, a);
