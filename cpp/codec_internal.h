@@ -42,8 +42,19 @@ struct EncoderTestKnobs {
   int force_lmcs_model = 0;
   int lmcs_test_crs = 0;
   int lmcs_chroma_scaling = 1;  // 0: ph_chroma_residual_scale_flag = 0 (luma mapping only)
+  // 0: every no-split node searched anew (no SearchEffort::cu_reuse), so that
+  // tests and measurements can compare.
+  int cu_reuse = 1;
 };
 extern thread_local EncoderTestKnobs g_encoder_test_knobs;
+
+// Counters of the calling thread's encoder searches, for tests: no-split
+// nodes searched and nodes that took an earlier search's result
+// (SearchEffort::cu_reuse), summed over the encodes since the last reset.
+struct EncoderSearchCounters {
+  long cu_searches = 0, cu_reuses = 0;
+};
+extern thread_local EncoderSearchCounters g_encoder_search_counters;
 
 EncodeResult encode_picture_records(const Picture &src, const EncoderConfig &cfg, const Hooks &hooks,
                                     std::vector<CtuRecord> *records);

@@ -352,6 +352,21 @@ PYBIND11_MODULE(_core, m) {
         py::arg("ctu_x"), py::arg("ctu_y"), py::arg("cus"),
         "Run the C++ CNNMC hook on one CTU neighbourhood; the 6-entry MPM list of each CU.");
   // Encoder test knobs (codec_internal.h; tests only, not part of the API).
+  m.def(
+      "_set_encoder_test_knobs", [](int cu_reuse) { pyvtm::g_encoder_test_knobs.cu_reuse = cu_reuse; },
+      py::kw_only(), py::arg("cu_reuse"),
+      "Tests only: cu_reuse=0 searches every no-split node anew (no reuse of an earlier search of the same block).");
+  m.def(
+      "_encoder_search_counters",
+      [](bool reset) {
+        py::dict d;
+        d["cu_searches"] = pyvtm::g_encoder_search_counters.cu_searches;
+        d["cu_reuses"] = pyvtm::g_encoder_search_counters.cu_reuses;
+        if (reset) pyvtm::g_encoder_search_counters = pyvtm::EncoderSearchCounters();
+        return d;
+      },
+      py::arg("reset") = true,
+      "Tests only: no-split nodes the calling thread's encodes searched and reused since the last reset.");
   m.def("_set_encoder_test_knobs", [](int force_isp) { pyvtm::g_encoder_test_knobs.force_isp = force_isp; },
         py::arg("force_isp") = 0,
         "Tests only: force_isp=1 codes every luma CU that allows it with ISP (needs isp=True).");

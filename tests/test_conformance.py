@@ -848,6 +848,40 @@ def test_deblock_aware(conformance, kodak_rgb, qp):
         pyvtm.encode(src, qp, deblock_aware=1)
 
 
+@pytest.mark.parametrize("preset,split_search", [("medium", 4), ("slow", -1)])
+def test_cu_reuse(conformance, kodak_rgb, preset, split_search):
+    """A no-split node that another split path reaches again with the same neighbourhood takes its earlier
+    search's result: the encoder searches fewer nodes, and the stream (the one searched without reuse, or one
+    whose decisions moved with the contexts the reused nodes leave) decodes bit-exactly in FFmpeg and pyvtm's
+    decoder, and costs about what the full search costs."""
+    import pyvtm
+    from pyvtm import _core
+    from pyvtm.metrics import anchor_source_planes
+
+    y, cb, cr = anchor_source_planes(kodak_rgb(23))
+    src = (y[64:192, 128:320], cb[32:96, 64:160], cr[32:96, 64:160])
+    kw = dict(preset=preset, split_search=split_search) if split_search >= 0 else dict(preset=preset)
+    _core._encoder_search_counters()
+    try:
+        on = conformance(src, 32, **kw)
+        c_on = _core._encoder_search_counters()
+        _core._set_encoder_test_knobs(cu_reuse=0)
+        off = conformance(src, 32, **kw)
+        c_off = _core._encoder_search_counters()
+    finally:
+        _core._set_encoder_test_knobs()
+    assert c_on["cu_reuses"] > 0 and c_off["cu_reuses"] == 0
+    # Every reuse is a search saved: the same nodes get visited either way, give or take the tree's changes.
+    assert c_on["cu_searches"] + c_on["cu_reuses"] > 0.9 * c_off["cu_searches"]
+    assert c_on["cu_searches"] < 0.95 * c_off["cu_searches"], (c_on, c_off)
+    for r in (on, off):
+        dec = pyvtm.decode_picture(r.bitstream)
+        for a, b in zip(dec.ycbcr, r.recon_ycbcr):
+            np.testing.assert_array_equal(a, b)
+    assert abs(on.bits - off.bits) < 0.03 * off.bits
+    assert abs(on.psnr_y - off.psnr_y) < 0.1
+
+
 @pytest.mark.parametrize("qp", [27, 37])
 def test_deblocking_offsets(conformance, kodak_rgb, qp):
     """The PPS beta / tc offsets the encoder picks per component: decoded bit-exactly by FFmpeg (chroma offsets
