@@ -266,10 +266,11 @@ SearchEffort effort_for(const EncoderConfig &cfg) {
     e.chroma_rd = 4;
   }
   // CU reuse where the luma tree goes 3 multi-type levels deep (slow, medium
-  // points 3 and 4; Kodak reference pictures against VTM, medium point 4,
-  // pairs of runs side by side: BD-rate Y +3.62 -> +3.52%, RGB +1.48 ->
-  // +1.34%, about 0.9x the time). At depth 2 (medium's default point 5) few
-  // nodes meet again unchanged: +4.61 -> +4.65% Y, the same time.
+  // points 3 and 4). Kodak reference pictures against VTM, pairs of runs side
+  // by side: medium point 4 BD-rate Y +3.62 -> +3.52%, RGB +1.48 -> +1.34%,
+  // 0.95x the time; slow on kodim05 Y +2.33 -> +2.40%, RGB -2.80 -> -2.81%,
+  // 0.89x. At depth 2 (medium's default point 5) few nodes meet again
+  // unchanged: +4.61 -> +4.65% Y, the same time.
   e.cu_reuse = e.max_mtt_depth >= 3;
   if (cfg.mts_explicit >= 0) e.explicit_mts = cfg.mts_explicit != 0;
   if (cfg.intra_rd_candidates > 0) e.luma_rd = cfg.intra_rd_candidates;

@@ -300,8 +300,10 @@ void test_codec(bool explicit_mts, bool dual_tree, int qp, int mts_out[4]) {
   cfg.preset = explicit_mts ? 2 : 1;  // slow: every mts_idx and lfnst_idx tried (no fast rejection)
   cfg.dual_tree = dual_tree;
   // (The picture was made for the search without the deblocking-aware split
-  // decisions: with them slow's dual tree at QP 22 codes no mts_idx 2 / 3.)
+  // decisions and the CU reuse: with either, slow's dual tree at QP 22 codes
+  // no mts_idx 2 / 3 on it; the test is about the syntax paths.)
   cfg.deblock_aware = 0;
+  pyvtm::g_encoder_test_knobs.cu_reuse = 0;
   const pyvtm::Picture src = textured_picture(256, 128, 11);
   std::vector<pyvtm::CtuRecord> er, dr;
   pyvtm::Hooks hooks;
