@@ -59,8 +59,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = ("kodim01", "kodim05", "kodim15", "kodim23")
 DEFAULT_QPS = (22, 27, 32, 37)
-TOOLS = ("mtt", "dual_tree", "cclm", "mip", "mrl", "isp", "rdoq", "deblocking", "deblock_aware", "sao", "alf", "ccalf", "dep_quant",
-         "sign_hiding", "mts", "lfnst", "joint_cbcr", "chroma_qp_table")
+TOOLS = ("mtt", "dual_tree", "cclm", "mip", "mrl", "isp", "rdoq", "deblocking", "deblock_aware", "sao", "alf", "ccalf",
+         "dep_quant", "sign_hiding", "mts", "lfnst", "joint_cbcr", "chroma_qp_table")
 # Tools that are off by default: measured switched on, one at a time.
 # (dep_quant and isp are on by default at medium and slow, off at fast;
 # chroma_qp_table is VVenC's table at medium, "off" is the identity.)

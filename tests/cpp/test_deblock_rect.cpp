@@ -874,38 +874,35 @@ void test_deblock_units() {
   for (int seed = 1; seed <= 12; seed++) {
     std::mt19937 rng{uint32_t(7000 + seed)};
     const RandomPicture rp = random_picture(rng, seed);
-    const int log2_ctu = rp.log2_ctu, w = rp.w, h = rp.h;
-    const Layout &lay = rp.lay;
-    const std::vector<std::array<int, 4>> &lb = rp.lb, &cb = rp.cb;
     const Plane *before = rp.planes;
     Plane a[3], b[3];
-    const DeblockParams p = lay.params(log2_ctu);
+    const DeblockParams p = rp.lay.params(rp.log2_ctu);
     const std::string name = "deblock_units seed " + std::to_string(seed);
     copy_planes(before, a);
     copy_planes(before, b);
     deblock_picture(a, p);
-    deblock_units(b, p, 0, 0, w / 4, h / 4, true, true);
+    deblock_units(b, p, 0, 0, rp.w / 4, rp.h / 4, true, true);
     check(hash_planes(a) == hash_planes(b), name + ": the whole range is deblock_picture");
     // Blocks of each tree, a few per picture (chroma blocks in chroma samples).
     int changed = 0;
     for (int k = 0; k < 6; k++) {
       const bool chroma = k & 1;
-      const std::vector<std::array<int, 4>> &blocks = chroma ? cb : lb;
+      const std::vector<std::array<int, 4>> &blocks = chroma ? rp.cb : rp.lb;
       const std::array<int, 4> bl = blocks[rng() % blocks.size()];
       const int s = chroma ? 2 : 1;  // to luma samples
       const int ux0 = bl[0] * s / 4, uy0 = bl[1] * s / 4, ux1 = (bl[0] + bl[2]) * s / 4, uy1 = (bl[1] + bl[3]) * s / 4;
       // Reference: the layout with the edge bits of that block (that tree) only.
-      Layout only = lay;
-      for (int uy = 0; uy < h / 4; uy++)
-        for (int ux = 0; ux < w / 4; ux++) {
-          const size_t i = size_t(uy) * lay.stride + ux;
+      Layout only = rp.lay;
+      for (int uy = 0; uy < rp.h / 4; uy++)
+        for (int ux = 0; ux < rp.w / 4; ux++) {
+          const size_t i = size_t(uy) * rp.lay.stride + ux;
           const bool in = ux >= ux0 && ux < ux1 && uy >= uy0 && uy < uy1;
           if (!in || chroma) only.le[i] = 0;
           if (!in || !chroma) only.ce[i] = 0;
         }
       copy_planes(before, a);
       copy_planes(before, b);
-      deblock_picture(a, only.params(log2_ctu));
+      deblock_picture(a, only.params(rp.log2_ctu));
       deblock_units(b, p, ux0, uy0, ux1, uy1, !chroma, chroma);
       const std::string bn = name + (chroma ? " chroma" : " luma") + " block " + std::to_string(bl[0]) + "," +
                              std::to_string(bl[1]) + " " + std::to_string(bl[2]) + "x" + std::to_string(bl[3]);
